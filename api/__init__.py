@@ -1,0 +1,25 @@
+"""The HTTP API: a Flask app factory with one Blueprint per concern."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.config import Config, load_config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the API for ``config`` (default: read from the environment)."""
+    from api.errors import register_error_handlers
+    from api.jobs import bp as jobs_bp
+    from api.ops import bp as ops_bp
+    from api.services import Services
+
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.api.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions["llmjobs"] = Services.build(config)
+    register_error_handlers(app)
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(jobs_bp)
+    return app

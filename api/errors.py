@@ -1,0 +1,52 @@
+"""Every error leaves the API as JSON: ``{"error": {"type": ..., "message": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+
+import kombu.exceptions
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.errors import InvalidRequestError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, type_: str, message: str, param: str | None = None):
+    body: dict = {"type": type_, "message": message}
+    if param is not None:
+        body["param"] = param
+    return jsonify(error=body), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(InvalidRequestError)
+    def _invalid(exc: InvalidRequestError):
+        return error_response(400, "invalid_request_error", str(exc), exc.field)
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response(413, "request_too_large", f"the request body is larger than LLMJOBS_MAX_BODY_BYTES ({limit} bytes)")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        type_ = (exc.name or "error").lower().replace(" ", "_")
+        response = error_response(exc.code or 500, type_, exc.description or exc.name)
+        if exc.code == 401:
+            response[0].headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.errorhandler(redis.RedisError)
+    @app.errorhandler(kombu.exceptions.OperationalError)
+    def _backend_down(exc: Exception):
+        log.warning("backend unavailable: %s", exc)
+        return error_response(503, "service_unavailable", "the job store (Redis) is unreachable; try again shortly")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # Last resort so a bug never leaks a traceback or an HTML page to a client.
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; the server log has the details")

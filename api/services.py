@@ -1,0 +1,44 @@
+"""What the views share, built once per API process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+from flask import current_app
+
+from app.config import Config
+from app.jobs import JobStore
+from app.models import context_length, load_tokenizer, resolve
+from app.prompts import PromptBuilder
+from app.redis_conn import Keys, connect
+from app.worker_registry import WorkerRegistry
+from workers.celery_app import make_celery
+
+
+@dataclass
+class Services:
+    config: Config
+    jobs: JobStore
+    registry: WorkerRegistry
+    celery: Celery
+    prompts: PromptBuilder  # the tokenizer only: the API never loads model weights
+    model_name: str
+
+    @classmethod
+    def build(cls, config: Config) -> Services:
+        client = connect(config.redis)
+        keys = Keys(config.redis.key_prefix)
+        tokenizer = load_tokenizer(config.model)
+        return cls(
+            config=config,
+            jobs=JobStore(client, keys, config.job_ttl_s),
+            registry=WorkerRegistry(client, keys, config.worker.heartbeat_interval_s),
+            celery=make_celery(config),
+            prompts=PromptBuilder(tokenizer, context_length(config.model)),
+            model_name=resolve(config.model).name,
+        )
+
+
+def services() -> Services:
+    return current_app.extensions["llmjobs"]

@@ -1,0 +1,1 @@
+"""The framework-free core of llmjobs: configuration, job records, models and engines."""

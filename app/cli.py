@@ -1,0 +1,92 @@
+"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api`` and ``up`` (all of them).
+
+Each subcommand validates the configuration first, so a bad variable stops it
+with one line naming the variable. ``worker`` and ``api`` replace this process
+with Celery and gunicorn; this module imports neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+
+from app.config import Config, load_config
+from app.errors import ConfigError, ModelNotPreparedError
+from app.models import is_prepared, prepare
+
+
+def worker_command(config: Config) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.main", "worker",
+        "--queues", config.worker.queue,
+        # Threads share one engine per process; the engine itself serializes or batches.
+        "--pool", "threads",
+        "--concurrency", str(config.worker.concurrency),
+        "--prefetch-multiplier", str(config.worker.prefetch_multiplier),
+        "--hostname", f"llmjobs-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle",
+        "--task-events",
+        "--loglevel", "INFO",
+    ]  # fmt: skip
+
+
+def api_command(config: Config) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{config.api.host}:{config.api.port}",
+        "--workers", str(config.api.workers),
+        "--worker-class", "gthread",
+        "--threads", str(config.api.threads),
+        "--graceful-timeout", "10",
+        "--access-logfile", "-",
+        "api:create_app()",
+    ]  # fmt: skip
+
+
+def flower_command(config: Config) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.main", "flower", f"--port={config.flower_port}", "--address=127.0.0.1"]
+
+
+def ensure_prepared(config: Config) -> None:
+    """Convert the default model in a child process, so this one never holds the weights."""
+    if not is_prepared(config.model):
+        subprocess.run([sys.executable, "-m", "app.cli", "prepare"], check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llmjobs", description="Asynchronous LLM inference jobs over Celery and Redis.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prepare", help="convert the default model once (GGUF -> safetensors)")
+    sub.add_parser("worker", help="run one Celery worker with the model")
+    sub.add_parser("api", help="serve the HTTP API with gunicorn")
+    sub.add_parser("up", help="prepare, then run Redis (if none answers), a worker, the API and Flower")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config()
+        if args.command == "prepare":
+            folder = prepare(config.model)
+            print(f"model ready: {folder or config.model.model}")
+            return 0
+        if args.command == "worker":
+            ensure_prepared(config)
+            os.execv(sys.executable, worker_command(config))
+        if args.command == "api":
+            ensure_prepared(config)
+            os.execv(sys.executable, api_command(config))
+        from app.stack import run_stack
+
+        return run_stack(config)
+    except ConfigError as exc:
+        print(f"llmjobs: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (ModelNotPreparedError, subprocess.CalledProcessError) as exc:
+        print(f"llmjobs: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

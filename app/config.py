@@ -1,0 +1,193 @@
+"""All configuration, read from ``LLMJOBS_*`` environment variables in one place.
+
+Each component gets its own frozen dataclass and receives only that. Values are
+validated while loading: a bad value raises :class:`ConfigError` naming the
+variable, and the process entry points turn that into a one-line message.
+Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from app.errors import ConfigError
+
+T = TypeVar("T")
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+
+# name -> (default, meaning). The README's configuration table mirrors this
+# mapping, and a unit test keeps the two in step.
+ENV_VARS: dict[str, tuple[str, str]] = {
+    "LLMJOBS_REDIS_URL": ("redis://127.0.0.1:6379/0", "Redis for the broker, job records and worker heartbeats. `make run` starts an embedded Redis when nothing answers here."),
+    "LLMJOBS_KEY_PREFIX": ("llmjobs", "Prefix of every Redis key the project writes (job records, queue index, heartbeats)."),
+    "LLMJOBS_MODEL": (DEFAULT_MODEL, "`smollm2-135m-instruct` (the bundled default), a local Hugging Face model folder, or a hub id where a hub is reachable."),
+    "LLMJOBS_MODEL_CACHE": ("~/.cache/llmjobs", "Where the default model's GGUF file is converted once to safetensors."),
+    "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
+    "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
+    "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
+    "LLMJOBS_ENGINE": ("naive", "Worker engine. `naive`: one request at a time with `model.generate`."),
+    "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
+    "LLMJOBS_WORKER_CONCURRENCY": ("1", "Task threads per worker process."),
+    "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
+    "LLMJOBS_TASK_TIME_LIMIT": ("300", "Seconds one generation may run before it fails. The broker's visibility timeout (after which Redis redelivers the task of a worker that died) is this plus 60 s."),
+    "LLMJOBS_HEARTBEAT_INTERVAL": ("2", "Seconds between worker heartbeats; `/readyz` counts a worker live for 5 intervals."),
+    "LLMJOBS_JOB_TTL": ("86400", "Seconds job records and task results are kept after their last change."),
+    "LLMJOBS_MAX_TOKENS": ("2048", "Largest `max_tokens` a request may ask for."),
+    "LLMJOBS_DEFAULT_MAX_TOKENS": ("256", "`max_tokens` when a request gives none."),
+    "LLMJOBS_MAX_BODY_BYTES": ("1048576", "Largest request body in bytes; larger ones get `413`."),
+    "LLMJOBS_API_KEYS": ("", "Optional `key:tenant` pairs, comma-separated. When set, every `/v1` request needs `Authorization: Bearer <key>` and sees only its tenant's jobs."),
+    "LLMJOBS_HOST": ("127.0.0.1", "Address the API binds to."),
+    "LLMJOBS_PORT": ("8000", "Port the API binds to."),
+    "LLMJOBS_API_WORKERS": ("2", "gunicorn worker processes for the API."),
+    "LLMJOBS_API_THREADS": ("16", "Threads per gunicorn worker (gthread)."),
+    "LLMJOBS_FLOWER_PORT": ("5555", "Port of Celery Flower started by `llmjobs up`; 0 leaves Flower out."),
+    "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
+}
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str
+    key_prefix: str
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("LLMJOBS_REDIS_URL", f"must start with redis://, rediss:// or unix://, got {self.url!r}")
+        if not self.key_prefix or any(c in self.key_prefix for c in " \t\n{}"):
+            raise ConfigError("LLMJOBS_KEY_PREFIX", f"must be a non-empty word without spaces or braces, got {self.key_prefix!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str
+    cache_dir: Path
+    device: str
+    dtype: str
+    max_model_len: int
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ConfigError("LLMJOBS_MODEL", "must not be empty")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError("LLMJOBS_DEVICE", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
+        if self.max_model_len < 0:
+            raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    engine: str
+    queue: str
+    concurrency: int
+    prefetch_multiplier: int
+    task_time_limit_s: int
+    heartbeat_interval_s: float
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("naive",):
+            raise ConfigError("LLMJOBS_ENGINE", f"must be one of: naive; got {self.engine!r}")
+        if not self.queue:
+            raise ConfigError("LLMJOBS_QUEUE", "must not be empty")
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Longer than the hard time limit, so Redis never redelivers a task that is still running."""
+        return self.task_time_limit_s + 60
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    host: str
+    port: int
+    workers: int
+    threads: int
+    max_tokens: int
+    default_max_tokens: int
+    max_body_bytes: int
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.default_max_tokens > self.max_tokens:
+            raise ConfigError("LLMJOBS_DEFAULT_MAX_TOKENS", f"must not exceed LLMJOBS_MAX_TOKENS ({self.max_tokens})")
+
+
+@dataclass(frozen=True)
+class Config:
+    redis: RedisConfig
+    model: ModelConfig
+    worker: WorkerConfig
+    api: ApiConfig
+    job_ttl_s: int
+    flower_port: int
+    run_dir: Path
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Build the whole configuration from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+
+    def get(name: str) -> str:
+        return env.get(name, ENV_VARS[name][0]).strip()
+
+    def number(name: str, parse: Callable[[str], T], low: float, high: float = float("inf")) -> T:
+        raw = get(name)
+        try:
+            value = parse(raw)
+        except ValueError:
+            raise ConfigError(name, f"must be a number, got {raw!r}") from None
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ConfigError(name, f"must be between {low:g} and {high:g}, got {raw}")
+        return value
+
+    return Config(
+        redis=RedisConfig(url=get("LLMJOBS_REDIS_URL"), key_prefix=get("LLMJOBS_KEY_PREFIX")),
+        model=ModelConfig(
+            model=get("LLMJOBS_MODEL"),
+            cache_dir=Path(get("LLMJOBS_MODEL_CACHE")).expanduser(),
+            device=get("LLMJOBS_DEVICE"),
+            dtype=get("LLMJOBS_DTYPE"),
+            max_model_len=number("LLMJOBS_MAX_MODEL_LEN", int, 0),
+        ),
+        worker=WorkerConfig(
+            engine=get("LLMJOBS_ENGINE"),
+            queue=get("LLMJOBS_QUEUE"),
+            concurrency=number("LLMJOBS_WORKER_CONCURRENCY", int, 1, 1024),
+            prefetch_multiplier=number("LLMJOBS_PREFETCH_MULTIPLIER", int, 1, 1024),
+            task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
+            heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),
+        ),
+        api=ApiConfig(
+            host=get("LLMJOBS_HOST"),
+            port=number("LLMJOBS_PORT", int, 1, 65535),
+            workers=number("LLMJOBS_API_WORKERS", int, 1, 64),
+            threads=number("LLMJOBS_API_THREADS", int, 1, 1024),
+            max_tokens=number("LLMJOBS_MAX_TOKENS", int, 1, 1_000_000),
+            default_max_tokens=number("LLMJOBS_DEFAULT_MAX_TOKENS", int, 1, 1_000_000),
+            max_body_bytes=number("LLMJOBS_MAX_BODY_BYTES", int, 1024, 1 << 30),
+            api_keys=parse_api_keys(get("LLMJOBS_API_KEYS")),
+        ),
+        job_ttl_s=number("LLMJOBS_JOB_TTL", int, 60, 365 * 86400),
+        flower_port=number("LLMJOBS_FLOWER_PORT", int, 0, 65535),
+        run_dir=Path(get("LLMJOBS_RUN_DIR")).expanduser(),
+    )
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """``"k1:alice,k2:bob"`` -> ``{"k1": "alice", "k2": "bob"}``."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, tenant = pair.partition(":")
+        key, tenant = key.strip(), tenant.strip()
+        if not sep or not key or not tenant:
+            raise ConfigError("LLMJOBS_API_KEYS", "must be comma-separated key:tenant pairs")
+        if key in keys:
+            raise ConfigError("LLMJOBS_API_KEYS", "lists one key twice")
+        keys[key] = tenant
+    return keys

@@ -1,0 +1,26 @@
+"""Engines turn prompt token ids into tokens. Tasks see only :class:`Engine`."""
+
+from __future__ import annotations
+
+from app.config import ModelConfig, WorkerConfig
+from app.engine.base import Engine, StopCheck
+from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
+
+__all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopCheck", "TokenDelta", "make_engine"]
+
+
+def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:
+    """Load the model and build the engine named by ``LLMJOBS_ENGINE``."""
+    from app.engine.naive import NaiveEngine
+    from app.models import context_length, load_model, resolve
+
+    assert worker_config.engine == "naive", worker_config.engine
+    model, tokenizer, device = load_model(model_config)
+    return NaiveEngine(
+        model,
+        tokenizer,
+        device=device,
+        model_name=resolve(model_config).name,
+        context_length=context_length(model_config),
+        time_limit_s=worker_config.task_time_limit_s,
+    )

@@ -1,0 +1,124 @@
+"""The baseline engine: one request at a time through plain ``model.generate``.
+
+This is the seed plan's "current stack" and the rollback for faster engines.
+It streams through a transformers streamer and stops early (stop string,
+cancellation, time limit) through a stopping criterion.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from app.engine.base import DeltaCallback, Engine, StopCheck
+from app.engine.output_processor import OutputProcessor
+from app.engine.types import Completion, GenerationRequest, TokenDelta
+from app.errors import GenerationTimeoutError, InvalidRequestError
+
+
+# Temperatures this close to 0 overflow the logits (x / 1e-30 = inf, then NaN
+# probabilities); like vLLM, treat them as greedy.
+GREEDY_BELOW = 1e-5
+
+
+class _DeltaStreamer(BaseStreamer):
+    """Feeds each generated token to the OutputProcessor and reports the delta."""
+
+    def __init__(self, output: OutputProcessor, on_delta: DeltaCallback | None) -> None:
+        self.output = output
+        self.on_delta = on_delta
+        self.seen_prompt = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.seen_prompt:  # generate() first hands over the prompt ids
+            self.seen_prompt = True
+            return
+        for token_id in value.reshape(-1).tolist():
+            if self.output.finished:
+                return
+            index = len(self.output.token_ids)
+            text = self.output.append(token_id)
+            if self.on_delta is not None:
+                self.on_delta(TokenDelta(index=index, text=text, token_ids=[token_id]))
+
+    def end(self) -> None:
+        pass
+
+
+class _StopWhen(StoppingCriteria):
+    def __init__(self, output: OutputProcessor, should_stop: StopCheck | None, deadline: float) -> None:
+        self.output = output
+        self.should_stop = should_stop
+        self.deadline = deadline
+        self.reason: str | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.BoolTensor:
+        if self.output.finished:
+            stop = True
+        elif self.should_stop is not None and self.should_stop():
+            self.reason, stop = "cancelled", True
+        elif time.monotonic() > self.deadline:
+            self.reason, stop = "timeout", True
+        else:
+            stop = False
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
+class NaiveEngine(Engine):
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.model_name = model_name
+        self.context_length = context_length
+        self.time_limit_s = time_limit_s
+        eos = model.generation_config.eos_token_id
+        self.eos_token_ids = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
+        self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
+
+    @torch.inference_mode()
+    def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
+        sampling = request.sampling
+        num_prompt = len(request.prompt_token_ids)
+        if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
+            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
+        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=self.eos_token_ids, max_tokens=sampling.max_tokens)
+        with self._lock:
+            stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
+            input_ids = torch.tensor([request.prompt_token_ids], device=self.device)
+            greedy = sampling.temperature < GREEDY_BELOW
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+            self.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=sampling.max_tokens,
+                do_sample=not greedy,
+                temperature=None if greedy else sampling.temperature,
+                top_p=None if greedy else sampling.top_p,
+                top_k=None if greedy else sampling.top_k,
+                eos_token_id=self.eos_token_ids,
+                pad_token_id=self.eos_token_ids[0],
+                streamer=_DeltaStreamer(output, on_delta),
+                stopping_criteria=StoppingCriteriaList([stop_when]),
+            )
+        if stop_when.reason == "timeout":
+            raise GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s")
+        tail = output.finish(stop_when.reason or "length")
+        if tail and on_delta is not None:
+            on_delta(TokenDelta(index=len(output.token_ids), text=tail, token_ids=[]))
+        return Completion(
+            text=output.text,
+            finish_reason=output.finish_reason or "length",
+            prompt_tokens=num_prompt,
+            completion_tokens=len(output.token_ids),
+            token_ids=list(output.token_ids),
+        )
+
+    def close(self) -> None:
+        self.model = None

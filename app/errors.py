@@ -1,0 +1,29 @@
+"""Every exception the core raises on purpose, in one module."""
+
+
+class LLMJobsError(Exception):
+    """Base of the project's own errors."""
+
+
+class ConfigError(LLMJobsError):
+    """A configuration variable has a bad value."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+
+
+class ModelNotPreparedError(LLMJobsError):
+    """The default model has not been converted yet (``llmjobs prepare``)."""
+
+
+class InvalidRequestError(LLMJobsError):
+    """A request is well-formed but cannot be served (e.g. too long for the context)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class GenerationTimeoutError(LLMJobsError):
+    """A generation ran past the task time limit."""

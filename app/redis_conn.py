@@ -1,0 +1,42 @@
+"""Redis connections and key names, shared by API and worker."""
+
+from __future__ import annotations
+
+import redis
+
+from app.config import RedisConfig
+
+
+def connect(config: RedisConfig) -> redis.Redis:
+    """A pooled client with short timeouts, so a dead Redis gives an error instead of a hang."""
+    return redis.Redis.from_url(
+        config.url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
+        retry_on_timeout=False,
+    )
+
+
+class Keys:
+    """Every Redis key the core writes, under one prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    @property
+    def queued(self) -> str:
+        """Sorted set of queued job ids by submit time: ZRANK gives the queue position."""
+        return f"{self.prefix}:queued"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set of live worker ids, scored by when their heartbeat expires."""
+        return f"{self.prefix}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        return f"{self.prefix}:worker:{worker_id}"

@@ -1,0 +1,130 @@
+"""JobStore and WorkerRegistry against the tests' real Redis (no worker involved)."""
+
+import uuid
+
+import pytest
+
+from app.engine import Completion, Engine
+from app.job_runner import run_job
+from app.jobs import JobStore
+from app.prompts import PromptBuilder
+from app.redis_conn import Keys, connect
+from app.worker_registry import WorkerRegistry
+
+
+@pytest.fixture
+def store(config):
+    # A key prefix of its own: these jobs are never enqueued and must not shift real queue positions.
+    return JobStore(connect(config.redis), Keys(f"store-test-{uuid.uuid4().hex[:8]}"), ttl_s=600)
+
+
+@pytest.fixture
+def registry(store):
+    return WorkerRegistry(store.redis, store.keys, interval_s=0.5)
+
+
+def test_queue_positions_follow_submit_order(store):
+    jobs = [store.create({"prompt": str(i)}, tenant="", model="m") for i in range(3)]
+    assert [store.get(j["id"])["queue_position"] for j in jobs] == [1, 2, 3]
+    store.start(jobs[0]["id"], "w1")
+    assert store.get(jobs[0]["id"])["status"] == "running"
+    assert "queue_position" not in store.get(jobs[0]["id"])
+    assert [store.get(j["id"])["queue_position"] for j in jobs[1:]] == [1, 2]
+
+
+def test_records_expire(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    assert 0 < store.redis.ttl(store.keys.job(job["id"])) <= 600
+
+
+def test_tenant_filter(store):
+    job = store.create({"prompt": "x"}, tenant="alice", model="m")
+    assert store.get(job["id"], tenant="alice")["id"] == job["id"]
+    assert store.get(job["id"], tenant="bob") is None
+    assert store.get(job["id"], tenant="") is None
+
+
+def test_discard_removes_record_and_queue_entry(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    store.discard(job["id"])
+    assert store.get(job["id"]) is None
+    assert store.redis.zcard(store.keys.queued) == 0
+
+
+def test_finished_job_is_never_started_again(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    assert store.start(job["id"], "w1").outcome == "started"
+    assert store.succeed(job["id"], "w1", output="hi", finish_reason="stop", usage={}, timings={})
+    assert store.start(job["id"], "w2").outcome == "succeeded"
+    assert store.get(job["id"])["output"] == "hi"
+
+
+def test_redelivered_job_restarts_when_its_worker_is_dead(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    store.start(job["id"], "dead-worker")
+    claim = store.start(job["id"], "w2")
+    assert claim.outcome == "started" and claim.request == {"prompt": "x"}
+    assert store.get(job["id"])["attempts"] == 2
+    # The dead worker's late finish must not overwrite the new attempt.
+    assert not store.succeed(job["id"], "dead-worker", output="stale", finish_reason="stop", usage={}, timings={})
+
+
+def test_duplicate_delivery_while_owner_lives_is_skipped(store, registry):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    registry.beat("w1", {"queues": ["q"]})
+    store.start(job["id"], "w1")
+    assert store.start(job["id"], "w2").outcome == "running_elsewhere"
+    assert store.get(job["id"])["attempts"] == 1
+
+
+def test_missing_job_is_not_started(store):
+    assert store.start(str(uuid.uuid4()), "w1").outcome == "missing"
+
+
+def test_registry_live_and_remove(registry):
+    registry.beat("w1", {"id": "w1", "queues": ["a"]})
+    registry.beat("w2", {"id": "w2", "queues": ["b"]})
+    assert [w["id"] for w in registry.live("a")] == ["w1"]
+    assert {w["id"] for w in registry.live()} == {"w1", "w2"}
+    registry.remove("w1")
+    assert registry.live("a") == []
+
+
+class ExplodingEngine(Engine):
+    tokenizer = None
+    model_name = "fake"
+    context_length = 1000
+    device = "cpu"
+
+    def generate(self, request, on_delta=None, should_stop=None):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+
+class EchoEngine(ExplodingEngine):
+    def generate(self, request, on_delta=None, should_stop=None):
+        return Completion(text="ok", finish_reason="stop", prompt_tokens=len(request.prompt_token_ids), completion_tokens=1)
+
+
+class FakePrompts(PromptBuilder):
+    def __init__(self):
+        super().__init__(tokenizer=None, context_length=1000)
+
+    def token_ids(self, request):
+        return [1, 2, 3]
+
+
+def test_runner_records_an_engine_crash_as_failed(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    with pytest.raises(RuntimeError):
+        run_job(store, ExplodingEngine(), FakePrompts(), job["id"], worker_id="w1", default_max_tokens=8)
+    record = store.get(job["id"])
+    assert record["status"] == "failed"
+    assert record["error"] == {"type": "RuntimeError", "message": "CUDA error: device-side assert triggered"}
+    assert record["timings"]["total_s"] >= 0
+
+
+def test_runner_records_success(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    assert run_job(store, EchoEngine(), FakePrompts(), job["id"], worker_id="w1", default_max_tokens=8) == "succeeded"
+    record = store.get(job["id"])
+    assert record["output"] == "ok" and record["usage"] == {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}

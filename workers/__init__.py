@@ -1,0 +1,1 @@
+"""Celery side of llmjobs: the one Celery app, thin tasks, the per-process engine host."""

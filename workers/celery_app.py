@@ -1,0 +1,40 @@
+"""The Celery app, built from the project's configuration.
+
+The API builds one too, only to send tasks by name: it never imports the tasks
+module or anything that loads a model.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from app.config import Config
+
+GENERATE_TASK = "llmjobs.generate"
+
+
+def make_celery(config: Config) -> Celery:
+    app = Celery("llmjobs", broker=config.redis.url, backend=config.redis.url)
+    app.conf.update(
+        # JSON only: a pickle message from anyone who can write to Redis would run code.
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        # Ack after the task ends, and requeue if the worker dies mid-task: no accepted job is lost.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=config.worker.prefetch_multiplier,
+        task_routes={GENERATE_TASK: {"queue": config.worker.queue}},
+        task_default_queue=config.worker.queue,
+        # Enforced by prefork pools; the engine enforces the same limit itself between decode steps.
+        task_time_limit=config.worker.task_time_limit_s + 30,
+        broker_transport_options={"visibility_timeout": config.worker.visibility_timeout_s},
+        result_expires=config.job_ttl_s,
+        task_track_started=True,
+        worker_send_task_events=True,  # for Flower
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app

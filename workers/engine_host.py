@@ -1,0 +1,92 @@
+"""What one worker process holds: its config, Redis stores, and the engine.
+
+The model loads lazily, once per process, on first use (``warm_up`` triggers it
+right after the worker starts consuming), never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from functools import cached_property
+
+from app.config import Config, load_config
+from app.engine import Engine, make_engine
+from app.jobs import JobStore
+from app.prompts import PromptBuilder
+from app.redis_conn import Keys, connect
+from app.worker_registry import WorkerRegistry
+
+log = logging.getLogger(__name__)
+
+
+class EngineHost:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        # Unique per process: a restarted worker is a different owner for the job store.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        redis = connect(config.redis)
+        keys = Keys(config.redis.key_prefix)
+        self.jobs = JobStore(redis, keys, config.job_ttl_s)
+        self.registry = WorkerRegistry(redis, keys, config.worker.heartbeat_interval_s)
+        self._load_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        with self._load_lock:
+            started = time.monotonic()
+            engine = make_engine(self.config.model, self.config.worker)
+            log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
+            return engine
+
+    @cached_property
+    def prompts(self) -> PromptBuilder:
+        return PromptBuilder(self.engine.tokenizer, self.engine.context_length)
+
+    def start_heartbeat(self) -> None:
+        """Load the model, then announce this worker every interval until :meth:`stop`."""
+        self._heartbeat = threading.Thread(target=self._beat_forever, name="llmjobs-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+        self.registry.remove(self.worker_id)
+
+    def _beat_forever(self) -> None:
+        info = {
+            "id": self.worker_id,
+            "queues": [self.config.worker.queue],
+            "engine": self.config.worker.engine,
+            "model": self.engine.model_name,
+            "device": self.engine.device,
+            "concurrency": self.config.worker.concurrency,
+            "pid": os.getpid(),
+            "started_at": time.time(),
+        }
+        while not self._stop.is_set():
+            try:
+                self.registry.beat(self.worker_id, info)
+            except OSError as exc:  # redis.ConnectionError is an OSError: keep beating once Redis returns
+                log.warning("heartbeat failed: %s", exc)
+            self._stop.wait(self.config.worker.heartbeat_interval_s)
+
+
+_host: EngineHost | None = None
+_host_lock = threading.Lock()
+
+
+def get_host() -> EngineHost:
+    """This process's host, created on first call."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = EngineHost(load_config())
+        return _host
