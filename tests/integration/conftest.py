@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -94,20 +94,26 @@ def _fail_with_log(what: str, log: Path) -> None:
     pytest.fail(f"{what}\n--- log tail ---\n{tail}")
 
 
+def _start_and_wait(name: str, command: list[str], env: dict[str, str], log: Path, ready: Callable[[], bool]) -> subprocess.Popen:
+    """Start a stack process and wait until ``ready()``; fail with its log if it dies or stalls."""
+    proc = _spawn(command, env, log)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not ready():
+        if proc.poll() is not None:
+            _fail_with_log(f"the {name} exited with {proc.returncode}", log)
+        if time.monotonic() > deadline:
+            _stop(proc)
+            _fail_with_log(f"the {name} was not ready within {STARTUP_TIMEOUT_S} s", log)
+        time.sleep(0.2)
+    return proc
+
+
 @pytest.fixture(scope="session")
 def worker(config, stack_env, tmp_path_factory) -> Iterator[subprocess.Popen]:
     """A real `celery worker` process with the default model, live once its heartbeat shows."""
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    proc = _spawn(worker_command(config), stack_env, log)
     registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not registry.live(config.worker.queue):
-        if proc.poll() is not None:
-            _fail_with_log(f"the worker exited with {proc.returncode}", log)
-        if time.monotonic() > deadline:
-            _stop(proc)
-            _fail_with_log("the worker did not become live in time", log)
-        time.sleep(0.2)
+    log = tmp_path_factory.mktemp("logs") / "worker.log"
+    proc = _start_and_wait("worker", worker_command(config), stack_env, log, lambda: bool(registry.live(config.worker.queue)))
     yield proc
     _stop(proc)
 
@@ -115,22 +121,16 @@ def worker(config, stack_env, tmp_path_factory) -> Iterator[subprocess.Popen]:
 @pytest.fixture(scope="session")
 def api_url(config, stack_env, tmp_path_factory) -> Iterator[str]:
     """The API under gunicorn, as `llmjobs api` runs it."""
-    log = tmp_path_factory.mktemp("logs") / "api.log"
-    proc = _spawn(api_command(config), stack_env, log)
     url = f"http://{config.api.host}:{config.api.port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            _fail_with_log(f"gunicorn exited with {proc.returncode}", log)
-        if time.monotonic() > deadline:
-            _stop(proc)
-            _fail_with_log("the API did not answer in time", log)
-        time.sleep(0.2)
+            return False
+
+    log = tmp_path_factory.mktemp("logs") / "api.log"
+    proc = _start_and_wait("API", api_command(config), stack_env, log, healthy)
     yield url
     _stop(proc)
 
