@@ -11,8 +11,11 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the API for ``config`` (default: read from the environment)."""
     from api.errors import register_error_handlers
     from api.jobs import bp as jobs_bp
+    from api.openai_routes import bp as openai_bp
     from api.ops import bp as ops_bp
     from api.services import Services
+    from api.stream import bp as stream_bp
+    from api.stream import sock
 
     config = config or load_config()
     app = Flask(__name__)
@@ -22,4 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(ops_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(stream_bp)
+    app.register_blueprint(openai_bp)
+    sock.init_app(app)
     return app

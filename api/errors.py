@@ -14,14 +14,24 @@ from app.errors import InvalidRequestError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, type_: str, message: str, param: str | None = None):
-    body: dict = {"type": type_, "message": message}
-    if param is not None:
-        body["param"] = param
-    return jsonify(error=body), status
+def error_response(status: int, type_: str, message: str, param: str | None = None, code: str | None = None):
+    """The one error shape, which is also OpenAI's: ``{"error": {"message", "type", "param", "code"}}``."""
+    return jsonify(error={"message": message, "type": type_, "param": param, "code": code}), status
+
+
+class ApiError(Exception):
+    """An error answer that needs more than a status and a message (e.g. OpenAI's ``code``)."""
+
+    def __init__(self, status: int, type_: str, message: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.type, self.param, self.code = status, type_, param, code
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.type, str(exc), exc.param, exc.code)
+
     @app.errorhandler(InvalidRequestError)
     def _invalid(exc: InvalidRequestError):
         return error_response(400, "invalid_request_error", str(exc), exc.field)

@@ -1,18 +1,25 @@
-"""Submitting jobs and polling them."""
+"""Submitting, polling and cancelling jobs."""
 
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, abort, g, request, url_for
 
 from api.auth import require_tenant
-from api.services import services
+from api.errors import error_response
+from api.services import Services, services
+from api.sse import job_frames, sse_response
 from app.errors import InvalidRequestError
-from app.jobs import is_job_id
-from app.schemas import parse_job_request
+from app.event_hub import follow
+from app.jobs import TERMINAL, is_job_id
+from app.schemas import JobRequest, parse_job_request
 from workers.celery_app import GENERATE_TASK
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
+
+CANCEL_WAIT_S = 2.0  # how long DELETE waits for a running job to stop before answering 202
 
 
 def json_body() -> object:
@@ -22,20 +29,37 @@ def json_body() -> object:
     return body
 
 
-@bp.post("/jobs")
-def submit_job():
-    """Validate a prompt, store a queued job, enqueue it; answer 202 with where to poll."""
-    svc = services()
-    job_request = parse_job_request(json_body(), max_tokens=svc.config.api.max_tokens)
+def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
+    """Check the prompt fits, store the job, send its task; return the new job record."""
     sampling = job_request.sampling(svc.config.api.default_max_tokens)
     svc.prompts.check_fits(len(svc.prompts.token_ids(job_request)), sampling.max_tokens)
-    job = svc.jobs.create(job_request.model_dump(exclude_none=True), tenant=g.tenant, model=svc.model_name)
+    job = svc.jobs.create(job_request.stored(), tenant=tenant, model=svc.model_name)
     try:
         svc.celery.send_task(GENERATE_TASK, args=[job["id"]], task_id=job["id"])
     except Exception:
         svc.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
         raise
+    return job
+
+
+def find_job(job_id: str) -> dict:
+    job = services().jobs.get(job_id, tenant=g.tenant) if is_job_id(job_id) else None
+    if job is None:
+        abort(404, f"job {job_id!r} does not exist")
+    return job
+
+
+@bp.post("/jobs")
+def submit_job():
+    """Validate a prompt, store a queued job, enqueue it; answer 202 with where to poll,
+    or with ``"stream": true`` the job's event stream itself."""
+    svc = services()
+    job_request = parse_job_request(json_body(), max_tokens=svc.config.api.max_tokens)
+    job = enqueue(svc, job_request, g.tenant)
     url = url_for("jobs.get_job", job_id=job["id"])
+    if job_request.stream:
+        events = follow(svc.hub, svc.events, job["id"])
+        return sse_response(job_frames(events), headers={"Location": url, "X-Job-Id": job["id"]})
     body = {"id": job["id"], "object": "job", "status": job["status"], "created_at": job["created_at"], "url": url}
     return body, 202, {"Location": url}
 
@@ -43,7 +67,25 @@ def submit_job():
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str):
     """The job's record: status, timestamps, and once done its output, usage and timings."""
-    job = services().jobs.get(job_id, tenant=g.tenant) if is_job_id(job_id) else None
-    if job is None:
+    return find_job(job_id)
+
+
+@bp.delete("/jobs/<job_id>")
+def cancel_job(job_id: str):
+    """Cancel a job: a queued one never runs; a running one stops within a decode step.
+
+    200 with the cancelled job, 202 if it is still stopping after a moment, 409 if it had already ended.
+    """
+    svc = services()
+    find_job(job_id)
+    outcome = svc.jobs.cancel(job_id)
+    if outcome == "missing":
         abort(404, f"job {job_id!r} does not exist")
-    return job
+    if outcome not in ("cancelled", "cancelling"):
+        return error_response(409, "conflict", f"job {job_id!r} has already ended ({outcome}); nothing to cancel")
+    deadline = time.monotonic() + CANCEL_WAIT_S
+    job = find_job(job_id)
+    while job["status"] not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(0.02)
+        job = find_job(job_id)
+    return job, 200 if job["status"] in TERMINAL else 202

@@ -8,6 +8,8 @@ from celery import Celery
 from flask import current_app
 
 from app.config import Config
+from app.event_hub import EventHub
+from app.events import EventLog
 from app.jobs import JobStore
 from app.models import context_length, load_tokenizer, resolve
 from app.prompts import PromptBuilder
@@ -20,6 +22,8 @@ from workers.celery_app import make_celery
 class Services:
     config: Config
     jobs: JobStore
+    events: EventLog
+    hub: EventHub  # one pub/sub connection shared by every streaming client of this process
     registry: WorkerRegistry
     celery: Celery
     prompts: PromptBuilder  # the tokenizer only: the API never loads model weights
@@ -33,6 +37,8 @@ class Services:
         return cls(
             config=config,
             jobs=JobStore(client, keys, config.job_ttl_s),
+            events=EventLog(client, keys, config.job_ttl_s),
+            hub=EventHub(client, keys),
             registry=WorkerRegistry(client, keys, config.worker.heartbeat_interval_s),
             celery=make_celery(config),
             prompts=PromptBuilder(tokenizer, context_length(config.model)),

@@ -1,18 +1,27 @@
-"""Running one job on an engine: claim it, generate, record the outcome.
+"""Running one job on an engine: claim it, generate while streaming events, record the outcome.
 
-The Celery task is a thin wrapper around :func:`run_job`; everything here is
-plain Python over the job store and the engine interface.
+The Celery task is a thin wrapper around :meth:`JobRunner.run`; everything here
+is plain Python over the job store, the event log and the engine interface.
+
+A job whose worker died mid-way is redelivered and claimed again. Its event log
+already holds the tokens the dead attempt streamed, so the new attempt
+continues after them (they become part of the model's input) instead of
+starting over: a client following the stream never sees a token twice or out
+of order, and the log keeps one consistent history.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from app.cancel_watcher import CancelWatcher
 from app.engine import Engine, GenerationRequest, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
-from app.jobs import JobStore
+from app.events import TOKEN, EventLog, token_event
+from app.jobs import JobStatus, JobStore
 from app.prompts import PromptBuilder
 from app.schemas import parse_job_request
 
@@ -21,49 +30,91 @@ log = logging.getLogger(__name__)
 _NO_CAP = 1 << 30  # the API enforced LLMJOBS_MAX_TOKENS at submit time
 
 
-def run_job(jobs: JobStore, engine: Engine, prompts: PromptBuilder, job_id: str, *, worker_id: str, default_max_tokens: int) -> str:
-    """Run ``job_id`` to its end; return what became of it."""
-    claim = jobs.start(job_id, worker_id)
-    if claim.request is None:
-        log.info("job %s not run: %s", job_id, claim.outcome)
-        return claim.outcome
-    created_at, started_at = claim.created_at, claim.started_at
+@dataclass
+class JobRunner:
+    jobs: JobStore
+    events: EventLog
+    engine: Engine
+    prompts: PromptBuilder
+    cancels: CancelWatcher
+    worker_id: str
+    default_max_tokens: int
+
+    def run(self, job_id: str) -> str:
+        """Run ``job_id`` to its end; return what became of it."""
+        claim = self.jobs.start(job_id, self.worker_id)
+        if claim.request is None:
+            log.info("job %s not run: %s", job_id, claim.outcome)
+            return claim.outcome
+        clock = _Clock(created_at=claim.created_at, started_at=claim.started_at)
+        pending_tail: list[dict[str, Any]] = []
+
+        def on_delta(delta: TokenDelta) -> None:
+            if not delta.token_ids:  # text released at the end: published with the final event
+                pending_tail.append(token_event(delta.text, []))
+                return
+            clock.token()
+            self.events.publish(job_id, delta.index, token_event(delta.text, delta.token_ids))
+
+        should_stop = self.cancels.watch(job_id)
+        try:
+            request = parse_job_request(claim.request, max_tokens=_NO_CAP)
+            prompt_ids = self.prompts.token_ids(request)
+            sampling = request.sampling(self.default_max_tokens)
+            self.prompts.check_fits(len(prompt_ids), sampling.max_tokens)
+            resume = [t for event in self.events.read(job_id) if event["type"] == TOKEN for t in event["token_ids"]]
+            generation = GenerationRequest(job_id, prompt_ids, sampling, resume_token_ids=resume)
+            completion = self.engine.generate(generation, on_delta=on_delta, should_stop=should_stop)
+        except (InvalidRequestError, GenerationTimeoutError) as exc:
+            self._fail(job_id, exc, clock)
+            return JobStatus.FAILED.value
+        except Exception as exc:
+            # Anything else the model raises (CUDA OOM, a bad kernel, a bug) must still
+            # end the job as failed rather than leave it "running" forever; the task
+            # re-raises so Celery and Flower record the failure too.
+            log.exception("job %s failed", job_id)
+            self._fail(job_id, exc, clock)
+            raise
+        finally:
+            self.cancels.forget(job_id)
+        status = JobStatus.CANCELLED if completion.finish_reason == "cancelled" else JobStatus.SUCCEEDED
+        usage = {
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "total_tokens": completion.prompt_tokens + completion.completion_tokens,
+        }
+        self.jobs.finish(
+            job_id,
+            self.worker_id,
+            status,
+            output=completion.text,
+            finish_reason=completion.finish_reason,
+            usage=usage,
+            timings=clock.timings(),
+            last_event=pending_tail[-1] if pending_tail else None,
+        )
+        return status.value
+
+    def _fail(self, job_id: str, exc: Exception, clock: _Clock) -> None:
+        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+        self.jobs.finish(job_id, self.worker_id, JobStatus.FAILED, error=error, timings=clock.timings())
+
+
+@dataclass
+class _Clock:
+    created_at: float
+    started_at: float
     first_token_at: float | None = None
 
-    def on_delta(delta: TokenDelta) -> None:
-        nonlocal first_token_at
-        if first_token_at is None and delta.token_ids:
-            first_token_at = time.time()
+    def token(self) -> None:
+        if self.first_token_at is None:
+            self.first_token_at = time.time()
 
-    def timings() -> dict[str, Any]:
+    def timings(self) -> dict[str, Any]:
         now = time.time()
         return {
-            "queue_wait_s": round(started_at - created_at, 4),
-            "ttft_s": round(first_token_at - created_at, 4) if first_token_at else None,
-            "generation_s": round(now - started_at, 4),
-            "total_s": round(now - created_at, 4),
+            "queue_wait_s": round(self.started_at - self.created_at, 4),
+            "ttft_s": round(self.first_token_at - self.created_at, 4) if self.first_token_at else None,
+            "generation_s": round(now - self.started_at, 4),
+            "total_s": round(now - self.created_at, 4),
         }
-
-    try:
-        request = parse_job_request(claim.request, max_tokens=_NO_CAP)
-        prompt_ids = prompts.token_ids(request)
-        sampling = request.sampling(default_max_tokens)
-        prompts.check_fits(len(prompt_ids), sampling.max_tokens)
-        completion = engine.generate(GenerationRequest(job_id, prompt_ids, sampling), on_delta=on_delta)
-    except (InvalidRequestError, GenerationTimeoutError) as exc:
-        jobs.fail(job_id, worker_id, error={"type": type(exc).__name__, "message": str(exc)}, timings=timings())
-        return "failed"
-    except Exception as exc:
-        # Anything else the model raises (CUDA OOM, a bad kernel, a bug) must still
-        # end the job as failed rather than leave it "running" forever; the task
-        # re-raises so Celery and Flower record the failure too.
-        log.exception("job %s failed", job_id)
-        jobs.fail(job_id, worker_id, error={"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}, timings=timings())
-        raise
-    usage = {
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "total_tokens": completion.prompt_tokens + completion.completion_tokens,
-    }
-    jobs.succeed(job_id, worker_id, output=completion.text, finish_reason=completion.finish_reason, usage=usage, timings=timings())
-    return "succeeded"

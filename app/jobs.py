@@ -1,7 +1,8 @@
 """Job records in Redis: one hash per job plus a sorted set that orders the queue.
 
 State changes that must not race (a redelivered task against its first run, a
-late finish against a cancel) run as Lua scripts, so each is one atomic step.
+late finish against a cancel) run as Lua scripts (app/job_scripts.py), so each
+is one atomic step that also writes the job's final event.
 A poll is one round trip: HGETALL and ZRANK in a pipeline.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import redis
 
+from app import job_scripts
+from app.events import encode, final_event
 from app.redis_conn import Keys
 
 
@@ -28,37 +31,6 @@ class JobStatus(StrEnum):
 
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-# KEYS: job hash, queued zset, worker key prefix. ARGV: job id, now, worker id.
-# Returns {"started", request, created_at}, or {why the job must not run}.
-_START = """
-local status = redis.call('HGET', KEYS[1], 'status')
-redis.call('ZREM', KEYS[2], ARGV[1])
-if not status then return {'missing'} end
-if status == 'running' then
-  local owner = redis.call('HGET', KEYS[1], 'worker')
-  if owner and owner ~= ARGV[3] and redis.call('EXISTS', KEYS[3] .. owner) == 1 then
-    return {'running_elsewhere'}
-  end
-elseif status ~= 'queued' then
-  return {status}
-end
--- A redelivered job (its worker died) starts over: drop what the dead attempt wrote.
-redis.call('HDEL', KEYS[1], 'output', 'finish_reason', 'usage', 'timings', 'error')
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return {'started', redis.call('HGET', KEYS[1], 'request'), redis.call('HGET', KEYS[1], 'created_at')}
-"""
-
-# KEYS: job hash. ARGV: ttl, worker id, field, value, ... Only the running owner may finish.
-_FINISH = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
-  return 0
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
 
 _JSON_FIELDS = ("request", "usage", "timings", "error")
 _TIME_FIELDS = ("created_at", "started_at", "finished_at")
@@ -88,8 +60,9 @@ class JobStore:
         self.redis = client
         self.keys = keys
         self.ttl_s = ttl_s
-        self._start = client.register_script(_START)
-        self._finish = client.register_script(_FINISH)
+        self._start = client.register_script(job_scripts.START)
+        self._finish = client.register_script(job_scripts.FINISH)
+        self._cancel = client.register_script(job_scripts.CANCEL)
 
     def create(self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None) -> dict[str, Any]:
         """Store a new queued job and return its record."""
@@ -132,7 +105,10 @@ class JobStore:
     def start(self, job_id: str, worker_id: str) -> Claim:
         """Claim a job for running; ``Claim.request`` is None when it must not run."""
         now = time.time()
-        reply = self._start(keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker("")], args=[job_id, repr(now), worker_id])
+        reply = self._start(
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker(""), self.keys.events(job_id)],
+            args=[job_id, repr(now), worker_id, self.ttl_s, encode(_cancelled_event())],
+        )
         if reply[0] != "started":
             return Claim(outcome=reply[0])
         try:
@@ -141,17 +117,47 @@ class JobStore:
             request = {"invalid": reply[1]}  # let the runner fail the job with a clear error
         return Claim(outcome="started", request=request, created_at=float(reply[2] or now), started_at=now)
 
-    def succeed(self, job_id: str, worker_id: str, *, output: str, finish_reason: str, usage: dict[str, int], timings: dict[str, float]) -> bool:
-        return self._end(job_id, worker_id, JobStatus.SUCCEEDED, output=output, finish_reason=finish_reason, usage=usage, timings=timings)
+    def finish(
+        self,
+        job_id: str,
+        worker_id: str,
+        status: JobStatus,
+        *,
+        output: str | None = None,
+        finish_reason: str | None = None,
+        usage: dict[str, int] | None = None,
+        timings: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+        last_event: dict[str, Any] | None = None,
+    ) -> bool:
+        """End a running job: record, optional last token event and final event, atomically."""
+        assert status in TERMINAL, status
+        fields: dict[str, Any] = {"status": status.value, "finished_at": repr(time.time())}
+        for name, value in (("output", output), ("finish_reason", finish_reason), ("usage", usage), ("timings", timings), ("error", error)):
+            if value is not None:
+                fields[name] = json.dumps(value) if name in _JSON_FIELDS else value
+        final = final_event(status=status.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=error)
+        flat = [item for pair in fields.items() for item in pair]
+        return bool(
+            self._finish(
+                keys=[self.keys.job(job_id), self.keys.events(job_id)],
+                args=[self.ttl_s, worker_id, encode(last_event) if last_event else "", encode(final), *flat],
+            )
+        )
 
-    def fail(self, job_id: str, worker_id: str, *, error: dict[str, str], timings: dict[str, float]) -> bool:
-        return self._end(job_id, worker_id, JobStatus.FAILED, error=error, timings=timings)
+    def cancel(self, job_id: str) -> str:
+        """Cancel a job: "cancelled" (it was queued), "cancelling" (its worker is told), or its terminal status."""
+        return self._cancel(
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.events(job_id)],
+            args=[job_id, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+        )
 
-    def _end(self, job_id: str, worker_id: str, status: JobStatus, **fields: Any) -> bool:
-        values: list[Any] = ["status", status.value, "finished_at", repr(time.time())]
-        for name, value in fields.items():
-            values += [name, json.dumps(value) if name in _JSON_FIELDS else value]
-        return bool(self._finish(keys=[self.keys.job(job_id)], args=[self.ttl_s, worker_id, *values]))
+    def is_cancel_requested(self, job_id: str) -> bool:
+        return self.redis.hget(self.keys.job(job_id), "cancel_requested") == "1"
+
+
+def _cancelled_event() -> dict[str, Any]:
+    return final_event(status=JobStatus.CANCELLED.value, finish_reason="cancelled", output="", usage=None, timings=None, error=None)
 
 
 def _view(fields: dict[str, Any], *, queue_rank: int | None) -> dict[str, Any]:

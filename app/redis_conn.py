@@ -28,6 +28,15 @@ class Keys:
     def job(self, job_id: str) -> str:
         return f"{self.prefix}:job:{job_id}"
 
+    def events(self, job_id: str) -> str:
+        """A job's event log (a Stream), and the pub/sub channel of its live events."""
+        return f"{self.prefix}:events:{job_id}"
+
+    @property
+    def cancel_channel(self) -> str:
+        """Pub/sub channel on which the API tells workers which job to stop."""
+        return f"{self.prefix}:cancel"
+
     @property
     def queued(self) -> str:
         """Sorted set of queued job ids by submit time: ZRANK gives the queue position."""

@@ -49,6 +49,7 @@ class JobRequest(BaseModel):
     top_k: int = Field(default=0, ge=0)  # 0: no top-k filtering
     stop: Annotated[list[str], BeforeValidator(_as_stop_list)] = Field(default_factory=list)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
+    stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:
@@ -59,6 +60,10 @@ class JobRequest(BaseModel):
         if len(self.stop) > MAX_STOP_STRINGS or any(not s for s in self.stop):
             raise ValueError(f"'stop' takes at most {MAX_STOP_STRINGS} non-empty strings")
         return self
+
+    def stored(self) -> dict[str, Any]:
+        """The request as kept in the job record and read back by the worker."""
+        return self.model_dump(exclude_none=True, exclude={"stream"})
 
     def sampling(self, default_max_tokens: int) -> SamplingParams:
         return SamplingParams(

@@ -12,10 +12,12 @@ import socket
 import threading
 import time
 import uuid
-from functools import cached_property
 
 from app.config import Config, load_config
-from app.engine import Engine, make_engine
+from app.engine import make_engine
+from app.cancel_watcher import CancelWatcher
+from app.events import EventLog
+from app.job_runner import JobRunner
 from app.jobs import JobStore
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
@@ -32,41 +34,54 @@ class EngineHost:
         redis = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
         self.jobs = JobStore(redis, keys, config.job_ttl_s)
+        self.events = EventLog(redis, keys, config.job_ttl_s)
         self.registry = WorkerRegistry(redis, keys, config.worker.heartbeat_interval_s)
+        self.cancels = CancelWatcher(self.jobs)
         self._load_lock = threading.Lock()
+        self._runner: JobRunner | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
-    @cached_property
-    def engine(self) -> Engine:
-        with self._load_lock:
-            started = time.monotonic()
-            engine = make_engine(self.config.model, self.config.worker)
-            log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
-            return engine
-
-    @cached_property
-    def prompts(self) -> PromptBuilder:
-        return PromptBuilder(self.engine.tokenizer, self.engine.context_length)
+    @property
+    def runner(self) -> JobRunner:
+        """The job runner over this process's engine, created (and the model loaded) on first use."""
+        with self._load_lock:  # task threads and the warm-up may race here: load once
+            if self._runner is None:
+                started = time.monotonic()
+                engine = make_engine(self.config.model, self.config.worker)
+                log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
+                self._runner = JobRunner(
+                    jobs=self.jobs,
+                    events=self.events,
+                    engine=engine,
+                    prompts=PromptBuilder(engine.tokenizer, engine.context_length),
+                    cancels=self.cancels,
+                    worker_id=self.worker_id,
+                    default_max_tokens=self.config.api.default_max_tokens,
+                )
+            return self._runner
 
     def start_heartbeat(self) -> None:
         """Load the model, then announce this worker every interval until :meth:`stop`."""
+        self.cancels.start()
         self._heartbeat = threading.Thread(target=self._beat_forever, name="llmjobs-heartbeat", daemon=True)
         self._heartbeat.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.cancels.stop()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
         self.registry.remove(self.worker_id)
 
     def _beat_forever(self) -> None:
+        engine = self.runner.engine  # load the model before announcing this worker as live
         info = {
             "id": self.worker_id,
             "queues": [self.config.worker.queue],
             "engine": self.config.worker.engine,
-            "model": self.engine.model_name,
-            "device": self.engine.device,
+            "model": engine.model_name,
+            "device": engine.device,
             "concurrency": self.config.worker.concurrency,
             "pid": os.getpid(),
             "started_at": time.time(),

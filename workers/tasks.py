@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from app.job_runner import run_job
 from workers.celery_app import GENERATE_TASK
 from workers.engine_host import get_host
 
@@ -12,13 +11,4 @@ from workers.engine_host import get_host
 @shared_task(name=GENERATE_TASK)
 def generate(job_id: str) -> dict[str, str]:
     """Generate the answer for job ``job_id`` (its request is in the job store)."""
-    host = get_host()
-    status = run_job(
-        host.jobs,
-        host.engine,
-        host.prompts,
-        job_id,
-        worker_id=host.worker_id,
-        default_max_tokens=host.config.api.default_max_tokens,
-    )
-    return {"job_id": job_id, "status": status}
+    return {"job_id": job_id, "status": get_host().runner.run(job_id)}

@@ -17,7 +17,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from app.engine.base import DeltaCallback, Engine, StopCheck
 from app.engine.output_processor import OutputProcessor
-from app.engine.types import Completion, GenerationRequest, TokenDelta
+from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
 
 
@@ -88,25 +88,13 @@ class NaiveEngine(Engine):
         if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
             raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
         output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=self.eos_token_ids, max_tokens=sampling.max_tokens)
-        with self._lock:
-            stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
-            input_ids = torch.tensor([request.prompt_token_ids], device=self.device)
-            greedy = sampling.temperature < GREEDY_BELOW
-            if sampling.seed is not None:
-                torch.manual_seed(sampling.seed)
-            self.model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=sampling.max_tokens,
-                do_sample=not greedy,
-                temperature=None if greedy else sampling.temperature,
-                top_p=None if greedy else sampling.top_p,
-                top_k=None if greedy else sampling.top_k,
-                eos_token_id=self.eos_token_ids,
-                pad_token_id=self.eos_token_ids[0],
-                streamer=_DeltaStreamer(output, on_delta),
-                stopping_criteria=StoppingCriteriaList([stop_when]),
-            )
+        for token_id in request.resume_token_ids:  # replay what an earlier attempt streamed, silently
+            if not output.finished:
+                output.append(token_id)
+        stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
+        if not output.finished:
+            with self._lock:
+                self._generate(request.prompt_token_ids + output.token_ids, sampling.max_tokens - len(output.token_ids), sampling, output, on_delta, stop_when)
         if stop_when.reason == "timeout":
             raise GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s")
         tail = output.finish(stop_when.reason or "length")
@@ -118,6 +106,25 @@ class NaiveEngine(Engine):
             prompt_tokens=num_prompt,
             completion_tokens=len(output.token_ids),
             token_ids=list(output.token_ids),
+        )
+
+    def _generate(self, input_ids: list[int], max_new_tokens: int, sampling: SamplingParams, output: OutputProcessor, on_delta: DeltaCallback | None, stop_when: _StopWhen) -> None:
+        ids = torch.tensor([input_ids], device=self.device)
+        greedy = sampling.temperature < GREEDY_BELOW
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+        self.model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=not greedy,
+            temperature=None if greedy else sampling.temperature,
+            top_p=None if greedy else sampling.top_p,
+            top_k=None if greedy else sampling.top_k,
+            eos_token_id=self.eos_token_ids,
+            pad_token_id=self.eos_token_ids[0],
+            streamer=_DeltaStreamer(output, on_delta),
+            stopping_criteria=StoppingCriteriaList([stop_when]),
         )
 
     def close(self) -> None:

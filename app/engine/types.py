@@ -20,6 +20,8 @@ class GenerationRequest:
     request_id: str
     prompt_token_ids: list[int]
     sampling: SamplingParams
+    # Tokens an earlier attempt already streamed: generation continues after them.
+    resume_token_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class TokenDelta:
 @dataclass(frozen=True)
 class Completion:
     text: str
-    finish_reason: str  # "stop" (EOS or a stop string) or "length" (max_tokens)
+    finish_reason: str  # "stop" (EOS or a stop string), "length" (max_tokens) or "cancelled"
     prompt_tokens: int
     completion_tokens: int
     token_ids: list[int] = field(default_factory=list)

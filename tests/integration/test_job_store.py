@@ -5,8 +5,10 @@ import uuid
 import pytest
 
 from app.engine import Completion, Engine
-from app.job_runner import run_job
-from app.jobs import JobStore
+from app.cancel_watcher import CancelWatcher
+from app.events import EventLog
+from app.job_runner import JobRunner
+from app.jobs import JobStatus, JobStore
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
@@ -54,7 +56,7 @@ def test_discard_removes_record_and_queue_entry(store):
 def test_finished_job_is_never_started_again(store):
     job = store.create({"prompt": "x"}, tenant="", model="m")
     assert store.start(job["id"], "w1").outcome == "started"
-    assert store.succeed(job["id"], "w1", output="hi", finish_reason="stop", usage={}, timings={})
+    assert store.finish(job["id"], "w1", JobStatus.SUCCEEDED, output="hi", finish_reason="stop")
     assert store.start(job["id"], "w2").outcome == "succeeded"
     assert store.get(job["id"])["output"] == "hi"
 
@@ -66,7 +68,7 @@ def test_redelivered_job_restarts_when_its_worker_is_dead(store):
     assert claim.outcome == "started" and claim.request == {"prompt": "x"}
     assert store.get(job["id"])["attempts"] == 2
     # The dead worker's late finish must not overwrite the new attempt.
-    assert not store.succeed(job["id"], "dead-worker", output="stale", finish_reason="stop", usage={}, timings={})
+    assert not store.finish(job["id"], "dead-worker", JobStatus.SUCCEEDED, output="stale", finish_reason="stop")
 
 
 def test_duplicate_delivery_while_owner_lives_is_skipped(store, registry):
@@ -113,10 +115,15 @@ class FakePrompts(PromptBuilder):
         return [1, 2, 3]
 
 
+def runner(store, engine):
+    events = EventLog(store.redis, store.keys, ttl_s=600)
+    return JobRunner(store, events, engine, FakePrompts(), CancelWatcher(store), worker_id="w1", default_max_tokens=8)
+
+
 def test_runner_records_an_engine_crash_as_failed(store):
     job = store.create({"prompt": "x"}, tenant="", model="m")
     with pytest.raises(RuntimeError):
-        run_job(store, ExplodingEngine(), FakePrompts(), job["id"], worker_id="w1", default_max_tokens=8)
+        runner(store, ExplodingEngine()).run(job["id"])
     record = store.get(job["id"])
     assert record["status"] == "failed"
     assert record["error"] == {"type": "RuntimeError", "message": "CUDA error: device-side assert triggered"}
@@ -125,6 +132,6 @@ def test_runner_records_an_engine_crash_as_failed(store):
 
 def test_runner_records_success(store):
     job = store.create({"prompt": "x"}, tenant="", model="m")
-    assert run_job(store, EchoEngine(), FakePrompts(), job["id"], worker_id="w1", default_max_tokens=8) == "succeeded"
+    assert runner(store, EchoEngine()).run(job["id"]) == "succeeded"
     record = store.get(job["id"])
     assert record["output"] == "ok" and record["usage"] == {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}

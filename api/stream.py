@@ -1,0 +1,63 @@
+"""Following a job's events live: SSE and WebSocket, with resume and full replay."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, request
+from flask_sock import ConnectionClosed, Sock
+
+from api.auth import require_tenant
+from api.jobs import find_job
+from api.services import services
+from api.sse import job_frames, sse_response
+from app.errors import InvalidRequestError
+from app.event_hub import follow
+
+bp = Blueprint("stream", __name__, url_prefix="/v1")
+bp.before_request(require_tenant)
+sock = Sock()
+
+
+def last_event_id() -> int:
+    """Where to resume: the ``Last-Event-ID`` header (or ``last_event_id`` query), -1 for the start."""
+    raw = request.headers.get("Last-Event-ID", request.args.get("last_event_id", "")).strip()
+    if not raw:
+        return -1
+    if not re.fullmatch(r"\d{1,9}", raw):
+        raise InvalidRequestError("Last-Event-ID", f"Last-Event-ID must be an event id (a number) from this stream, got {raw[:40]!r}")
+    return int(raw)
+
+
+@bp.before_request
+def _check_websocket_target() -> None:
+    # flask-sock completes the handshake before the view runs: answer 404/400 first.
+    if request.endpoint == "stream.job_websocket":
+        find_job(request.view_args["job_id"])
+        last_event_id()
+
+
+@bp.get("/jobs/<job_id>/events")
+def job_events(job_id: str):
+    """The job's events as ``text/event-stream``: replayed from the start (or after
+    ``Last-Event-ID``), then live, closing after the ``final`` event."""
+    after = last_event_id()
+    find_job(job_id)
+    svc = services()
+    return sse_response(job_frames(follow(svc.hub, svc.events, job_id, after=after)))
+
+
+@sock.route("/jobs/<job_id>/ws", bp=bp)
+def job_websocket(ws, job_id: str):
+    """The same events as JSON WebSocket messages; the server closes after ``final``."""
+    svc = services()
+    for event in follow(svc.hub, svc.events, job_id, after=last_event_id()):
+        if event is None:
+            if not ws.connected:
+                return
+            continue
+        try:
+            ws.send(json.dumps(event, separators=(",", ":")))
+        except ConnectionClosed:
+            return

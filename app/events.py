@@ -1,0 +1,83 @@
+"""Job events: the vocabulary shared by worker and API, and their log in Redis.
+
+A job's events are kept in a Redis Stream (an ordered log that expires with the
+job) and published on a pub/sub channel of the same name for live fan-out. The
+stream entry ID of event ``n`` is ``0-(n+1)``, so an event's index *is* its
+position: a reader resuming after event ``n`` reads exactly the events after it,
+and a worker can never write the same index twice. Stored payloads carry no
+index; readers add it from the ID (pub/sub messages are ``"<index> <json>"``).
+
+Events, in order: ``token`` events (``text`` may be empty while a stop string or
+a multi-byte character is undecided; the last one may carry text but no token),
+then exactly one ``final`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from app.redis_conn import Keys
+
+TOKEN = "token"
+FINAL = "final"
+
+
+def token_event(text: str, token_ids: list[int]) -> dict[str, Any]:
+    return {"type": TOKEN, "text": text, "token_ids": token_ids, "ts": round(time.time(), 6)}
+
+
+def final_event(*, status: str, finish_reason: str | None, output: str | None, usage: dict | None, timings: dict | None, error: dict | None) -> dict[str, Any]:
+    return {
+        "type": FINAL,
+        "status": status,
+        "finish_reason": finish_reason,
+        "output": output,
+        "usage": usage,
+        "timings": timings,
+        "error": error,
+        "ts": round(time.time(), 6),
+    }
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def stream_id(index: int) -> str:
+    return f"0-{index + 1}"
+
+
+def index_of(entry_id: str) -> int:
+    return int(entry_id.rsplit("-", 1)[1]) - 1
+
+
+def parse_message(payload: str) -> dict[str, Any]:
+    """A pub/sub payload ``"<index> <json>"`` -> the event with its index."""
+    index, _, body = payload.partition(" ")
+    return {"index": int(index), **json.loads(body)}
+
+
+class EventLog:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int) -> None:
+        self.redis = client
+        self.keys = keys
+        self.ttl_s = ttl_s
+
+    def publish(self, job_id: str, index: int, event: dict[str, Any]) -> None:
+        """Append event ``index`` to the log and publish it, in one round trip."""
+        key = self.keys.events(job_id)
+        body = encode(event)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"data": body}, id=stream_id(index))
+            pipe.publish(key, f"{index} {body}")
+            pipe.expire(key, self.ttl_s)
+            pipe.execute()
+
+    def read(self, job_id: str, after: int = -1, count: int | None = None) -> list[dict[str, Any]]:
+        """Events with index > ``after``, in order."""
+        entries = self.redis.xrange(self.keys.events(job_id), min=stream_id(after + 1), max="+", count=count)
+        return [{"index": index_of(entry_id), **json.loads(fields["data"])} for entry_id, fields in entries]

@@ -1,0 +1,81 @@
+"""Lua scripts behind every job state change that must not race.
+
+Each runs atomically in Redis: the job hash, the queue index and the final
+event in the job's stream always agree, whatever crashes in between.
+"""
+
+# Shared helpers: event n is stream entry 0-(n+1) (see app/events.py).
+_HELPERS = """
+local function next_index(stream)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if #last == 0 then return 0 end
+  return tonumber(string.match(last[1][1], '%-(%d+)$'))
+end
+local function publish(stream, n, body)
+  redis.call('XADD', stream, '0-' .. (n + 1), 'data', body)
+  redis.call('PUBLISH', stream, n .. ' ' .. body)
+end
+local function finalize(job, stream, ttl, body)
+  redis.call('EXPIRE', job, ttl)
+  publish(stream, next_index(stream), body)
+  redis.call('EXPIRE', stream, ttl)
+end
+"""
+
+# KEYS: job, queued zset, worker key prefix, stream.
+# ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited.
+# Returns {"started", request, created_at} or {why the job must not run}.
+START = _HELPERS + """
+local status = redis.call('HGET', KEYS[1], 'status')
+redis.call('ZREM', KEYS[2], ARGV[1])
+if not status then return {'missing'} end
+if status == 'running' then
+  local owner = redis.call('HGET', KEYS[1], 'worker')
+  if owner and owner ~= ARGV[3] and redis.call('EXISTS', KEYS[3] .. owner) == 1 then
+    return {'running_elsewhere'}
+  end
+elseif status ~= 'queued' then
+  return {status}
+end
+if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then
+  -- cancelled while its worker was dying: end it here
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
+  finalize(KEYS[1], KEYS[4], ARGV[4], ARGV[5])
+  return {'cancelled'}
+end
+redis.call('HDEL', KEYS[1], 'output', 'finish_reason', 'usage', 'timings', 'error')
+redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return {'started', redis.call('HGET', KEYS[1], 'request'), redis.call('HGET', KEYS[1], 'created_at')}
+"""
+
+# KEYS: job, stream. ARGV: ttl, worker id, last token event ('' for none), final event, field, value, ...
+# Only the running owner may finish a job; returns 1 if it did.
+FINISH = _HELPERS + """
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+if ARGV[3] ~= '' then publish(KEYS[2], next_index(KEYS[2]), ARGV[3]) end
+finalize(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
+return 1
+"""
+
+# KEYS: job, queued zset, stream. ARGV: job id, now, ttl, final event, cancel channel.
+# A queued job ends at once; a running one is flagged and its worker told.
+CANCEL = _HELPERS + """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'queued' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
+  finalize(KEYS[1], KEYS[3], ARGV[3], ARGV[4])
+  return 'cancelled'
+end
+if status == 'running' then
+  redis.call('HSET', KEYS[1], 'cancel_requested', '1')
+  redis.call('PUBLISH', ARGV[5], ARGV[1])
+  return 'cancelling'
+end
+return status
+"""
