@@ -13,6 +13,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.jobs import bp as jobs_bp
     from api.openai_routes import bp as openai_bp
     from api.ops import bp as ops_bp
+    from api.page import bp as page_bp
     from api.services import Services
     from api.stream import bp as stream_bp
     from api.stream import sock
@@ -24,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["llmjobs"] = Services.build(config)
     register_error_handlers(app)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(page_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(stream_bp)
     app.register_blueprint(openai_bp)

@@ -18,6 +18,9 @@ def require_tenant() -> None:
         g.tenant = ANONYMOUS
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" and request.method == "GET" and request.args.get("api_key"):
+        # Browsers' EventSource and WebSocket cannot send headers: streams may take the key as a query.
+        scheme, token = "bearer", request.args["api_key"]
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, "missing API key: send 'Authorization: Bearer <key>'")
     token = token.strip()

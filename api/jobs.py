@@ -81,7 +81,7 @@ def cancel_job(job_id: str):
     outcome = svc.jobs.cancel(job_id)
     if outcome == "missing":
         abort(404, f"job {job_id!r} does not exist")
-    if outcome not in ("cancelled", "cancelling"):
+    if outcome not in ("dequeued", "cancelling"):
         return error_response(409, "conflict", f"job {job_id!r} has already ended ({outcome}); nothing to cancel")
     deadline = time.monotonic() + CANCEL_WAIT_S
     job = find_job(job_id)

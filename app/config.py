@@ -44,7 +44,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_HOST": ("127.0.0.1", "Address the API binds to."),
     "LLMJOBS_PORT": ("8000", "Port the API binds to."),
     "LLMJOBS_API_WORKERS": ("2", "gunicorn worker processes for the API."),
-    "LLMJOBS_API_THREADS": ("16", "Threads per gunicorn worker (gthread)."),
+    "LLMJOBS_API_THREADS": ("128", "Threads per gunicorn worker (gthread); each open stream holds one, so workers × threads bounds the open streams."),
     "LLMJOBS_FLOWER_PORT": ("5555", "Port of Celery Flower started by `llmjobs up`; 0 leaves Flower out."),
     "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
 }

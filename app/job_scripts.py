@@ -70,7 +70,7 @@ if status == 'queued' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
   finalize(KEYS[1], KEYS[3], ARGV[3], ARGV[4])
-  return 'cancelled'
+  return 'dequeued'
 end
 if status == 'running' then
   redis.call('HSET', KEYS[1], 'cancel_requested', '1')

@@ -146,7 +146,7 @@ class JobStore:
         )
 
     def cancel(self, job_id: str) -> str:
-        """Cancel a job: "cancelled" (it was queued), "cancelling" (its worker is told), or its terminal status."""
+        """Cancel a job: "dequeued" (it was waiting: now cancelled), "cancelling" (its worker is told), or its terminal status."""
         return self._cancel(
             keys=[self.keys.job(job_id), self.keys.queued, self.keys.events(job_id)],
             args=[job_id, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],

@@ -135,3 +135,41 @@ def test_runner_records_success(store):
     assert runner(store, EchoEngine()).run(job["id"]) == "succeeded"
     record = store.get(job["id"])
     assert record["output"] == "ok" and record["usage"] == {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+
+
+def test_cancel_transitions(store):
+    events = EventLog(store.redis, store.keys, ttl_s=600)
+    queued = store.create({"prompt": "x"}, tenant="", model="m")
+    assert store.cancel(queued["id"]) == "dequeued"
+    assert store.get(queued["id"])["status"] == "cancelled"
+    assert [e["type"] for e in events.read(queued["id"])] == ["final"]
+    assert store.start(queued["id"], "w1").outcome == "cancelled"
+
+    running = store.create({"prompt": "x"}, tenant="", model="m")
+    store.start(running["id"], "w1")
+    assert store.cancel(running["id"]) == "cancelling"
+    assert store.is_cancel_requested(running["id"])
+    assert store.finish(running["id"], "w1", JobStatus.CANCELLED, output="", finish_reason="cancelled")
+    assert store.cancel(running["id"]) == "cancelled"
+    assert store.cancel(str(uuid.uuid4())) == "missing"
+
+
+def test_cancel_of_a_job_whose_worker_died_ends_it_on_redelivery(store):
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    store.start(job["id"], "dead-worker")
+    assert store.cancel(job["id"]) == "cancelling"
+    assert store.start(job["id"], "w2").outcome == "cancelled"
+    assert store.get(job["id"])["status"] == "cancelled"
+
+
+def test_finish_writes_last_token_and_final_event_together(store):
+    events = EventLog(store.redis, store.keys, ttl_s=600)
+    job = store.create({"prompt": "x"}, tenant="", model="m")
+    store.start(job["id"], "w1")
+    events.publish(job["id"], 0, {"type": "token", "text": "a", "token_ids": [1]})
+    store.finish(job["id"], "w1", JobStatus.SUCCEEDED, output="ab", finish_reason="stop", last_event={"type": "token", "text": "b", "token_ids": []})
+    logged = events.read(job["id"])
+    assert [(e["index"], e["type"]) for e in logged] == [(0, "token"), (1, "token"), (2, "final")]
+    assert logged[-1]["output"] == "ab"
+    assert events.read(job["id"], after=1) == logged[2:]
+    assert 0 < store.redis.ttl(store.keys.events(job["id"])) <= 600

@@ -1,0 +1,96 @@
+"""The official openai client against our server."""
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.integration.conftest import FRANCE
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture(scope="module")
+def client(api_url):
+    return openai.OpenAI(base_url=f"{api_url}/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def model(client):
+    return client.models.list().data[0].id
+
+
+def test_chat_completion(client, model):
+    reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": FRANCE}], temperature=0)
+    assert "Paris" in reply.choices[0].message.content
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    assert reply.object == "chat.completion" and reply.model == model
+
+
+def test_chat_completion_stream_with_usage(client, model):
+    chunks = list(
+        client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": FRANCE}], temperature=0, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "Paris" in text
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].usage.completion_tokens > 0
+
+
+def test_text_completion(client, model):
+    reply = client.completions.create(model=model, prompt="The capital of France is", temperature=0, max_tokens=4)
+    assert "Paris" in reply.choices[0].text
+    assert reply.usage.completion_tokens == 4 and reply.choices[0].finish_reason == "length"
+
+
+def test_text_completion_stream(client, model):
+    chunks = list(client.completions.create(model=model, prompt="The capital of France is", temperature=0, max_tokens=4, stream=True))
+    assert "Paris" in "".join(c.choices[0].text for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"n": 2}, "n"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        ({"logprobs": True}, "logprobs"),
+        ({"temperature": 3}, "temperature"),
+        ({"frequency_penalty": 0.5}, "frequency_penalty"),
+    ],
+)
+def test_unsupported_fields_are_a_400(client, model, extra, param):
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], **extra)
+    assert info.value.body["param"] == param
+
+
+def test_unknown_model_is_a_404(client):
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert info.value.body["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_client_that_disconnects_cancels_its_job(api_url, job_store, stream):
+    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Write a very long story about dragons."}], "max_tokens": 400, "stream": stream}
+    with httpx.Client(base_url=api_url, timeout=1.5) as http:
+        try:
+            with http.stream("POST", "/v1/chat/completions", json=body) as response:
+                job_id = response.headers["X-Job-Id"] if stream else None
+                for _ in response.iter_lines():
+                    break
+        except httpx.ReadTimeout:
+            job_id = None
+    if job_id is None:  # a non-streaming request had no headers yet: its job is the newest one
+        keys = job_store.redis.keys(job_store.keys.job("*"))
+        job_id = max(keys, key=lambda k: float(job_store.redis.hget(k, "created_at"))).rsplit(":", 1)[1]
+    deadline = time.monotonic() + 10
+    while (job := job_store.get(job_id))["status"] not in ("cancelled", "succeeded", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert job["status"] == "cancelled"
+    assert job["usage"] is None or job["usage"]["completion_tokens"] < 400

@@ -1,0 +1,50 @@
+"""The playground page in headless Chromium: type, send, watch the answer stream in."""
+
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("Chromium is not installed here (Debian: apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_prompt_streams_into_the_page(browser, api_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(api_url + "/")
+    prompt = browser.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys("What is the capital of France? Answer in one sentence.")
+    browser.find_element(By.ID, "send").click()
+
+    answer = browser.find_element(By.ID, "answer")
+    seen: list[str] = []
+
+    def finished(_):
+        seen.append(answer.text)
+        return "first token" in browser.find_element(By.ID, "timings").text
+
+    WebDriverWait(browser, 60, poll_frequency=0.02).until(finished)
+    assert "Paris" in answer.text
+    assert browser.find_element(By.ID, "status").text.startswith("succeeded")
+    # The text grew token by token rather than appearing at once.
+    assert len({text for text in seen if text}) > 1
