@@ -15,7 +15,8 @@ KEEPALIVE = ": keep-alive\n\n"
 
 def sse_frame(event: dict[str, Any]) -> str:
     """One job event as an SSE frame; its ``id:`` is the event index (for Last-Event-ID)."""
-    return f"id: {event['index']}\nevent: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+    data = getattr(event, "json", None) or json.dumps(event, separators=(",", ":"))
+    return f"id: {event['index']}\nevent: {event['type']}\ndata: {data}\n\n"
 
 
 def sse_response(frames: Iterable[str], headers: dict[str, str] | None = None, status: int = 200) -> Response:

@@ -58,6 +58,6 @@ def job_websocket(ws, job_id: str):
                 return
             continue
         try:
-            ws.send(json.dumps(event, separators=(",", ":")))
+            ws.send(getattr(event, "json", None) or json.dumps(event, separators=(",", ":")))
         except ConnectionClosed:
             return

@@ -44,7 +44,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_HOST": ("127.0.0.1", "Address the API binds to."),
     "LLMJOBS_PORT": ("8000", "Port the API binds to."),
     "LLMJOBS_API_WORKERS": ("2", "gunicorn worker processes for the API."),
-    "LLMJOBS_API_THREADS": ("128", "Threads per gunicorn worker (gthread); each open stream holds one, so workers × threads bounds the open streams."),
+    "LLMJOBS_API_WORKER_CLASS": ("gevent", "gunicorn worker class: `gevent` (one greenlet per connection: hundreds of open streams are cheap) or `gthread`."),
+    "LLMJOBS_API_CONNECTIONS": ("1000", "Open connections (streams included) per gunicorn worker: gevent's worker connections, or gthread's threads."),
     "LLMJOBS_FLOWER_PORT": ("5555", "Port of Celery Flower started by `llmjobs up`; 0 leaves Flower out."),
     "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
 }
@@ -107,13 +108,16 @@ class ApiConfig:
     host: str
     port: int
     workers: int
-    threads: int
+    worker_class: str
+    connections: int
     max_tokens: int
     default_max_tokens: int
     max_body_bytes: int
     api_keys: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.worker_class not in ("gevent", "gthread"):
+            raise ConfigError("LLMJOBS_API_WORKER_CLASS", f"must be gevent or gthread, got {self.worker_class!r}")
         if self.default_max_tokens > self.max_tokens:
             raise ConfigError("LLMJOBS_DEFAULT_MAX_TOKENS", f"must not exceed LLMJOBS_MAX_TOKENS ({self.max_tokens})")
 
@@ -167,7 +171,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             host=get("LLMJOBS_HOST"),
             port=number("LLMJOBS_PORT", int, 1, 65535),
             workers=number("LLMJOBS_API_WORKERS", int, 1, 64),
-            threads=number("LLMJOBS_API_THREADS", int, 1, 1024),
+            worker_class=get("LLMJOBS_API_WORKER_CLASS"),
+            connections=number("LLMJOBS_API_CONNECTIONS", int, 1, 100_000),
             max_tokens=number("LLMJOBS_MAX_TOKENS", int, 1, 1_000_000),
             default_max_tokens=number("LLMJOBS_DEFAULT_MAX_TOKENS", int, 1, 1_000_000),
             max_body_bytes=number("LLMJOBS_MAX_BODY_BYTES", int, 1024, 1 << 30),

@@ -55,10 +55,24 @@ def index_of(entry_id: str) -> int:
     return int(entry_id.rsplit("-", 1)[1]) - 1
 
 
-def parse_message(payload: str) -> dict[str, Any]:
+class Event(dict):
+    """An event as a plain dict that also keeps its JSON text (index included), so a
+    process fanning one event out to hundreds of clients encodes it once, not per client."""
+
+    __slots__ = ("json",)
+
+
+def decode(index: int, body: str) -> Event:
+    """A stored payload (JSON without the index) -> the event with its index."""
+    event = Event(index=index, **json.loads(body))
+    event.json = f'{{"index":{index},{body[1:]}' if body != "{}" else f'{{"index":{index}}}'
+    return event
+
+
+def parse_message(payload: str) -> Event:
     """A pub/sub payload ``"<index> <json>"`` -> the event with its index."""
     index, _, body = payload.partition(" ")
-    return {"index": int(index), **json.loads(body)}
+    return decode(int(index), body)
 
 
 class EventLog:
@@ -77,7 +91,7 @@ class EventLog:
             pipe.expire(key, self.ttl_s)
             pipe.execute()
 
-    def read(self, job_id: str, after: int = -1, count: int | None = None) -> list[dict[str, Any]]:
+    def read(self, job_id: str, after: int = -1, count: int | None = None) -> list[Event]:
         """Events with index > ``after``, in order."""
         entries = self.redis.xrange(self.keys.events(job_id), min=stream_id(after + 1), max="+", count=count)
-        return [{"index": index_of(entry_id), **json.loads(fields["data"])} for entry_id, fields in entries]
+        return [decode(index_of(entry_id), fields["data"]) for entry_id, fields in entries]

@@ -47,7 +47,7 @@ def stack_env(redis_server) -> dict[str, str]:
         LLMJOBS_DEFAULT_MAX_TOKENS="64",
         LLMJOBS_PORT=str(free_port()),
         LLMJOBS_API_WORKERS="1",
-        LLMJOBS_API_THREADS="256",
+        LLMJOBS_API_CONNECTIONS="400",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -41,6 +41,7 @@ def test_defaults():
         ("LLMJOBS_API_KEYS", "no-tenant"),
         ("LLMJOBS_API_KEYS", "k:a,k:b"),
         ("LLMJOBS_MAX_MODEL_LEN", "-4"),
+        ("LLMJOBS_API_WORKER_CLASS", "sync"),
         ("LLMJOBS_DEFAULT_MAX_TOKENS", "5000"),
     ],
 )
