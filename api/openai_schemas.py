@@ -42,6 +42,7 @@ class _Common(_Strict):
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None  # an extension, as in vLLM
+    ignore_eos: bool | None = None  # an extension, as in vLLM and llama.cpp: exactly max_tokens
     stop: str | list[str] | None = None
     seed: int | None = None
     n: int | None = None
@@ -61,7 +62,7 @@ class _Common(_Strict):
             raise InvalidRequestError("stream_options", "stream_options is only allowed when stream is true")
 
     def sampling_fields(self) -> dict[str, Any]:
-        fields = {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k, "stop": self.stop, "seed": self.seed}
+        fields = {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k, "stop": self.stop, "seed": self.seed, "ignore_eos": self.ignore_eos}
         return {k: v for k, v in fields.items() if v is not None}
 
 

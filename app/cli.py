@@ -63,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run one Celery worker with the model")
     sub.add_parser("api", help="serve the HTTP API with gunicorn")
     sub.add_parser("up", help="prepare, then run Redis (if none answers), a worker, the API and Flower")
-    args = parser.parse_args(argv)
+    sub.add_parser("bench", help="the benchmark tool: same as `python -m loadtest ...`", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        os.execv(sys.executable, [sys.executable, "-m", "loadtest", *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config()

@@ -49,6 +49,7 @@ class JobRequest(BaseModel):
     top_k: int = Field(default=0, ge=0)  # 0: no top-k filtering
     stop: Annotated[list[str], BeforeValidator(_as_stop_list)] = Field(default_factory=list)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
+    ignore_eos: bool = False  # generate exactly max_tokens (for benchmarks that compare equal work)
     stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
 
     @model_validator(mode="after")
@@ -73,6 +74,7 @@ class JobRequest(BaseModel):
             top_k=self.top_k,
             stop=tuple(self.stop),
             seed=self.seed,
+            ignore_eos=self.ignore_eos,
         )
 
 

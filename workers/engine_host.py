@@ -19,6 +19,7 @@ from app.cancel_watcher import CancelWatcher
 from app.events import EventLog
 from app.job_runner import JobRunner
 from app.jobs import JobStore
+from app.memory import memory_stats
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
@@ -88,7 +89,7 @@ class EngineHost:
         }
         while not self._stop.is_set():
             try:
-                self.registry.beat(self.worker_id, info)
+                self.registry.beat(self.worker_id, {**info, "memory": memory_stats()})
             except OSError as exc:  # redis.ConnectionError is an OSError: keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
             self._stop.wait(self.config.worker.heartbeat_interval_s)

@@ -87,7 +87,8 @@ class NaiveEngine(Engine):
         num_prompt = len(request.prompt_token_ids)
         if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
             raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
-        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=self.eos_token_ids, max_tokens=sampling.max_tokens)
+        eos = () if sampling.ignore_eos else self.eos_token_ids
+        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
         for token_id in request.resume_token_ids:  # replay what an earlier attempt streamed, silently
             if not output.finished:
                 output.append(token_id)
@@ -117,6 +118,7 @@ class NaiveEngine(Engine):
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=max_new_tokens,
+            min_new_tokens=max_new_tokens if sampling.ignore_eos else None,  # masks EOS until the end
             do_sample=not greedy,
             temperature=None if greedy else sampling.temperature,
             top_p=None if greedy else sampling.top_p,

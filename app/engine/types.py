@@ -13,6 +13,7 @@ class SamplingParams:
     top_k: int = 0  # 0 means no top-k filtering
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    ignore_eos: bool = False
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def test_submit_with_stream_true_answers_with_the_stream(http):
         assert response.headers["Location"] == f"/v1/jobs/{job_id}"
         final = check_complete(read_sse(response))
     assert "Paris" in final["output"]
-    assert http.get(f"/v1/jobs/{job_id}").json()["request"] == {"prompt": FRANCE, "raw": False, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "stop": []}
+    assert http.get(f"/v1/jobs/{job_id}").json()["request"] == {"prompt": FRANCE, "raw": False, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "stop": [], "ignore_eos": False}
 
 
 def test_resume_after_an_event_gets_exactly_the_rest(http):
