@@ -58,7 +58,8 @@ def plot(report: dict[str, Any], folder: Path) -> list[Path]:
         for run in report["runs"]:
             values = sorted(s[metric] for s in run["samples"] if s["ok"] and s[metric] is not None)
             if values:
-                ax.step(values, [(i + 1) / len(values) for i in range(len(values))], where="post", label=f"{run['target']} @ {run['level']:g}")
+                fractions = [0.0] + [(i + 1) / len(values) for i in range(len(values))]
+                ax.step([values[0], *values], fractions, where="post", label=f"{run['target']} @ {run['level']:g}")
         ax.set_xlabel(label)
         ax.set_ylabel("fraction of requests")
         ax.set_title(f"{label} CDF · {mode}")

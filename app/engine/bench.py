@@ -1,0 +1,103 @@
+"""The engine alone, no HTTP: tokens per second and memory for fixed-length requests.
+
+    python -m app.engine.bench --requests 4 --max-tokens 128
+    python -m app.engine.bench --random-weights CONFIG_DIR --device cuda --dtype bfloat16
+
+``--random-weights`` builds the model from a folder holding only its config and
+tokenizer (same shapes, random values): the speed and memory figures are the
+real model's on a machine that cannot hold the weights, the text is noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from app.config import load_config
+from app.engine.naive import NaiveEngine
+from app.engine.types import GenerationRequest, SamplingParams
+from app.memory import memory_stats
+
+PROMPT = "Write a long story about a lighthouse keeper and the sea."
+
+
+def build_engine(args: argparse.Namespace) -> NaiveEngine:
+    import torch
+
+    config = load_config()
+    model_config = replace(config.model, device=args.device, dtype=args.dtype)
+    if args.random_weights is None:
+        from app.engine import make_engine
+
+        return make_engine(model_config, config.worker)  # type: ignore[return-value]
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from app.models import pick_device, pick_dtype
+
+    device = pick_device(model_config)
+    hf_config = AutoConfig.from_pretrained(args.random_weights, local_files_only=True)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(hf_config, dtype=pick_dtype(model_config, device)).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.random_weights, local_files_only=True)
+    return NaiveEngine(model, tokenizer, device=device, model_name=f"{hf_config.model_type} (random weights)", context_length=hf_config.max_position_embeddings, time_limit_s=3600)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.engine.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--random-weights", type=Path, help="folder with config.json and tokenizer files only")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args(argv)
+    import torch
+
+    started = time.perf_counter()
+    engine = build_engine(args)
+    load_s = time.perf_counter() - started
+    prompt_ids = engine.tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], add_generation_prompt=True, tokenize=True, return_dict=False)
+    sampling = SamplingParams(max_tokens=args.max_tokens, temperature=0.0, ignore_eos=True)
+
+    def sync() -> None:
+        if engine.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    engine.generate(GenerationRequest("warmup", list(prompt_ids), replace(sampling, max_tokens=8)))
+    runs = []
+    for i in range(args.requests):
+        first: list[float] = []
+        sync()
+        begin = time.perf_counter()
+        completion = engine.generate(GenerationRequest(str(i), list(prompt_ids), sampling), on_delta=lambda d: first or first.append(time.perf_counter()))
+        sync()
+        total = time.perf_counter() - begin
+        runs.append({"ttft_s": first[0] - begin, "total_s": total, "tokens": completion.completion_tokens, "tokens_per_s": completion.completion_tokens / total})
+    figures = {
+        "engine": "naive",
+        "model": engine.model_name,
+        "device": engine.device,
+        "device_name": torch.cuda.get_device_name() if engine.device.startswith("cuda") else None,
+        "dtype": str(next(engine.model.parameters()).dtype),
+        "torch": torch.__version__,
+        "load_s": round(load_s, 3),
+        "prompt_tokens": len(prompt_ids),
+        "max_tokens": args.max_tokens,
+        "tokens_per_s_median": round(sorted(r["tokens_per_s"] for r in runs)[len(runs) // 2], 2),
+        "ttft_ms_median": round(sorted(r["ttft_s"] for r in runs)[len(runs) // 2] * 1000, 2),
+        "memory": memory_stats(),
+        "runs": runs,
+    }
+    print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=1))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
