@@ -20,7 +20,7 @@ class Sample:
     index: int
     started_at: float  # seconds since the run began
     ok: bool
-    error: str | None = None  # kind: "http_503", "timeout", "connect", "broken_stream", "bad_response", "failed"
+    error: str | None = None  # kind: "http_503", "timeout", "connect", "broken_stream", "bad_response", "failed", "short_output"
     ttft_s: float | None = None
     e2e_s: float | None = None
     token_times_s: list[float] = field(default_factory=list)  # arrival of each output chunk, since the request began

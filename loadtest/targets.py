@@ -88,6 +88,8 @@ class Target:
             sample.error = "bad_response"
         except httpx.HTTPError:
             sample.error = "http_error"
+        if sample.ok and params.ignore_eos and sample.output_tokens < params.max_tokens:
+            sample.ok, sample.error = False, "short_output"  # asked for exactly max_tokens and got fewer
         if sample.ok:
             sample.e2e_s = time.perf_counter() - begin
         return sample
