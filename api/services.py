@@ -41,7 +41,7 @@ class Services:
             hub=EventHub(client, keys),
             registry=WorkerRegistry(client, keys, config.worker.heartbeat_interval_s),
             celery=make_celery(config),
-            prompts=PromptBuilder(tokenizer, context_length(config.model)),
+            prompts=PromptBuilder(tokenizer, min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
             model_name=resolve(config.model).name,
         )
 

@@ -24,7 +24,7 @@ def worker_command(config: Config) -> list[str]:
         "--queues", config.worker.queue,
         # Threads share one engine per process; the engine itself serializes or batches.
         "--pool", "threads",
-        "--concurrency", str(config.worker.concurrency),
+        "--concurrency", str(config.worker.task_threads),
         "--prefetch-multiplier", str(config.worker.prefetch_multiplier),
         "--hostname", f"llmjobs-{os.getpid()}@%h",
         "--without-gossip", "--without-mingle",

@@ -30,9 +30,12 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
-    "LLMJOBS_ENGINE": ("naive", "Worker engine. `naive`: one request at a time with `model.generate`."),
+    "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
+    "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
+    "LLMJOBS_MAX_BATCHED_TOKENS": ("512", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
+    "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
     "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
-    "LLMJOBS_WORKER_CONCURRENCY": ("1", "Task threads per worker process."),
+    "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
     "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
     "LLMJOBS_TASK_TIME_LIMIT": ("300", "Seconds one generation may run before it fails. The broker's visibility timeout (after which Redis redelivers the task of a worker that died) is this plus 60 s."),
     "LLMJOBS_HEARTBEAT_INTERVAL": ("2", "Seconds between worker heartbeats; `/readyz` counts a worker live for 5 intervals."),
@@ -87,15 +90,30 @@ class WorkerConfig:
     engine: str
     queue: str
     concurrency: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    kv_cache_tokens: int
     prefetch_multiplier: int
     task_time_limit_s: int
     heartbeat_interval_s: float
 
     def __post_init__(self) -> None:
-        if self.engine not in ("naive",):
-            raise ConfigError("LLMJOBS_ENGINE", f"must be one of: naive; got {self.engine!r}")
+        if self.engine not in ("batching", "naive"):
+            raise ConfigError("LLMJOBS_ENGINE", f"must be batching or naive, got {self.engine!r}")
         if not self.queue:
             raise ConfigError("LLMJOBS_QUEUE", "must not be empty")
+
+    @property
+    def task_threads(self) -> int:
+        """Celery task threads: one per request the engine can hold at once."""
+        if self.concurrency:
+            return self.concurrency
+        return self.max_num_seqs if self.engine == "batching" else 1
+
+    @property
+    def max_request_tokens(self) -> int | None:
+        """Largest prompt + max_tokens one request may need, beyond the model's context."""
+        return self.kv_cache_tokens if self.engine == "batching" else None
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -162,7 +180,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         worker=WorkerConfig(
             engine=get("LLMJOBS_ENGINE"),
             queue=get("LLMJOBS_QUEUE"),
-            concurrency=number("LLMJOBS_WORKER_CONCURRENCY", int, 1, 1024),
+            concurrency=number("LLMJOBS_WORKER_CONCURRENCY", int, 0, 1024),
+            max_num_seqs=number("LLMJOBS_MAX_NUM_SEQS", int, 1, 4096),
+            max_num_batched_tokens=number("LLMJOBS_MAX_BATCHED_TOKENS", int, 16, 1 << 20),
+            kv_cache_tokens=number("LLMJOBS_KV_CACHE_TOKENS", int, 256, 1 << 30),
             prefetch_multiplier=number("LLMJOBS_PREFETCH_MULTIPLIER", int, 1, 1024),
             task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
             heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),

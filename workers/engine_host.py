@@ -71,6 +71,8 @@ class EngineHost:
     def stop(self) -> None:
         self._stop.set()
         self.cancels.stop()
+        if self._runner is not None:
+            self._runner.engine.close()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
         self.registry.remove(self.worker_id)
@@ -83,7 +85,7 @@ class EngineHost:
             "engine": self.config.worker.engine,
             "model": engine.model_name,
             "device": engine.device,
-            "concurrency": self.config.worker.concurrency,
+            "concurrency": self.config.worker.task_threads,
             "pid": os.getpid(),
             "started_at": time.time(),
         }

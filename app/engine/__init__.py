@@ -11,16 +11,26 @@ __all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopC
 
 def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:
     """Load the model and build the engine named by ``LLMJOBS_ENGINE``."""
-    from app.engine.naive import NaiveEngine
     from app.models import context_length, load_model, resolve
 
-    assert worker_config.engine == "naive", worker_config.engine
     model, tokenizer, device = load_model(model_config)
-    return NaiveEngine(
+    common = {
+        "device": device,
+        "model_name": resolve(model_config).name,
+        "context_length": context_length(model_config),
+        "time_limit_s": worker_config.task_time_limit_s,
+    }
+    if worker_config.engine == "naive":
+        from app.engine.naive import NaiveEngine
+
+        return NaiveEngine(model, tokenizer, **common)
+    from app.engine.llm_engine import BatchingEngine
+
+    return BatchingEngine(
         model,
         tokenizer,
-        device=device,
-        model_name=resolve(model_config).name,
-        context_length=context_length(model_config),
-        time_limit_s=worker_config.task_time_limit_s,
+        max_num_seqs=worker_config.max_num_seqs,
+        max_num_batched_tokens=worker_config.max_num_batched_tokens,
+        max_kv_tokens=worker_config.kv_cache_tokens,
+        **common,
     )

@@ -92,9 +92,12 @@ def test_two_hundred_clients_on_one_job_all_get_every_event(http, api_url):
     assert all(r == reference for r in results), f"{sum(r != reference for r in results)} clients differ"
 
 
-def test_cancel_queued_and_running_jobs(http):
+def test_cancel_queued_and_running_jobs(http, job_store, config):
+    from workers.celery_app import GENERATE_TASK, make_celery
+
+    # A job that is still waiting for a worker: stored, its task not yet delivered.
+    queued = job_store.create({"prompt": FRANCE, "max_tokens": 8}, tenant="", model="smollm2-135m-instruct")["id"]
     running = submit(http, prompt="Write a very long story about a dragon.", max_tokens=400, temperature=0)
-    queued = submit(http, prompt=FRANCE, max_tokens=8)
     deadline = time.monotonic() + 60
     while http.get(f"/v1/jobs/{running}").json()["status"] != "running":
         assert time.monotonic() < deadline
@@ -103,6 +106,7 @@ def test_cancel_queued_and_running_jobs(http):
 
     cancelled = http.delete(f"/v1/jobs/{queued}")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    make_celery(config).send_task(GENERATE_TASK, args=[queued], task_id=queued)  # its task arrives late
 
     started = time.monotonic()
     response = http.delete(f"/v1/jobs/{running}")
@@ -114,7 +118,7 @@ def test_cancel_queued_and_running_jobs(http):
     final = check_complete(sse_events(http, running))
     assert final["finish_reason"] == "cancelled" and final["status"] == "cancelled"
 
-    time.sleep(0.5)  # the queued job's message reaches the worker, which must skip it
+    time.sleep(1.0)  # the queued job's message reaches the worker, which must skip it
     never_ran = http.get(f"/v1/jobs/{queued}").json()
     assert never_ran["status"] == "cancelled" and never_ran["attempts"] == 0 and never_ran["started_at"] is None
     assert check_complete(sse_events(http, queued))["finish_reason"] == "cancelled"

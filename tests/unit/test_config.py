@@ -18,7 +18,8 @@ def test_defaults():
     assert config.redis.url == "redis://127.0.0.1:6379/0"
     assert config.model.model == "smollm2-135m-instruct"
     assert config.worker.prefetch_multiplier == 1
-    assert config.worker.engine == "naive"
+    assert config.worker.engine == "batching" and config.worker.task_threads == 32
+    assert load_config({"LLMJOBS_ENGINE": "naive"}).worker.task_threads == 1
     assert config.job_ttl_s == 86400
     assert config.api.api_keys == {}
     assert config.worker.visibility_timeout_s > config.worker.task_time_limit_s

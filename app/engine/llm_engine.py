@@ -1,0 +1,185 @@
+"""The batching engine: one thread owns the model and loops schedule -> run -> postprocess.
+
+Callers (Celery task threads) block in :meth:`BatchingEngine.generate`: their
+request joins the batch at the next step, its token deltas come back through the
+sequence's mailbox, and it leaves the batch the moment it finishes or is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import torch
+
+from app.engine.base import DeltaCallback, Engine, StopCheck
+from app.engine.model_runner import ModelRunner
+from app.engine.output_processor import OutputProcessor
+from app.engine.sampler import sample
+from app.engine.scheduler import Scheduler
+from app.engine.sequence import Sequence
+from app.engine.types import Completion, GenerationRequest, TokenDelta
+from app.errors import GenerationTimeoutError, InvalidRequestError
+
+log = logging.getLogger(__name__)
+
+
+class BatchingEngine(Engine):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        device: str,
+        model_name: str,
+        context_length: int,
+        time_limit_s: float,
+        max_num_seqs: int,
+        max_num_batched_tokens: int,
+        max_kv_tokens: int,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.model_name = model_name
+        self.context_length = context_length
+        self.time_limit_s = time_limit_s
+        eos = model.generation_config.eos_token_id
+        self.eos_token_ids = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
+        self.scheduler = Scheduler(max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens, max_kv_tokens=max_kv_tokens)
+        self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device)
+        self._inbox: list[Sequence] = []
+        self._wake = threading.Condition()
+        self._closed = False
+        self._last_token: dict[int, int] = {}  # seq_id -> the token to feed at the next decode
+        self.num_steps = 0
+        self._thread = threading.Thread(target=self._loop, name="llmjobs-engine", daemon=True)
+        self._thread.start()
+
+    def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
+        sampling = request.sampling
+        num_prompt = len(request.prompt_token_ids)
+        if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
+            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
+        eos = () if sampling.ignore_eos else self.eos_token_ids
+        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
+        for token_id in request.resume_token_ids:  # replay what an earlier attempt streamed, silently
+            if not output.finished:
+                output.append(token_id)
+        seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
+        if output.finished:
+            return self._completion(seq)
+        if seq.num_reserved_tokens > self.scheduler.max_kv_tokens:
+            raise InvalidRequestError("prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.scheduler.max_kv_tokens}")
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the engine is closed")
+            self._inbox.append(seq)
+            self._wake.notify()
+        while True:
+            item = seq.mailbox.get()
+            if isinstance(item, TokenDelta):
+                if on_delta is not None:
+                    on_delta(item)
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                return item
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout=10)
+
+    # --- the loop (engine thread only) ---
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._inbox and not self.scheduler.num_unfinished and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    break
+                arrivals, self._inbox = self._inbox, []
+            for seq in arrivals:
+                self.scheduler.add(seq)
+            try:
+                self._step()
+            except Exception as exc:  # a failed forward pass must fail its requests, not hang them
+                log.exception("engine step failed")
+                self._fail_all(exc)
+        self._fail_all(RuntimeError("the engine was closed"))
+
+    @torch.inference_mode()
+    def _step(self) -> None:
+        self._check_stops()
+        self.runner.drop_finished()  # cancelled rows leave before the next forward pass
+        plan = self.scheduler.schedule()
+        if plan.is_empty:
+            return
+        self.num_steps += 1
+        if plan.decode:
+            logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
+            self._postprocess(plan.decode, sample(logits, plan.decode))
+        if plan.prefill is not None:
+            logits = self.runner.prefill(plan.prefill)
+            self.scheduler.prefill_advanced(plan.prefill)
+            if logits is not None:
+                self._postprocess(plan.prefill.group, sample(logits, plan.prefill.group), skip_finished=True)
+                self.runner.admit_group()
+        self.runner.drop_finished()
+
+    def _postprocess(self, seqs: list[Sequence], tokens: list[int], skip_finished: bool = False) -> None:
+        for seq, token in zip(seqs, tokens, strict=True):
+            if seq.is_finished:
+                assert skip_finished
+                continue
+            index = len(seq.output.token_ids)
+            text = seq.output.append(token)
+            self._last_token[seq.seq_id] = token
+            seq.mailbox.put(TokenDelta(index=index, text=text, token_ids=[token]))
+            if seq.output.finished:
+                self._finish(seq)
+
+    def _check_stops(self) -> None:
+        now = time.monotonic()
+        for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:
+            if seq.is_finished:
+                continue
+            if seq.should_stop is not None and seq.should_stop():
+                seq.output.finish("cancelled")
+                self._finish(seq)
+            elif now > seq.deadline:
+                self.scheduler.finish(seq)
+                self._last_token.pop(seq.seq_id, None)
+                seq.mailbox.put(GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s"))
+
+    def _finish(self, seq: Sequence) -> None:
+        self.scheduler.finish(seq)
+        self._last_token.pop(seq.seq_id, None)
+        tail = seq.output.finish(seq.output.finish_reason or "length")
+        if tail:
+            seq.mailbox.put(TokenDelta(index=len(seq.output.token_ids), text=tail, token_ids=[]))
+        seq.mailbox.put(self._completion(seq))
+
+    @staticmethod
+    def _completion(seq: Sequence) -> Completion:
+        return Completion(
+            text=seq.output.text,
+            finish_reason=seq.output.finish_reason or "length",
+            prompt_tokens=len(seq.request.prompt_token_ids),
+            completion_tokens=len(seq.output.token_ids),
+            token_ids=list(seq.output.token_ids),
+        )
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:
+            if not seq.is_finished:
+                self.scheduler.finish(seq)
+                seq.mailbox.put(exc)
+        self.runner.running = None
+        self.runner.group = None
+        self._last_token.clear()

@@ -1,0 +1,140 @@
+"""The tensors of the batching engine: one running batch and one prefilling group, each
+with its KV cache, run through the Hugging Face model's own forward pass.
+
+Rows are left-padded to a common length, as transformers' batched ``generate``
+does, with an attention mask marking the padding and per-row position ids, so
+every row sees exactly its own tokens. A prefilled group joins the running batch
+by padding both caches to one length and stacking them; finished rows leave by
+index selection, and columns that became padding for every row are trimmed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import DynamicCache
+
+from app.engine.scheduler import PrefillChunk
+from app.engine.sequence import Sequence
+
+
+class _Batch:
+    """Rows of sequences with their KV cache: keys/values (B, H_kv, T, D) per layer, mask (B, T)."""
+
+    def __init__(self, seqs: list[Sequence], cache: DynamicCache, mask: torch.Tensor) -> None:
+        self.seqs = seqs
+        self.cache = cache
+        self.mask = mask
+
+    def layers(self) -> list[Any]:
+        return self.cache.layers
+
+
+def _pad_left(tensor: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+    extra = width - tensor.shape[dim]
+    if extra <= 0:
+        return tensor
+    pad = [0, 0] * (tensor.dim() - 1 - (dim % tensor.dim())) + [extra, 0]
+    return F.pad(tensor, pad)
+
+
+class ModelRunner:
+    def __init__(self, model: Any, pad_token_id: int, device: str) -> None:
+        self.model = model
+        self.pad_token_id = pad_token_id
+        self.device = device
+        # transformers renamed `past_key_values` to `cache` (5.2x); pass whichever this version takes.
+        self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self.running: _Batch | None = None
+        self.group: _Batch | None = None
+        self._group_ids: torch.Tensor | None = None  # (G, T) the group's left-padded prompts
+
+    @torch.inference_mode()
+    def prefill(self, chunk: PrefillChunk) -> torch.Tensor | None:
+        """Run columns [start, end) of the group's prompts; after the last chunk return
+        the logits of each row's last prompt position, (G, V)."""
+        if chunk.start == 0:
+            width = chunk.total
+            ids = torch.full((len(chunk.group), width), self.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk.group), width), dtype=torch.long)
+            for row, seq in enumerate(chunk.group):
+                n = seq.num_prompt_tokens
+                ids[row, width - n :] = torch.tensor(seq.input_ids)
+                mask[row, width - n :] = 1
+            self._group_ids = ids.to(self.device)
+            self.group = _Batch(list(chunk.group), DynamicCache(), mask.to(self.device))
+        assert self.group is not None and self._group_ids is not None
+        mask = self.group.mask
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(
+            input_ids=self._group_ids[:, chunk.start : chunk.end],
+            attention_mask=mask[:, : chunk.end],
+            position_ids=positions[:, chunk.start : chunk.end],
+            **{self._cache_kwarg: self.group.cache},
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        if not chunk.is_last:
+            return None
+        return out.logits[:, -1, :]
+
+    def admit_group(self) -> None:
+        """Move the prefilled group's unfinished rows into the running batch."""
+        group, self.group, self._group_ids = self.group, None, None
+        assert group is not None
+        keep = [row for row, seq in enumerate(group.seqs) if not seq.is_finished]
+        if not keep:
+            return
+        group = self._select(group, keep)
+        if self.running is None:
+            self.running = group
+            return
+        running = self.running
+        width = max(running.mask.shape[1], group.mask.shape[1])
+        for mine, theirs in zip(running.layers(), group.layers(), strict=True):
+            mine.keys = torch.cat([_pad_left(mine.keys, width, -2), _pad_left(theirs.keys, width, -2)], dim=0)
+            mine.values = torch.cat([_pad_left(mine.values, width, -2), _pad_left(theirs.values, width, -2)], dim=0)
+        running.mask = torch.cat([_pad_left(running.mask, width, -1), _pad_left(group.mask, width, -1)], dim=0)
+        running.seqs = running.seqs + group.seqs
+
+    @torch.inference_mode()
+    def decode(self, last_tokens: list[int]) -> torch.Tensor:
+        """One token for every running row; returns logits (B, V)."""
+        batch = self.running
+        assert batch is not None and len(last_tokens) == len(batch.seqs)
+        positions = batch.mask.sum(-1, keepdim=True)  # each row's next position: its real token count
+        batch.mask = torch.cat([batch.mask, torch.ones((len(batch.seqs), 1), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
+        out = self.model(
+            input_ids=torch.tensor(last_tokens, device=self.device).unsqueeze(1),
+            attention_mask=batch.mask,
+            position_ids=positions,
+            **{self._cache_kwarg: batch.cache},
+            use_cache=True,
+        )
+        return out.logits[:, -1, :]
+
+    def drop_finished(self) -> None:
+        """Free the rows of finished sequences and the columns nobody needs any more."""
+        batch = self.running
+        if batch is None:
+            return
+        keep = [row for row, seq in enumerate(batch.seqs) if not seq.is_finished]
+        if len(keep) == len(batch.seqs):
+            return
+        self.running = self._select(batch, keep) if keep else None
+
+    @staticmethod
+    def _select(batch: _Batch, rows: list[int]) -> _Batch:
+        index = torch.tensor(rows, device=batch.mask.device)
+        mask = batch.mask.index_select(0, index)
+        used = mask.any(dim=0).nonzero()
+        first = int(used[0]) if len(used) else 0  # leading columns that are padding in every row
+        for layer in batch.layers():
+            layer.keys = layer.keys.index_select(0, index)[:, :, first:, :]
+            layer.values = layer.values.index_select(0, index)[:, :, first:, :]
+        batch.mask = mask[:, first:]
+        batch.seqs = [batch.seqs[row] for row in rows]
+        return batch

@@ -1,0 +1,110 @@
+"""Which sequences run in the next engine step. Pure Python: no torch, unit-tested with fakes.
+
+Each step decodes one token for every running sequence and, alongside, advances the
+prefill of the newest arrivals by one chunk (so a long prompt never stalls
+everyone's decoding for more than a chunk). Arrivals are admitted as a group while
+there is room: at most ``max_num_seqs`` sequences, and the KV memory every admitted
+sequence could ever need (prompt plus ``max_tokens``) within ``max_kv_tokens``.
+Reserving the worst case up front means memory can never run out mid-generation,
+so no sequence is ever preempted; the price is admitting fewer long requests at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from app.engine.sequence import Sequence, SequenceStatus
+
+
+@dataclass
+class PrefillChunk:
+    group: list[Sequence]
+    start: int  # columns of the group's left-padded prompt matrix to run in this step
+    end: int
+    total: int  # the matrix's width (longest prompt in the group)
+
+    @property
+    def is_last(self) -> bool:
+        return self.end >= self.total
+
+
+@dataclass
+class StepPlan:
+    decode: list[Sequence] = field(default_factory=list)
+    prefill: PrefillChunk | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.decode and self.prefill is None
+
+
+class Scheduler:
+    def __init__(self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int) -> None:
+        assert max_num_seqs > 0 and max_num_batched_tokens > 0 and max_kv_tokens > 0
+        self.max_num_seqs = max_num_seqs
+        self.max_num_batched_tokens = max_num_batched_tokens
+        self.max_kv_tokens = max_kv_tokens
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []
+        self.prefilling: list[Sequence] = []
+        self._prefill_done = 0  # columns of the current group's prompt matrix already prefilled
+        self.num_reserved_tokens = 0
+
+    def add(self, seq: Sequence) -> None:
+        if seq.num_reserved_tokens > self.max_kv_tokens:
+            raise ValueError(f"request needs {seq.num_reserved_tokens} KV tokens, more than the engine's {self.max_kv_tokens}")
+        self.waiting.append(seq)
+
+    @property
+    def num_unfinished(self) -> int:
+        return len(self.waiting) + len(self.prefilling) + len(self.running)
+
+    def schedule(self) -> StepPlan:
+        if not self.prefilling:
+            self._admit()
+        plan = StepPlan(decode=list(self.running))
+        if self.prefilling:
+            total = max(seq.num_prompt_tokens for seq in self.prefilling)
+            # The chunk's token cost is rows x columns of the padded matrix; decode rows cost one each.
+            room = max(1, self.max_num_batched_tokens - len(plan.decode))
+            width = max(16, room // len(self.prefilling))
+            end = min(total, self._prefill_done + width)
+            plan.prefill = PrefillChunk(group=list(self.prefilling), start=self._prefill_done, end=end, total=total)
+        return plan
+
+    def _admit(self) -> None:
+        while self.waiting and len(self.running) + len(self.prefilling) < self.max_num_seqs:
+            seq = self.waiting[0]
+            if self.num_reserved_tokens + seq.num_reserved_tokens > self.max_kv_tokens:
+                break  # first come, first served: later arrivals wait behind it
+            self.waiting.popleft()
+            seq.reserved_tokens = seq.num_reserved_tokens
+            self.num_reserved_tokens += seq.reserved_tokens
+            seq.status = SequenceStatus.PREFILLING
+            self.prefilling.append(seq)
+        self._prefill_done = 0
+
+    def prefill_advanced(self, chunk: PrefillChunk) -> None:
+        """The chunk ran; after the last one the group joins the running batch."""
+        self._prefill_done = chunk.end
+        if chunk.is_last:
+            for seq in self.prefilling:
+                if not seq.is_finished:
+                    seq.status = SequenceStatus.RUNNING
+                    self.running.append(seq)
+            self.prefilling = []
+            self._prefill_done = 0
+
+    def finish(self, seq: Sequence) -> None:
+        """Remove a sequence from wherever it is and free its reservation."""
+        if seq.is_finished:
+            return
+        if seq.status is SequenceStatus.WAITING:
+            self.waiting.remove(seq)
+        elif seq in self.running:
+            self.running.remove(seq)
+        # A sequence finished mid-prefill stays in its group's rows until the group merges.
+        self.num_reserved_tokens -= seq.reserved_tokens
+        seq.reserved_tokens = 0
+        seq.status = SequenceStatus.FINISHED

@@ -1,0 +1,119 @@
+"""The batching engine on the real default model, in-process (no Redis, no worker)."""
+
+import threading
+import time
+
+import pytest
+
+from app.engine.types import GenerationRequest, SamplingParams
+
+QUESTIONS = [
+    "What is the capital of France? Answer in one sentence.",
+    "Why is the sky blue?",
+    "Write a haiku about autumn rain.",
+    "List four planets of the solar system.",
+    "What is a prime number?",
+    "Explain recursion with a simple example.",
+]
+
+
+@pytest.fixture(scope="module")
+def model(config):
+    from app.models import load_model
+
+    return load_model(config.model)
+
+
+def make(model, **limits):
+    from app.engine.llm_engine import BatchingEngine
+
+    weights, tokenizer, device = model
+    settings = {"max_num_seqs": 32, "max_num_batched_tokens": 512, "max_kv_tokens": 65536, **limits}
+    return BatchingEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120, **settings)
+
+
+@pytest.fixture(scope="module")
+def engine(model):
+    engine = make(model)
+    yield engine
+    engine.close()
+
+
+def ids(engine, question):
+    return list(engine.tokenizer.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True, tokenize=True, return_dict=False))
+
+
+def run_together(engine, requests, on_delta=None, should_stop=None, stagger_s=0.03):
+    results = [None] * len(requests)
+
+    def one(i):
+        time.sleep(stagger_s * i)  # arrive while the others are mid-generation
+        try:
+            results[i] = engine.generate(requests[i], on_delta=on_delta(i) if on_delta else None, should_stop=should_stop(i) if should_stop else None)
+        except Exception as exc:  # noqa: BLE001 - the test inspects what came back
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return results
+
+
+def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
+    from app.engine.naive import NaiveEngine
+
+    weights, tokenizer, device = model
+    naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
+    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=24 + 4 * i, temperature=0)) for i, q in enumerate(QUESTIONS)]
+    alone = [naive.generate(r) for r in requests]
+    together = run_together(engine, requests)
+    # Padding changes the shapes of the matrix products, which can reorder float sums; on this
+    # model and these prompts the greedy choices come out identical, and we hold it to that.
+    assert [t.token_ids for t in together] == [a.token_ids for a in alone]
+    assert [t.finish_reason for t in together] == [a.finish_reason for a in alone]
+
+
+def test_seeded_sampling_ignores_batch_companions(engine):
+    seeded = GenerationRequest("s", ids(engine, "Invent a name for a cat."), SamplingParams(max_tokens=16, temperature=1.0, top_p=0.9, top_k=50, seed=7))
+    alone = engine.generate(seeded)
+    others = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=20, temperature=0.8)) for i, q in enumerate(QUESTIONS[:4])]
+    together = run_together(engine, [*others[:2], seeded, *others[2:]])
+    assert together[2].token_ids == alone.token_ids
+
+
+def test_stop_strings_max_tokens_and_streamed_deltas(engine):
+    deltas = {0: [], 1: []}
+    requests = [
+        GenerationRequest("a", ids(engine, QUESTIONS[0]), SamplingParams(max_tokens=40, temperature=0, stop=(" Paris",))),
+        GenerationRequest("b", ids(engine, QUESTIONS[1]), SamplingParams(max_tokens=7, temperature=0)),
+    ]
+    stopped, capped = run_together(engine, requests, on_delta=lambda i: deltas[i].append)
+    assert stopped.text == "The capital of France is" and stopped.finish_reason == "stop"
+    assert capped.completion_tokens == 7 and capped.finish_reason == "length"
+    assert "".join(d.text for d in deltas[0]) == stopped.text
+    assert [d.index for d in deltas[1]] == list(range(7))
+
+
+def test_cancel_mid_batch_frees_its_slot(engine):
+    stop_flags = [threading.Event() for _ in range(3)]
+    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=60, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:3])]
+    threading.Timer(1.0, stop_flags[1].set).start()
+    results = run_together(engine, requests, should_stop=lambda i: stop_flags[i].is_set)
+    assert results[1].finish_reason == "cancelled" and results[1].completion_tokens < 60
+    assert [results[0].completion_tokens, results[2].completion_tokens] == [60, 60]
+    assert engine.scheduler.num_unfinished == 0 and engine.scheduler.num_reserved_tokens == 0
+    assert engine.runner.running is None
+
+
+def test_memory_pressure_makes_requests_wait_and_all_finish(model):
+    small = make(model, max_kv_tokens=200, max_num_seqs=8)  # room for about two of these at once
+    try:
+        requests = [GenerationRequest(str(i), ids(small, q), SamplingParams(max_tokens=40, temperature=0)) for i, q in enumerate(QUESTIONS)]
+        results = run_together(small, requests, stagger_s=0)
+        assert all(r.finish_reason in ("stop", "length") for r in results), results
+        with pytest.raises(Exception, match="KV tokens"):
+            small.generate(GenerationRequest("big", ids(small, QUESTIONS[0]), SamplingParams(max_tokens=190)))
+    finally:
+        small.close()

@@ -1,0 +1,128 @@
+"""The batching scheduler with fake sequences and fake model outputs: no torch."""
+
+import sys
+
+import pytest
+
+from app.engine.output_processor import OutputProcessor
+from app.engine.scheduler import Scheduler
+from app.engine.sequence import Sequence, SequenceStatus
+from app.engine.types import GenerationRequest, SamplingParams
+
+
+class Decoder:
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(chr(97 + i % 26) for i in ids)
+
+
+def seq(prompt_len=4, max_tokens=4):
+    request = GenerationRequest("r", list(range(prompt_len)), SamplingParams(max_tokens=max_tokens, temperature=0))
+    return Sequence(request, OutputProcessor(Decoder(), max_tokens=max_tokens), None, deadline=1e18)
+
+
+def run_step(scheduler):
+    """Play the engine: every scheduled sequence gets one token."""
+    plan = scheduler.schedule()
+    for s in plan.decode:
+        s.output.append(1)
+        if s.output.finished:
+            scheduler.finish(s)
+    if plan.prefill:
+        scheduler.prefill_advanced(plan.prefill)
+        if plan.prefill.is_last:
+            for s in plan.prefill.group:
+                if not s.is_finished:
+                    s.output.append(1)
+                    if s.output.finished:
+                        scheduler.finish(s)
+    return plan
+
+
+def test_scheduler_does_not_import_torch():
+    assert "torch" not in sys.modules or "app.engine.scheduler" in sys.modules  # imported above without torch
+    import app.engine.scheduler as module
+
+    assert "torch" not in module.__dict__
+
+
+def test_arrivals_prefill_as_a_group_then_decode_together():
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=1000)
+    a, b = seq(), seq()
+    scheduler.add(a)
+    scheduler.add(b)
+    plan = run_step(scheduler)
+    assert plan.decode == [] and plan.prefill.group == [a, b] and plan.prefill.is_last
+    assert a.status is SequenceStatus.RUNNING and scheduler.running == [a, b]
+    c = seq()
+    scheduler.add(c)
+    plan = run_step(scheduler)
+    assert plan.decode == [a, b] and plan.prefill.group == [c]  # c joins while a and b decode
+
+
+def test_long_prompt_is_prefilled_in_chunks_while_others_decode():
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=64, max_kv_tokens=10_000)
+    short = seq(max_tokens=50)
+    scheduler.add(short)
+    run_step(scheduler)
+    long = seq(prompt_len=200)
+    scheduler.add(long)
+    chunks = []
+    while long.status is not SequenceStatus.RUNNING:
+        plan = run_step(scheduler)
+        assert plan.decode == [short]
+        chunks.append((plan.prefill.start, plan.prefill.end))
+    assert chunks[0] == (0, 63) and chunks[-1][1] == 200 and len(chunks) == 4
+    assert all(end - start <= 63 for start, end in chunks)
+
+
+def test_admission_respects_max_num_seqs_and_the_kv_budget():
+    scheduler = Scheduler(max_num_seqs=2, max_num_batched_tokens=512, max_kv_tokens=1000)
+    seqs = [seq() for _ in range(3)]
+    for s in seqs:
+        scheduler.add(s)
+    run_step(scheduler)
+    assert len(scheduler.running) == 2 and list(scheduler.waiting) == [seqs[2]]
+
+    budget = Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=20)
+    big, small = seq(prompt_len=10, max_tokens=8), seq(prompt_len=4, max_tokens=4)
+    budget.add(big)
+    budget.add(small)
+    run_step(budget)
+    assert budget.running == [big] and list(budget.waiting) == [small]  # 18 + 8 > 20: small waits
+    assert budget.num_reserved_tokens == 18
+    while big in budget.running:
+        run_step(budget)
+    assert budget.num_reserved_tokens == 0
+    run_step(budget)
+    assert budget.running == [small]
+
+
+def test_a_request_larger_than_the_budget_is_refused():
+    with pytest.raises(ValueError):
+        Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=10).add(seq(prompt_len=8, max_tokens=8))
+
+
+def test_finishing_frees_the_slot_at_once_and_everyone_finishes():
+    scheduler = Scheduler(max_num_seqs=3, max_num_batched_tokens=512, max_kv_tokens=1000)
+    seqs = [seq(max_tokens=n) for n in (2, 5, 3, 4, 1, 6)]
+    for s in seqs:
+        scheduler.add(s)
+    for _ in range(100):
+        if not scheduler.num_unfinished:
+            break
+        run_step(scheduler)
+        assert len(scheduler.running) + len(scheduler.prefilling) <= 3
+    assert all(s.is_finished for s in seqs) and scheduler.num_reserved_tokens == 0
+    assert [len(s.output.token_ids) for s in seqs] == [2, 5, 3, 4, 1, 6]
+
+
+def test_cancel_while_waiting_or_running():
+    scheduler = Scheduler(max_num_seqs=1, max_num_batched_tokens=512, max_kv_tokens=1000)
+    running, waiting = seq(max_tokens=10), seq()
+    scheduler.add(running)
+    scheduler.add(waiting)
+    run_step(scheduler)
+    scheduler.finish(waiting)
+    scheduler.finish(running)
+    assert scheduler.num_unfinished == 0 and scheduler.num_reserved_tokens == 0
+    assert scheduler.schedule().is_empty
