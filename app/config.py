@@ -32,7 +32,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
     "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
-    "LLMJOBS_MAX_BATCHED_TOKENS": ("512", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
+    "LLMJOBS_MAX_BATCHED_TOKENS": ("1024", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
     "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
     "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
     "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
