@@ -91,6 +91,24 @@ class EventLog:
             pipe.expire(key, self.ttl_s)
             pipe.execute()
 
+    def publish_many(self, events: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """Append and publish many events (of any jobs) in one round trip.
+
+        An index already in the log (a retried batch that partly landed) is skipped:
+        XADD refuses an ID not above the stream's last, and that refusal is the point.
+        """
+        with self.redis.pipeline(transaction=False) as pipe:
+            for job_id, index, event in events:
+                key = self.keys.events(job_id)
+                body = encode(event)
+                pipe.xadd(key, {"data": body}, id=stream_id(index))
+                pipe.publish(key, f"{index} {body}")
+                pipe.expire(key, self.ttl_s)
+            results = pipe.execute(raise_on_error=False)
+        for result in results:
+            if isinstance(result, redis.ResponseError) and "equal or smaller" not in str(result):
+                raise result
+
     def read(self, job_id: str, after: int = -1, count: int | None = None) -> list[Event]:
         """Events with index > ``after``, in order."""
         entries = self.redis.xrange(self.keys.events(job_id), min=stream_id(after + 1), max="+", count=count)

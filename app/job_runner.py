@@ -20,6 +20,7 @@ from typing import Any
 from app.cancel_watcher import CancelWatcher
 from app.engine import Engine, GenerationRequest, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
+from app.event_publisher import EventPublisher
 from app.events import TOKEN, EventLog, token_event
 from app.jobs import JobStatus, JobStore
 from app.prompts import PromptBuilder
@@ -34,6 +35,7 @@ _NO_CAP = 1 << 30  # the API enforced LLMJOBS_MAX_TOKENS at submit time
 class JobRunner:
     jobs: JobStore
     events: EventLog
+    publisher: EventPublisher
     engine: Engine
     prompts: PromptBuilder
     cancels: CancelWatcher
@@ -48,13 +50,15 @@ class JobRunner:
             return claim.outcome
         clock = _Clock(created_at=claim.created_at, started_at=claim.started_at)
         pending_tail: list[dict[str, Any]] = []
+        last_ticket = -1
 
         def on_delta(delta: TokenDelta) -> None:
+            nonlocal last_ticket
             if not delta.token_ids:  # text released at the end: published with the final event
                 pending_tail.append(token_event(delta.text, []))
                 return
             clock.token()
-            self.events.publish(job_id, delta.index, token_event(delta.text, delta.token_ids))
+            last_ticket = self.publisher.publish(job_id, delta.index, token_event(delta.text, delta.token_ids))
 
         should_stop = self.cancels.watch(job_id)
         try:
@@ -77,6 +81,7 @@ class JobRunner:
             raise
         finally:
             self.cancels.forget(job_id)
+            self.publisher.flush(last_ticket)  # the final event must follow every token event
         status = JobStatus.CANCELLED if completion.finish_reason == "cancelled" else JobStatus.SUCCEEDED
         usage = {
             "prompt_tokens": completion.prompt_tokens,

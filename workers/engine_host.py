@@ -16,6 +16,7 @@ import uuid
 from app.config import Config, load_config
 from app.engine import make_engine
 from app.cancel_watcher import CancelWatcher
+from app.event_publisher import EventPublisher
 from app.events import EventLog
 from app.job_runner import JobRunner
 from app.jobs import JobStore
@@ -54,6 +55,7 @@ class EngineHost:
                 self._runner = JobRunner(
                     jobs=self.jobs,
                     events=self.events,
+                    publisher=EventPublisher(self.events),
                     engine=engine,
                     prompts=PromptBuilder(engine.tokenizer, engine.context_length),
                     cancels=self.cancels,

@@ -49,8 +49,8 @@ class _GrowingLayer(DynamicLayer):
         if not self.is_initialized:
             self.lazy_initialization(key_states, value_states)
         end = self._length + key_states.shape[-2]
-        if end > self._k.shape[-2]:
-            self.set(self.keys, self.values, headroom=max(64, self._k.shape[-2]))
+        if end > self._k.shape[-2]:  # grow to at least double, and enough for this update
+            self.set(self.keys, self.values, headroom=max(key_states.shape[-2] + 64, self._k.shape[-2]))
         self._k[:, :, self._length : end] = key_states
         self._v[:, :, self._length : end] = value_states
         self._length = end

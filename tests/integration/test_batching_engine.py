@@ -75,6 +75,24 @@ def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
     assert [t.finish_reason for t in together] == [a.finish_reason for a in alone]
 
 
+def test_long_prompts_prefilled_in_chunks_match_naive(model):
+    from app.engine.naive import NaiveEngine
+    from loadtest.workloads import load
+
+    weights, tokenizer, device = model
+    naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
+    chunked = make(model, max_num_batched_tokens=128)  # ~900-token prompts take several chunks
+    try:
+        documents = [item["messages"][0]["content"] for item in load("long_prompt")[:2]]
+        requests = [GenerationRequest(str(i), ids(chunked, doc), SamplingParams(max_tokens=12, temperature=0)) for i, doc in enumerate(documents)]
+        requests.append(GenerationRequest("short", ids(chunked, QUESTIONS[0]), SamplingParams(max_tokens=12, temperature=0)))
+        assert all(len(r.prompt_token_ids) > 800 for r in requests[:2])
+        together = run_together(chunked, requests)
+        assert [t.token_ids for t in together] == [naive.generate(r).token_ids for r in requests]
+    finally:
+        chunked.close()
+
+
 def test_seeded_sampling_ignores_batch_companions(engine):
     seeded = GenerationRequest("s", ids(engine, "Invent a name for a cat."), SamplingParams(max_tokens=16, temperature=1.0, top_p=0.9, top_k=50, seed=7))
     alone = engine.generate(seeded)

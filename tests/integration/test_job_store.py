@@ -6,6 +6,7 @@ import pytest
 
 from app.engine import Completion, Engine
 from app.cancel_watcher import CancelWatcher
+from app.event_publisher import EventPublisher
 from app.events import EventLog
 from app.job_runner import JobRunner
 from app.jobs import JobStatus, JobStore
@@ -117,7 +118,7 @@ class FakePrompts(PromptBuilder):
 
 def runner(store, engine):
     events = EventLog(store.redis, store.keys, ttl_s=600)
-    return JobRunner(store, events, engine, FakePrompts(), CancelWatcher(store), worker_id="w1", default_max_tokens=8)
+    return JobRunner(store, events, EventPublisher(events), engine, FakePrompts(), CancelWatcher(store), worker_id="w1", default_max_tokens=8)
 
 
 def test_runner_records_an_engine_crash_as_failed(store):
@@ -173,3 +174,16 @@ def test_finish_writes_last_token_and_final_event_together(store):
     assert logged[-1]["output"] == "ab"
     assert events.read(job["id"], after=1) == logged[2:]
     assert 0 < store.redis.ttl(store.keys.events(job["id"])) <= 600
+
+
+def test_publisher_batches_events_and_flush_waits_for_them(store):
+    events = EventLog(store.redis, store.keys, ttl_s=600)
+    publisher = EventPublisher(events)
+    jobs = [store.create({"prompt": "x"}, tenant="", model="m")["id"] for _ in range(3)]
+    tickets = [publisher.publish(job, i, {"type": "token", "text": str(i), "token_ids": [i]}) for i in range(5) for job in jobs]
+    assert publisher.flush(tickets[-1], timeout=10)
+    for job in jobs:
+        assert [e["text"] for e in events.read(job)] == ["0", "1", "2", "3", "4"]
+    assert publisher.num_batches < len(tickets)  # grouped, not one round trip each
+    events.publish_many([(jobs[0], 4, {"type": "token", "text": "again", "token_ids": [4]})])  # a retried index is skipped
+    assert [e["text"] for e in events.read(jobs[0])][-1] == "4"
