@@ -1,6 +1,7 @@
 """The engine alone, no HTTP: tokens per second and memory for fixed-length requests.
 
     python -m app.engine.bench --requests 4 --max-tokens 128
+    python -m app.engine.bench --engine batching --concurrency 32 --requests 32 --max-tokens 128
     python -m app.engine.bench --random-weights CONFIG_DIR --device cuda --dtype bfloat16
 
 ``--random-weights`` builds the model from a folder holding only its config and
@@ -13,11 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
+from app.engine.base import Engine
 from app.engine.naive import NaiveEngine
 from app.engine.types import GenerationRequest, SamplingParams
 from app.memory import memory_stats
@@ -25,15 +28,17 @@ from app.memory import memory_stats
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
 
-def build_engine(args: argparse.Namespace) -> NaiveEngine:
+def build_engine(args: argparse.Namespace) -> Engine:
     import torch
 
     config = load_config()
     model_config = replace(config.model, device=args.device, dtype=args.dtype)
+    engine_kind = getattr(args, "engine", "naive")
+    worker_config = replace(config.worker, engine=engine_kind, max_num_seqs=max(config.worker.max_num_seqs, getattr(args, "concurrency", 1)))
     if args.random_weights is None:
         from app.engine import make_engine
 
-        return make_engine(model_config, config.worker)  # type: ignore[return-value]
+        return make_engine(model_config, worker_config)
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from app.models import pick_device, pick_dtype
@@ -43,7 +48,19 @@ def build_engine(args: argparse.Namespace) -> NaiveEngine:
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(hf_config, dtype=pick_dtype(model_config, device)).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.random_weights, local_files_only=True)
-    return NaiveEngine(model, tokenizer, device=device, model_name=f"{hf_config.model_type} (random weights)", context_length=hf_config.max_position_embeddings, time_limit_s=3600)
+    common = {"device": device, "model_name": f"{hf_config.model_type} (random weights)", "context_length": hf_config.max_position_embeddings, "time_limit_s": 3600}
+    if engine_kind == "naive":
+        return NaiveEngine(model, tokenizer, **common)
+    from app.engine.llm_engine import BatchingEngine
+
+    return BatchingEngine(
+        model,
+        tokenizer,
+        max_num_seqs=worker_config.max_num_seqs,
+        max_num_batched_tokens=worker_config.max_num_batched_tokens,
+        max_kv_tokens=worker_config.kv_cache_tokens,
+        **common,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--engine", choices=("naive", "batching"), default="naive")
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (batching engine)")
     parser.add_argument("--random-weights", type=Path, help="folder with config.json and tokenizer files only")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
@@ -68,31 +87,47 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.synchronize()
 
     engine.generate(GenerationRequest("warmup", list(prompt_ids), replace(sampling, max_tokens=8)))
-    runs = []
-    for i in range(args.requests):
+    runs: list[dict] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
         first: list[float] = []
-        sync()
         begin = time.perf_counter()
         completion = engine.generate(GenerationRequest(str(i), list(prompt_ids), sampling), on_delta=lambda d: first or first.append(time.perf_counter()))
-        sync()
         total = time.perf_counter() - begin
-        runs.append({"ttft_s": first[0] - begin, "total_s": total, "tokens": completion.completion_tokens, "tokens_per_s": completion.completion_tokens / total})
+        with lock:
+            runs.append({"ttft_s": first[0] - begin, "total_s": total, "tokens": completion.completion_tokens, "tokens_per_s": completion.completion_tokens / total})
+
+    sync()
+    wall_begin = time.perf_counter()
+    for wave in range(0, args.requests, args.concurrency):
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(wave, min(args.requests, wave + args.concurrency))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    sync()
+    wall = time.perf_counter() - wall_begin
     figures = {
-        "engine": "naive",
+        "engine": args.engine,
+        "concurrency": args.concurrency,
+        "requests": args.requests,
+        "total_tokens_per_s": round(sum(r["tokens"] for r in runs) / wall, 2),
         "model": engine.model_name,
         "device": engine.device,
         "device_name": torch.cuda.get_device_name() if engine.device.startswith("cuda") else None,
-        "dtype": str(next(engine.model.parameters()).dtype),
+        "dtype": str(next(engine.model.parameters()).dtype),  # type: ignore[attr-defined]
         "torch": torch.__version__,
         "load_s": round(load_s, 3),
         "prompt_tokens": len(prompt_ids),
         "max_tokens": args.max_tokens,
-        "tokens_per_s_median": round(sorted(r["tokens_per_s"] for r in runs)[len(runs) // 2], 2),
+        "tokens_per_s_median": round(sorted(r["tokens_per_s"] for r in runs)[len(runs) // 2], 2),  # per request
         "ttft_ms_median": round(sorted(r["ttft_s"] for r in runs)[len(runs) // 2] * 1000, 2),
         "memory": memory_stats(),
         "runs": runs,
     }
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=1))
+    engine.close()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1))
