@@ -33,6 +33,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
     "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
     "LLMJOBS_MAX_BATCHED_TOKENS": ("1024", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
+    "LLMJOBS_PREFIX_CACHE_TOKENS": ("8192", "Batching engine: tokens of prompt-prefix KV kept for reuse (LRU); 0 turns prefix reuse off."),
     "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
     "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
     "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
@@ -93,6 +94,7 @@ class WorkerConfig:
     max_num_seqs: int
     max_num_batched_tokens: int
     kv_cache_tokens: int
+    prefix_cache_tokens: int
     prefetch_multiplier: int
     task_time_limit_s: int
     heartbeat_interval_s: float
@@ -184,6 +186,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_num_seqs=number("LLMJOBS_MAX_NUM_SEQS", int, 1, 4096),
             max_num_batched_tokens=number("LLMJOBS_MAX_BATCHED_TOKENS", int, 16, 1 << 20),
             kv_cache_tokens=number("LLMJOBS_KV_CACHE_TOKENS", int, 256, 1 << 30),
+            prefix_cache_tokens=number("LLMJOBS_PREFIX_CACHE_TOKENS", int, 0, 1 << 30),
             prefetch_multiplier=number("LLMJOBS_PREFETCH_MULTIPLIER", int, 1, 1024),
             task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
             heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),

@@ -32,5 +32,6 @@ def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engin
         max_num_seqs=worker_config.max_num_seqs,
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
         max_kv_tokens=worker_config.kv_cache_tokens,
+        prefix_cache_tokens=worker_config.prefix_cache_tokens,
         **common,
     )

@@ -59,6 +59,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
         max_num_seqs=worker_config.max_num_seqs,
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
         max_kv_tokens=worker_config.kv_cache_tokens,
+        prefix_cache_tokens=worker_config.prefix_cache_tokens,
         **common,
     )
 

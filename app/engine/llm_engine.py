@@ -17,6 +17,7 @@ import torch
 from app.engine.base import DeltaCallback, Engine, StopCheck
 from app.engine.model_runner import ModelRunner
 from app.engine.output_processor import OutputProcessor
+from app.engine.prefix_cache import PrefixCache
 from app.engine.sampler import sample
 from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence
@@ -39,6 +40,7 @@ class BatchingEngine(Engine):
         max_num_seqs: int,
         max_num_batched_tokens: int,
         max_kv_tokens: int,
+        prefix_cache_tokens: int = 8192,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -48,8 +50,14 @@ class BatchingEngine(Engine):
         self.time_limit_s = time_limit_s
         eos = model.generation_config.eos_token_id
         self.eos_token_ids = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
-        self.scheduler = Scheduler(max_num_seqs=max_num_seqs, max_num_batched_tokens=max_num_batched_tokens, max_kv_tokens=max_kv_tokens)
-        self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device)
+        self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
+        self.scheduler = Scheduler(
+            max_num_seqs=max_num_seqs,
+            max_num_batched_tokens=max_num_batched_tokens,
+            max_kv_tokens=max_kv_tokens,
+            prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids),
+        )
+        self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device, prefix_cache=self.prefix_cache)
         self._inbox: list[Sequence] = []
         self._wake = threading.Condition()
         self._closed = False

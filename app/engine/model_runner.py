@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
+from app.engine.prefix_cache import PrefixCache
 from app.engine.scheduler import PrefillChunk
 from app.engine.sequence import Sequence
 
@@ -59,8 +60,13 @@ class _GrowingLayer(DynamicLayer):
 
 
 class _Cache(DynamicCache):
-    def __init__(self) -> None:
+    def __init__(self, kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
         Cache.__init__(self, layer_class_to_replicate=_GrowingLayer)
+        for keys, values in kv or []:  # start from reused prefix KV
+            layer = _GrowingLayer()
+            layer.lazy_initialization(keys, values)
+            layer.set(keys, values)
+            self.layers.append(layer)
 
 
 class _Batch:
@@ -84,8 +90,9 @@ def _pad_left(tensor: torch.Tensor, width: int, dim: int) -> torch.Tensor:
 
 
 class ModelRunner:
-    def __init__(self, model: Any, pad_token_id: int, device: str) -> None:
+    def __init__(self, model: Any, pad_token_id: int, device: str, prefix_cache: PrefixCache | None = None) -> None:
         self.model = model
+        self.prefix_cache = prefix_cache
         self.pad_token_id = pad_token_id
         self.device = device
         # transformers renamed `past_key_values` to `cache` (5.2x); pass whichever this version takes.
@@ -99,29 +106,58 @@ class ModelRunner:
         """Run columns [start, end) of the group's prompts; after the last chunk return
         the logits of each row's last prompt position, (G, V)."""
         if chunk.start == 0:
-            width = chunk.total
-            ids = torch.full((len(chunk.group), width), self.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(chunk.group), width), dtype=torch.long)
-            for row, seq in enumerate(chunk.group):
-                n = seq.num_prompt_tokens
-                ids[row, width - n :] = torch.tensor(seq.input_ids)
-                mask[row, width - n :] = 1
-            self._group_ids = ids.to(self.device)
-            self.group = _Batch(list(chunk.group), _Cache(), mask.to(self.device))
+            self._start_group(chunk)
         assert self.group is not None and self._group_ids is not None
         mask = self.group.mask
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        start, end = chunk.prefix + chunk.start, chunk.prefix + chunk.end  # columns of the full mask
         out = self.model(
             input_ids=self._group_ids[:, chunk.start : chunk.end],
-            attention_mask=mask[:, : chunk.end],
-            position_ids=positions[:, chunk.start : chunk.end],
+            attention_mask=mask[:, :end],
+            position_ids=positions[:, start:end],
             **{self._cache_kwarg: self.group.cache},
             use_cache=True,
             logits_to_keep=1,
         )
         if not chunk.is_last:
             return None
+        self._remember_prompts()
         return out.logits[:, -1, :]
+
+    def _start_group(self, chunk: PrefillChunk) -> None:
+        """Lay out a new group: [reused prefix | left padding | rest of the prompt] per row.
+
+        Padding in the middle is fine: the mask hides it and positions count only real tokens.
+        """
+        rows, width, prefix = len(chunk.group), chunk.total, chunk.prefix
+        ids = torch.full((rows, width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((rows, prefix + width), dtype=torch.long)
+        mask[:, :prefix] = 1
+        for row, seq in enumerate(chunk.group):
+            rest = seq.input_ids[prefix:]
+            ids[row, width - len(rest) :] = torch.tensor(rest)
+            mask[row, prefix + width - len(rest) :] = 1
+        kv = None
+        if prefix:
+            assert self.prefix_cache is not None
+            per_row = [self.prefix_cache.get(seq.input_ids, prefix) for seq in chunk.group]
+            kv = [(torch.cat([r[i][0] for r in per_row]), torch.cat([r[i][1] for r in per_row])) for i in range(len(per_row[0]))]
+        if self.prefix_cache is not None:
+            for seq in chunk.group:
+                self.prefix_cache.record(prefix)
+        self._group_ids = ids.to(self.device)
+        self.group = _Batch(list(chunk.group), _Cache(kv), mask.to(self.device))
+
+    def _remember_prompts(self) -> None:
+        """Offer each row's freshly computed prompt KV to the prefix cache."""
+        if self.prefix_cache is None or self.prefix_cache.max_tokens == 0:
+            return
+        group = self.group
+        assert group is not None
+        for row, seq in enumerate(group.seqs):
+            columns = group.mask[row].nonzero().squeeze(-1)
+            kv = [(layer.keys[row : row + 1].index_select(2, columns), layer.values[row : row + 1].index_select(2, columns)) for layer in group.layers()]
+            self.prefix_cache.put(seq.input_ids, kv)
 
     def admit_group(self) -> None:
         """Move the prefilled group's unfinished rows into the running batch."""

@@ -12,6 +12,7 @@ so no sequence is ever preempted; the price is admitting fewer long requests at 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.engine.sequence import Sequence, SequenceStatus
@@ -22,7 +23,8 @@ class PrefillChunk:
     group: list[Sequence]
     start: int  # columns of the group's left-padded prompt matrix to run in this step
     end: int
-    total: int  # the matrix's width (longest prompt in the group)
+    total: int  # the matrix's width (longest prompt in the group, after its reused prefix)
+    prefix: int = 0  # leading tokens every row takes from the prefix cache instead of computing
 
     @property
     def is_last(self) -> bool:
@@ -40,7 +42,7 @@ class StepPlan:
 
 
 class Scheduler:
-    def __init__(self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int) -> None:
+    def __init__(self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None) -> None:
         assert max_num_seqs > 0 and max_num_batched_tokens > 0 and max_kv_tokens > 0
         self.max_num_seqs = max_num_seqs
         self.max_num_batched_tokens = max_num_batched_tokens
@@ -49,6 +51,8 @@ class Scheduler:
         self.running: list[Sequence] = []
         self.prefilling: list[Sequence] = []
         self._prefill_done = 0  # columns of the current group's prompt matrix already prefilled
+        self._prefix = 0  # tokens of the current group's prompts reused from the prefix cache
+        self.prefix_len = prefix_len or (lambda seq: 0)
         self.num_reserved_tokens = 0
 
     def add(self, seq: Sequence) -> None:
@@ -65,12 +69,12 @@ class Scheduler:
             self._admit()
         plan = StepPlan(decode=list(self.running))
         if self.prefilling:
-            total = max(seq.num_prompt_tokens for seq in self.prefilling)
+            total = max(seq.num_prompt_tokens for seq in self.prefilling) - self._prefix
             # The chunk's token cost is rows x columns of the padded matrix; decode rows cost one each.
             room = max(1, self.max_num_batched_tokens - len(plan.decode))
             width = max(16, room // len(self.prefilling))
             end = min(total, self._prefill_done + width)
-            plan.prefill = PrefillChunk(group=list(self.prefilling), start=self._prefill_done, end=end, total=total)
+            plan.prefill = PrefillChunk(group=list(self.prefilling), start=self._prefill_done, end=end, total=total, prefix=self._prefix)
         return plan
 
     def _admit(self) -> None:
@@ -84,6 +88,8 @@ class Scheduler:
             seq.status = SequenceStatus.PREFILLING
             self.prefilling.append(seq)
         self._prefill_done = 0
+        # Rows share one cached-prefix length, so the prefix stays a common block of columns.
+        self._prefix = min((self.prefix_len(seq) for seq in self.prefilling), default=0)
 
     def prefill_advanced(self, chunk: PrefillChunk) -> None:
         """The chunk ran; after the last one the group joins the running batch."""
@@ -95,6 +101,7 @@ class Scheduler:
                     self.running.append(seq)
             self.prefilling = []
             self._prefill_done = 0
+            self._prefix = 0
 
     def finish(self, seq: Sequence) -> None:
         """Remove a sequence from wherever it is and free its reservation."""

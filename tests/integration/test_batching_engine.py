@@ -93,6 +93,27 @@ def test_long_prompts_prefilled_in_chunks_match_naive(model):
         chunked.close()
 
 
+def test_shared_prefix_is_reused_and_changes_nothing(model):
+    from app.engine.naive import NaiveEngine
+    from loadtest.workloads import load
+
+    weights, tokenizer, device = model
+    naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
+    engine = make(model)
+    try:
+        items = load("shared_prefix")[:3]
+        requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template(it["messages"], add_generation_prompt=True, tokenize=True, return_dict=False)), SamplingParams(max_tokens=10, temperature=0)) for i, it in enumerate(items)]
+        outputs = [engine.generate(r) for r in requests]  # one after another: the first fills the cache
+        assert [o.token_ids for o in outputs] == [naive.generate(r).token_ids for r in requests]
+        cache = engine.prefix_cache
+        assert cache.num_queries == 3 and cache.num_hits == 2
+        assert cache.num_hit_tokens >= 2 * 900  # the ~930-token system prompt, block-aligned
+        together = run_together(engine, requests)  # a group whose rows all hit
+        assert [t.token_ids for t in together] == [o.token_ids for o in outputs]
+    finally:
+        engine.close()
+
+
 def test_seeded_sampling_ignores_batch_companions(engine):
     seeded = GenerationRequest("s", ids(engine, "Invent a name for a cat."), SamplingParams(max_tokens=16, temperature=1.0, top_p=0.9, top_k=50, seed=7))
     alone = engine.generate(seeded)

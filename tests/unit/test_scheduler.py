@@ -126,3 +126,35 @@ def test_cancel_while_waiting_or_running():
     scheduler.finish(running)
     assert scheduler.num_unfinished == 0 and scheduler.num_reserved_tokens == 0
     assert scheduler.schedule().is_empty
+
+
+def test_a_group_reuses_the_shortest_cached_prefix_of_its_rows():
+    lengths = {"0": 32, "1": 16}
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=1000, prefix_len=lambda s: lengths[s.request.request_id])
+    a, b = seq(prompt_len=40), seq(prompt_len=40)
+    a.request = a.request.__class__("0", a.request.prompt_token_ids, a.request.sampling)
+    b.request = b.request.__class__("1", b.request.prompt_token_ids, b.request.sampling)
+    scheduler.add(a)
+    scheduler.add(b)
+    plan = scheduler.schedule()
+    assert plan.prefill.prefix == 16 and plan.prefill.total == 24
+
+
+def test_prefix_cache_finds_the_longest_block_prefix_and_evicts_lru():
+    from app.engine.prefix_cache import PrefixCache
+
+    class Fake:
+        def __getitem__(self, item):
+            return self
+
+        def clone(self):
+            return self
+
+    cache = PrefixCache(block_size=4, max_tokens=16)
+    first = list(range(10))
+    cache.put(first, [(Fake(), Fake())])
+    assert cache.longest(first + [99]) == 8  # 2 whole blocks stored of 10 tokens
+    assert cache.longest(first[:8]) == 4  # at least one token must be left to compute
+    assert cache.longest([5, 6, 7, 8, 9]) == 0
+    cache.put(list(range(100, 112)), [(Fake(), Fake())])  # 12 more tokens: 20 > 16, the first goes
+    assert cache.longest(first + [99]) == 0 and cache.num_tokens == 12

@@ -1,0 +1,85 @@
+"""KV of prompt prefixes seen before, reused instead of recomputed (LRU within a token budget).
+
+Prompts are cut into blocks of ``block_size`` tokens; every block boundary of a
+stored prompt is indexed by its token prefix, so a new prompt finds the longest
+stored prefix it shares (the chat template's system prompt, a long shared
+instruction, a repeated question) in one dictionary probe per boundary. The
+index is plain Python; the values are the model's per-layer key/value tensors.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _Entry:
+    tokens: tuple[int, ...]
+    kv: list[tuple[Any, Any]]  # per layer: keys, values of shape (1, H_kv, len(tokens), D)
+    boundaries: list[tuple[int, ...]] = field(default_factory=list)
+
+
+class PrefixCache:
+    def __init__(self, *, block_size: int = 16, max_tokens: int = 8192) -> None:
+        assert block_size > 0 and max_tokens >= 0
+        self.block_size = block_size
+        self.max_tokens = max_tokens
+        self._index: dict[tuple[int, ...], _Entry] = {}
+        self._entries: OrderedDict[tuple[int, ...], _Entry] = OrderedDict()  # least recently used first
+        self.num_tokens = 0
+        self.num_hits = 0  # prompts that reused a stored prefix
+        self.num_queries = 0
+        self.num_hit_tokens = 0
+
+    def longest(self, tokens: list[int]) -> int:
+        """Length of the longest stored block-aligned prefix of ``tokens`` that leaves at least one token to compute."""
+        limit = ((len(tokens) - 1) // self.block_size) * self.block_size
+        for length in range(limit, 0, -self.block_size):
+            if tuple(tokens[:length]) in self._index:
+                return length
+        return 0
+
+    def get(self, tokens: list[int], length: int) -> list[tuple[Any, Any]]:
+        """Per-layer (keys, values) of the first ``length`` tokens, which :meth:`longest` found."""
+        entry = self._index[tuple(tokens[:length])]
+        self._entries.move_to_end(entry.tokens)
+        return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
+
+    def record(self, hit_tokens: int) -> None:
+        self.num_queries += 1
+        if hit_tokens:
+            self.num_hits += 1
+            self.num_hit_tokens += hit_tokens
+
+    def put(self, tokens: list[int], kv: list[tuple[Any, Any]]) -> None:
+        """Store the whole blocks of a prompt whose KV was just computed (``kv`` covers ``tokens``)."""
+        length = (len(tokens) // self.block_size) * self.block_size
+        if length == 0 or length > self.max_tokens:
+            return
+        key = tuple(tokens[:length])
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return
+        entry = _Entry(tokens=key, kv=[(k[:, :, :length].clone(), v[:, :, :length].clone()) for k, v in kv])
+        for boundary in range(self.block_size, length + 1, self.block_size):
+            prefix = key[:boundary]
+            entry.boundaries.append(prefix)
+            self._index[prefix] = entry  # the newest entry serves a shared prefix
+        self._entries[key] = entry
+        self.num_tokens += length
+        while self.num_tokens > self.max_tokens:
+            self._evict()
+
+    def _evict(self) -> None:
+        _, entry = self._entries.popitem(last=False)
+        self.num_tokens -= len(entry.tokens)
+        for prefix in entry.boundaries:
+            if self._index.get(prefix) is entry:
+                del self._index[prefix]
+                # another stored prompt may share this prefix: let it serve it again
+                for other in reversed(self._entries.values()):
+                    if other.tokens[: len(prefix)] == prefix:
+                        self._index[prefix] = other
+                        break
