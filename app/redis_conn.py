@@ -7,16 +7,27 @@ import redis
 from app.config import RedisConfig
 
 
+MAX_CONNECTIONS = 64  # per process; hundreds of streaming clients share them
+
+
 def connect(config: RedisConfig) -> redis.Redis:
-    """A pooled client with short timeouts, so a dead Redis gives an error instead of a hang."""
-    return redis.Redis.from_url(
+    """A pooled client with short timeouts, so a dead Redis gives an error instead of a hang.
+
+    The pool blocks (up to ``timeout``) when all its connections are busy instead of
+    failing: a burst of hundreds of clients reading their logs at once queues for a
+    moment rather than getting errors, and Redis sees a bounded number of connections.
+    """
+    pool = redis.BlockingConnectionPool.from_url(
         config.url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=10,
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=False,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 class Keys:

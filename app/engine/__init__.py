@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.config import ModelConfig, WorkerConfig
 from app.engine.base import Engine, StopCheck
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
 
-__all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopCheck", "TokenDelta", "make_engine"]
+__all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopCheck", "TokenDelta", "engine_for", "make_engine"]
 
 
 def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:
@@ -14,12 +16,12 @@ def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engin
     from app.models import context_length, load_model, resolve
 
     model, tokenizer, device = load_model(model_config)
-    common = {
-        "device": device,
-        "model_name": resolve(model_config).name,
-        "context_length": context_length(model_config),
-        "time_limit_s": worker_config.task_time_limit_s,
-    }
+    return engine_for(worker_config, model, tokenizer, device=device, model_name=resolve(model_config).name, context_length=context_length(model_config))
+
+
+def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int) -> Engine:
+    """The engine named by ``worker_config.engine`` over an already loaded model."""
+    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s}
     if worker_config.engine == "naive":
         from app.engine.naive import NaiveEngine
 

@@ -12,7 +12,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from app.engine.output_processor import OutputProcessor
 from app.engine.types import Completion, GenerationRequest, TokenDelta
+from app.errors import InvalidRequestError
 
 DeltaCallback = Callable[[TokenDelta], None]
 StopCheck = Callable[[], bool]  # polled between decode steps; True ends the request ("cancelled")
@@ -35,3 +37,27 @@ class Engine(ABC):
 
     def close(self) -> None:
         """Release the model; the engine is unusable afterwards."""
+
+    def start_output(self, request: GenerationRequest, eos_token_ids: list[int]) -> OutputProcessor:
+        """Check ``request`` fits the context; return its output state, with any tokens an
+        earlier attempt already streamed replayed into it (silently)."""
+        sampling = request.sampling
+        num_prompt = len(request.prompt_token_ids)
+        if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
+            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
+        eos = () if sampling.ignore_eos else eos_token_ids
+        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
+        for token_id in request.resume_token_ids:
+            if not output.finished:
+                output.append(token_id)
+        return output
+
+
+def completion_of(request: GenerationRequest, output: OutputProcessor) -> Completion:
+    return Completion(
+        text=output.text,
+        finish_reason=output.finish_reason or "length",
+        prompt_tokens=len(request.prompt_token_ids),
+        completion_tokens=len(output.token_ids),
+        token_ids=list(output.token_ids),
+    )

@@ -20,8 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
+from app.engine import engine_for
 from app.engine.base import Engine
-from app.engine.naive import NaiveEngine
 from app.engine.types import GenerationRequest, SamplingParams
 from app.memory import memory_stats
 
@@ -48,20 +48,8 @@ def build_engine(args: argparse.Namespace) -> Engine:
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(hf_config, dtype=pick_dtype(model_config, device)).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.random_weights, local_files_only=True)
-    common = {"device": device, "model_name": f"{hf_config.model_type} (random weights)", "context_length": hf_config.max_position_embeddings, "time_limit_s": 3600}
-    if engine_kind == "naive":
-        return NaiveEngine(model, tokenizer, **common)
-    from app.engine.llm_engine import BatchingEngine
-
-    return BatchingEngine(
-        model,
-        tokenizer,
-        max_num_seqs=worker_config.max_num_seqs,
-        max_num_batched_tokens=worker_config.max_num_batched_tokens,
-        max_kv_tokens=worker_config.kv_cache_tokens,
-        prefix_cache_tokens=worker_config.prefix_cache_tokens,
-        **common,
-    )
+    worker_config = replace(worker_config, task_time_limit_s=3600)
+    return engine_for(worker_config, model, tokenizer, device=device, model_name=f"{hf_config.model_type} (random weights)", context_length=hf_config.max_position_embeddings)
 
 
 def main(argv: list[str] | None = None) -> int:

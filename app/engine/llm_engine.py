@@ -14,9 +14,8 @@ from typing import Any
 
 import torch
 
-from app.engine.base import DeltaCallback, Engine, StopCheck
+from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.model_runner import ModelRunner
-from app.engine.output_processor import OutputProcessor
 from app.engine.prefix_cache import PrefixCache
 from app.engine.sampler import sample
 from app.engine.scheduler import Scheduler
@@ -67,18 +66,10 @@ class BatchingEngine(Engine):
         self._thread.start()
 
     def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
-        sampling = request.sampling
-        num_prompt = len(request.prompt_token_ids)
-        if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
-            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
-        eos = () if sampling.ignore_eos else self.eos_token_ids
-        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
-        for token_id in request.resume_token_ids:  # replay what an earlier attempt streamed, silently
-            if not output.finished:
-                output.append(token_id)
-        seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
+        output = self.start_output(request, self.eos_token_ids)
         if output.finished:
-            return self._completion(seq)
+            return completion_of(request, output)
+        seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
         if seq.num_reserved_tokens > self.scheduler.max_kv_tokens:
             raise InvalidRequestError("prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.scheduler.max_kv_tokens}")
         with self._wake:
@@ -171,17 +162,7 @@ class BatchingEngine(Engine):
         tail = seq.output.finish(seq.output.finish_reason or "length")
         if tail:
             seq.mailbox.put(TokenDelta(index=len(seq.output.token_ids), text=tail, token_ids=[]))
-        seq.mailbox.put(self._completion(seq))
-
-    @staticmethod
-    def _completion(seq: Sequence) -> Completion:
-        return Completion(
-            text=seq.output.text,
-            finish_reason=seq.output.finish_reason or "length",
-            prompt_tokens=len(seq.request.prompt_token_ids),
-            completion_tokens=len(seq.output.token_ids),
-            token_ids=list(seq.output.token_ids),
-        )
+        seq.mailbox.put(completion_of(seq.request, seq.output))
 
     def _fail_all(self, exc: BaseException) -> None:
         for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:

@@ -15,10 +15,10 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from app.engine.base import DeltaCallback, Engine, StopCheck
+from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.output_processor import OutputProcessor
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
-from app.errors import GenerationTimeoutError, InvalidRequestError
+from app.errors import GenerationTimeoutError
 
 
 # Temperatures this close to 0 overflow the logits (x / 1e-30 = inf, then NaN
@@ -84,14 +84,7 @@ class NaiveEngine(Engine):
     @torch.inference_mode()
     def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
         sampling = request.sampling
-        num_prompt = len(request.prompt_token_ids)
-        if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
-            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
-        eos = () if sampling.ignore_eos else self.eos_token_ids
-        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
-        for token_id in request.resume_token_ids:  # replay what an earlier attempt streamed, silently
-            if not output.finished:
-                output.append(token_id)
+        output = self.start_output(request, self.eos_token_ids)
         stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
         if not output.finished:
             with self._lock:
@@ -101,13 +94,7 @@ class NaiveEngine(Engine):
         tail = output.finish(stop_when.reason or "length")
         if tail and on_delta is not None:
             on_delta(TokenDelta(index=len(output.token_ids), text=tail, token_ids=[]))
-        return Completion(
-            text=output.text,
-            finish_reason=output.finish_reason or "length",
-            prompt_tokens=num_prompt,
-            completion_tokens=len(output.token_ids),
-            token_ids=list(output.token_ids),
-        )
+        return completion_of(request, output)
 
     def _generate(self, input_ids: list[int], max_new_tokens: int, sampling: SamplingParams, output: OutputProcessor, on_delta: DeltaCallback | None, stop_when: _StopWhen) -> None:
         ids = torch.tensor([input_ids], device=self.device)
