@@ -21,10 +21,17 @@ StopCheck = Callable[[], bool]  # polled between decode steps; True ends the req
 
 
 class Engine(ABC):
-    tokenizer: Any
-    model_name: str
-    context_length: int
-    device: str
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.model_name = model_name
+        self.context_length = context_length
+        self.time_limit_s = time_limit_s
+        eos = model.generation_config.eos_token_id if model is not None else None
+        if eos is None and tokenizer is not None:
+            eos = tokenizer.eos_token_id
+        self.eos_token_ids: list[int] = [eos] if isinstance(eos, int) else list(eos or [])
 
     @abstractmethod
     def generate(

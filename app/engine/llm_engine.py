@@ -41,14 +41,7 @@ class BatchingEngine(Engine):
         max_kv_tokens: int,
         prefix_cache_tokens: int = 8192,
     ) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self.model_name = model_name
-        self.context_length = context_length
-        self.time_limit_s = time_limit_s
-        eos = model.generation_config.eos_token_id
-        self.eos_token_ids = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
+        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s)
         self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
         self.scheduler = Scheduler(
             max_num_seqs=max_num_seqs,

@@ -71,14 +71,7 @@ class _StopWhen(StoppingCriteria):
 
 class NaiveEngine(Engine):
     def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.device = device
-        self.model_name = model_name
-        self.context_length = context_length
-        self.time_limit_s = time_limit_s
-        eos = model.generation_config.eos_token_id
-        self.eos_token_ids = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
+        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s)
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
     @torch.inference_mode()

@@ -94,10 +94,8 @@ def test_registry_live_and_remove(registry):
 
 
 class ExplodingEngine(Engine):
-    tokenizer = None
-    model_name = "fake"
-    context_length = 1000
-    device = "cpu"
+    def __init__(self):
+        super().__init__(None, None, device="cpu", model_name="fake", context_length=1000, time_limit_s=60)
 
     def generate(self, request, on_delta=None, should_stop=None):
         raise RuntimeError("CUDA error: device-side assert triggered")
