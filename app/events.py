@@ -83,13 +83,7 @@ class EventLog:
 
     def publish(self, job_id: str, index: int, event: dict[str, Any]) -> None:
         """Append event ``index`` to the log and publish it, in one round trip."""
-        key = self.keys.events(job_id)
-        body = encode(event)
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"data": body}, id=stream_id(index))
-            pipe.publish(key, f"{index} {body}")
-            pipe.expire(key, self.ttl_s)
-            pipe.execute()
+        self.publish_many([(job_id, index, event)])
 
     def publish_many(self, events: list[tuple[str, int, dict[str, Any]]]) -> None:
         """Append and publish many events (of any jobs) in one round trip.

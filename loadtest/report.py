@@ -60,16 +60,8 @@ def plot(report: dict[str, Any], folder: Path) -> list[Path]:
             if values:
                 fractions = [0.0] + [(i + 1) / len(values) for i in range(len(values))]
                 ax.step([values[0], *values], fractions, where="post", label=f"{run['target']} @ {run['level']:g}")
-        ax.set_xlabel(label)
-        ax.set_ylabel("fraction of requests")
-        ax.set_title(f"{label} CDF · {mode}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        path = folder / f"{mode}_{metric}_cdf.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        ax.set(xlabel=label, ylabel="fraction of requests", title=f"{label} CDF · {mode}")
+        written.append(_save(plt, fig, [ax], folder / f"{mode}_{metric}_cdf.png"))
     levels = sorted({run["level"] for run in report["runs"]})
     if len(levels) > 1:
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -80,12 +72,15 @@ def plot(report: dict[str, Any], folder: Path) -> list[Path]:
         axis = "arrival rate (req/s)" if mode == "rate" else "concurrency"
         left.set(xlabel=axis, ylabel="output tokens/s", title="throughput")
         right.set(xlabel=axis, ylabel="TTFT p95 (s)", title="time to first token, p95")
-        for ax in (left, right):
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-        path = folder / f"{mode}_by_level.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        written.append(_save(plt, fig, [left, right], folder / f"{mode}_by_level.png"))
     return written
+
+
+def _save(plt: Any, fig: Any, axes: list[Any], path: Path) -> Path:
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

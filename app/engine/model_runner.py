@@ -150,11 +150,13 @@ class ModelRunner:
 
     def _remember_prompts(self) -> None:
         """Offer each row's freshly computed prompt KV to the prefix cache."""
-        if self.prefix_cache is None or self.prefix_cache.max_tokens == 0:
+        if self.prefix_cache is None:
             return
         group = self.group
         assert group is not None
         for row, seq in enumerate(group.seqs):
+            if not self.prefix_cache.wants(seq.input_ids):
+                continue  # already stored (or too long to keep): skip copying its KV out
             columns = group.mask[row].nonzero().squeeze(-1)
             kv = [(layer.keys[row : row + 1].index_select(2, columns), layer.values[row : row + 1].index_select(2, columns)) for layer in group.layers()]
             self.prefix_cache.put(seq.input_ids, kv)

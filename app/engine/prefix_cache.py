@@ -53,15 +53,17 @@ class PrefixCache:
             self.num_hits += 1
             self.num_hit_tokens += hit_tokens
 
+    def wants(self, tokens: list[int]) -> bool:
+        """Whether :meth:`put` would store something new for this prompt (so callers can skip extracting its KV)."""
+        length = (len(tokens) // self.block_size) * self.block_size
+        return 0 < length <= self.max_tokens and tuple(tokens[:length]) not in self._entries
+
     def put(self, tokens: list[int], kv: list[tuple[Any, Any]]) -> None:
         """Store the whole blocks of a prompt whose KV was just computed (``kv`` covers ``tokens``)."""
+        if not self.wants(tokens):
+            return
         length = (len(tokens) // self.block_size) * self.block_size
-        if length == 0 or length > self.max_tokens:
-            return
         key = tuple(tokens[:length])
-        if key in self._entries:
-            self._entries.move_to_end(key)
-            return
         entry = _Entry(tokens=key, kv=[(k[:, :, :length].clone(), v[:, :, :length].clone()) for k, v in kv])
         for boundary in range(self.block_size, length + 1, self.block_size):
             prefix = key[:boundary]
