@@ -12,7 +12,9 @@ from api.services import Services, services
 from api.sse import job_frames, sse_response
 from app.errors import InvalidRequestError
 from app.event_hub import follow
-from app.jobs import TERMINAL, is_job_id
+from app.jobs import TERMINAL, is_job_id, new_job_id
+from cache.admission import admit
+from cache.keys import cache_keys
 from app.schemas import JobRequest, parse_job_request
 from workers.celery_app import GENERATE_TASK
 
@@ -29,17 +31,44 @@ def json_body() -> object:
     return body
 
 
+def cache_wanted() -> tuple[bool, bool]:
+    """(use the cache at all, read from it): ``Cache-Control: no-store`` opts out entirely,
+    ``no-cache`` asks for a fresh answer (which is then cached)."""
+    directives = {d.strip().lower() for d in request.headers.get("Cache-Control", "").split(",")}
+    return "no-store" not in directives, "no-cache" not in directives
+
+
 def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
-    """Check the prompt fits, store the job, send its task; return the new job record."""
+    """Check the prompt fits; answer from the cache or join an identical job in flight;
+    else store the job and send its task. Returns the job record."""
     sampling = job_request.sampling(svc.config.api.default_max_tokens)
-    svc.prompts.check_fits(len(svc.prompts.token_ids(job_request)), sampling.max_tokens)
-    job = svc.jobs.create(job_request.stored(), tenant=tenant, model=svc.model_name)
+    prompt_ids = svc.prompts.token_ids(job_request)
+    svc.prompts.check_fits(len(prompt_ids), sampling.max_tokens)
+    stored = job_request.stored()
+    job_id = new_job_id()
+    use, read = cache_wanted()
+    ticket = None
+    if use and job_request.cache:
+        keys = cache_keys(request=stored, prompt_ids=prompt_ids, sampling=sampling, tenant=tenant, model_id=svc.model_id)
+        admission = admit(
+            svc.cache, svc.jobs, keys, request=stored, tenant=tenant, model=svc.model_name, prompt_tokens=len(prompt_ids),
+            job_id=job_id, inflight_ttl_s=2 * svc.config.worker.task_time_limit_s, lookup=read,
+        )
+        if admission.job is not None:
+            return admission.job
+        ticket = admission.ticket
+    job = svc.jobs.create(stored, tenant=tenant, model=svc.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None)
     try:
         svc.celery.send_task(GENERATE_TASK, args=[job["id"]], task_id=job["id"])
     except Exception:
         svc.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
         raise
     return job
+
+
+def events_of(job: dict) -> str:
+    """Whose event log a job's clients follow: its own, or that of the job it coalesced with."""
+    return job.get("coalesced_with") if job["status"] != "cancelled" and job.get("coalesced_with") else job["id"]
 
 
 def find_job(job_id: str) -> dict:
@@ -58,9 +87,12 @@ def submit_job():
     job = enqueue(svc, job_request, g.tenant)
     url = url_for("jobs.get_job", job_id=job["id"])
     if job_request.stream:
-        events = follow(svc.hub, svc.events, job["id"])
+        events = follow(svc.hub, svc.events, events_of(job))
         return sse_response(job_frames(events), headers={"Location": url, "X-Job-Id": job["id"]})
-    body = {"id": job["id"], "object": "job", "status": job["status"], "created_at": job["created_at"], "url": url}
+    body = {"id": job["id"], "object": "job", "status": job["status"], "created_at": job["created_at"], "url": url, "cached": job["cached"]}
+    for name in ("cache", "coalesced_with"):
+        if name in job:
+            body[name] = job[name]
     return body, 202, {"Location": url}
 
 
@@ -81,7 +113,7 @@ def cancel_job(job_id: str):
     outcome = svc.jobs.cancel(job_id)
     if outcome == "missing":
         abort(404, f"job {job_id!r} does not exist")
-    if outcome not in ("dequeued", "cancelling"):
+    if outcome not in ("dequeued", "cancelling", "detached"):
         return error_response(409, "conflict", f"job {job_id!r} has already ended ({outcome}); nothing to cancel")
     deadline = time.monotonic() + CANCEL_WAIT_S
     job = find_job(job_id)

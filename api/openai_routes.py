@@ -15,7 +15,7 @@ from flask import Blueprint, g, request
 
 from api.auth import require_tenant
 from api.errors import ApiError, error_response
-from api.jobs import enqueue, json_body
+from api.jobs import enqueue, events_of, json_body
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, parse_openai
 from api.services import Services, services
 from api.sse import client_gone, sse_response
@@ -68,9 +68,9 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
     created = int(job["created_at"])
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = stream_chunks(svc, job["id"], response_id, created, kind, include_usage)
+        chunks = stream_chunks(svc, job["id"], events_of(job), response_id, created, kind, include_usage)
         return sse_response(chunks, headers={"X-Job-Id": job["id"]})
-    final = wait_for_final(svc, job["id"], request.environ)
+    final = wait_for_final(svc, job["id"], events_of(job), request.environ)
     if final is None:
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
     if final["status"] != "succeeded":
@@ -91,9 +91,9 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
     }
 
 
-def wait_for_final(svc: Services, job_id: str, environ: dict) -> dict | None:
-    """The job's final event, or None if the client hung up first (the job is then cancelled)."""
-    for event in follow(svc.hub, svc.events, job_id, tick_s=WAIT_TICK_S):
+def wait_for_final(svc: Services, job_id: str, source: str, environ: dict) -> dict | None:
+    """The job's final event (read from ``source``'s log), or None if the client hung up first (the job is then cancelled)."""
+    for event in follow(svc.hub, svc.events, source, tick_s=WAIT_TICK_S):
         if event is not None and event["type"] == FINAL:
             return event
         if client_gone(environ):
@@ -102,7 +102,7 @@ def wait_for_final(svc: Services, job_id: str, environ: dict) -> dict | None:
     return None
 
 
-def stream_chunks(svc: Services, job_id: str, response_id: str, created: int, kind: str, include_usage: bool) -> Iterator[str]:
+def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, created: int, kind: str, include_usage: bool) -> Iterator[str]:
     """OpenAI's ``data: {...}`` chunks ending with ``data: [DONE]``; cancels the job if the client leaves."""
     finished = False
     base = {"id": response_id, "object": "chat.completion.chunk" if kind == "chat" else "text_completion", "created": created, "model": svc.model_name}
@@ -118,7 +118,7 @@ def stream_chunks(svc: Services, job_id: str, response_id: str, created: int, ki
     try:
         if kind == "chat":
             yield chunk(None, None, first=True)
-        for event in follow(svc.hub, svc.events, job_id):
+        for event in follow(svc.hub, svc.events, source):
             if event is None:
                 yield ": keep-alive\n\n"
             elif event["type"] == TOKEN and event["text"]:

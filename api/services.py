@@ -11,10 +11,11 @@ from app.config import Config
 from app.event_hub import EventHub
 from app.events import EventLog
 from app.jobs import JobStore
-from app.models import context_length, load_tokenizer, resolve
+from app.models import context_length, fingerprint, load_tokenizer, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from cache.result_cache import ResultCache
 from workers.celery_app import make_celery
 
 
@@ -28,6 +29,8 @@ class Services:
     celery: Celery
     prompts: PromptBuilder  # the tokenizer only: the API never loads model weights
     model_name: str
+    model_id: str  # name + revision + numerics: part of every cache key
+    cache: ResultCache
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -43,6 +46,8 @@ class Services:
             celery=make_celery(config),
             prompts=PromptBuilder(tokenizer, min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
             model_name=resolve(config.model).name,
+            model_id=fingerprint(config.model),
+            cache=ResultCache.for_api(config.cache, client, config.redis.key_prefix),
         )
 
 

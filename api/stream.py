@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask_sock import ConnectionClosed, Sock
 
 from api.auth import require_tenant
-from api.jobs import find_job
+from api.jobs import events_of, find_job
 from api.services import services
 from api.sse import job_frames, sse_response
 from app.errors import InvalidRequestError
@@ -43,16 +43,16 @@ def job_events(job_id: str):
     """The job's events as ``text/event-stream``: replayed from the start (or after
     ``Last-Event-ID``), then live, closing after the ``final`` event."""
     after = last_event_id()
-    find_job(job_id)
+    source = events_of(find_job(job_id))
     svc = services()
-    return sse_response(job_frames(follow(svc.hub, svc.events, job_id, after=after)))
+    return sse_response(job_frames(follow(svc.hub, svc.events, source, after=after)))
 
 
 @sock.route("/jobs/<job_id>/ws", bp=bp)
 def job_websocket(ws, job_id: str):
     """The same events as JSON WebSocket messages; the server closes after ``final``."""
     svc = services()
-    for event in follow(svc.hub, svc.events, job_id, after=last_event_id()):
+    for event in follow(svc.hub, svc.events, events_of(find_job(job_id)), after=last_event_id()):
         if event is None:
             if not ws.connected:
                 return

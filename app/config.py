@@ -51,6 +51,12 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_API_WORKER_CLASS": ("gevent", "gunicorn worker class: `gevent` (one greenlet per connection: hundreds of open streams are cheap) or `gthread`."),
     "LLMJOBS_API_CONNECTIONS": ("1000", "Open connections (streams included) per gunicorn worker: gevent's worker connections, or gthread's threads."),
     "LLMJOBS_FLOWER_PORT": ("5555", "Port of Celery Flower started by `llmjobs up`; 0 leaves Flower out."),
+    "LLMJOBS_CACHE": ("on", "Result cache checked by the API before enqueueing (`on`/`off`): exact duplicates, then paraphrases (semantic tier). Requests can opt out with `\"cache\": false` or `Cache-Control: no-cache`."),
+    "LLMJOBS_CACHE_SEMANTIC": ("on", "The semantic tier (`on`/`off`): all-MiniLM-L6-v2 embeddings, cosine similarity within the same model, sampling parameters, conversation and tenant."),
+    "LLMJOBS_CACHE_THRESHOLD": ("0.85", "Cosine similarity a paraphrase needs for a semantic hit (it must also pass the near-miss checks of `cache/guard.py`)."),
+    "LLMJOBS_CACHE_TTL": ("86400", "Seconds a cached answer is kept."),
+    "LLMJOBS_CACHE_MAX_ENTRIES": ("10000", "Most cached answers per namespace (model + sampling parameters + conversation + tenant); the oldest are evicted first."),
+    "LLMJOBS_CACHE_SAMPLED": ("off", "Also cache sampled requests (temperature > 0 without a `seed`), whose answers differ on every run; off by default."),
     "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
 }
 
@@ -143,14 +149,28 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    enabled: bool
+    semantic: bool
+    threshold: float
+    ttl_s: int
+    max_entries: int  # per namespace
+    sampled: bool
+
+
+@dataclass(frozen=True)
 class Config:
     redis: RedisConfig
     model: ModelConfig
     worker: WorkerConfig
     api: ApiConfig
+    cache: CacheConfig
     job_ttl_s: int
     flower_port: int
     run_dir: Path
+
+
+_SWITCH_VALUES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -169,6 +189,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         if not low <= value <= high:  # type: ignore[operator]
             raise ConfigError(name, f"must be between {low:g} and {high:g}, got {raw}")
         return value
+
+    def switch(name: str) -> bool:
+        raw = get(name).lower()
+        if raw not in _SWITCH_VALUES:
+            raise ConfigError(name, f"must be on or off, got {raw!r}")
+        return _SWITCH_VALUES[raw]
 
     return Config(
         redis=RedisConfig(url=get("LLMJOBS_REDIS_URL"), key_prefix=get("LLMJOBS_KEY_PREFIX")),
@@ -201,6 +227,14 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             default_max_tokens=number("LLMJOBS_DEFAULT_MAX_TOKENS", int, 1, 1_000_000),
             max_body_bytes=number("LLMJOBS_MAX_BODY_BYTES", int, 1024, 1 << 30),
             api_keys=parse_api_keys(get("LLMJOBS_API_KEYS")),
+        ),
+        cache=CacheConfig(
+            enabled=switch("LLMJOBS_CACHE"),
+            semantic=switch("LLMJOBS_CACHE_SEMANTIC"),
+            threshold=number("LLMJOBS_CACHE_THRESHOLD", float, 0.5, 1.0),
+            ttl_s=number("LLMJOBS_CACHE_TTL", int, 1, 365 * 86400),
+            max_entries=number("LLMJOBS_CACHE_MAX_ENTRIES", int, 1, 10_000_000),
+            sampled=switch("LLMJOBS_CACHE_SAMPLED"),
         ),
         job_ttl_s=number("LLMJOBS_JOB_TTL", int, 60, 365 * 86400),
         flower_port=number("LLMJOBS_FLOWER_PORT", int, 0, 65535),

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.cancel_watcher import CancelWatcher
-from app.engine import Engine, GenerationRequest, TokenDelta
+from app.engine import Completion, Engine, GenerationRequest, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
 from app.event_publisher import EventPublisher
 from app.events import TOKEN, EventLog, token_event
@@ -41,6 +42,8 @@ class JobRunner:
     cancels: CancelWatcher
     worker_id: str
     default_max_tokens: int
+    # Told how every claimed job ended (the worker records successful answers in the result cache).
+    on_end: Callable[[str, JobStatus, Completion | None], None] | None = None
 
     def run(self, job_id: str) -> str:
         """Run ``job_id`` to its end; return what became of it."""
@@ -71,6 +74,7 @@ class JobRunner:
             completion = self.engine.generate(generation, on_delta=on_delta, should_stop=should_stop)
         except (InvalidRequestError, GenerationTimeoutError) as exc:
             self._fail(job_id, exc, clock)
+            self._ended(job_id, JobStatus.FAILED, None)
             return JobStatus.FAILED.value
         except Exception as exc:
             # Anything else the model raises (CUDA OOM, a bad kernel, a bug) must still
@@ -78,6 +82,7 @@ class JobRunner:
             # re-raises so Celery and Flower record the failure too.
             log.exception("job %s failed", job_id)
             self._fail(job_id, exc, clock)
+            self._ended(job_id, JobStatus.FAILED, None)
             raise
         finally:
             self.cancels.forget(job_id)
@@ -88,7 +93,7 @@ class JobRunner:
             "completion_tokens": completion.completion_tokens,
             "total_tokens": completion.prompt_tokens + completion.completion_tokens,
         }
-        self.jobs.finish(
+        finished = self.jobs.finish(
             job_id,
             self.worker_id,
             status,
@@ -98,7 +103,16 @@ class JobRunner:
             timings=clock.timings(),
             last_event=pending_tail[-1] if pending_tail else None,
         )
+        self._ended(job_id, status if finished else JobStatus.FAILED, completion)  # not ours to finish: never cache it
         return status.value
+
+    def _ended(self, job_id: str, status: JobStatus, completion: Completion | None) -> None:
+        if self.on_end is None:
+            return
+        try:
+            self.on_end(job_id, status, completion)
+        except Exception:  # the job's outcome is recorded already; a cache failure must not fail the task
+            log.exception("after job %s ended", job_id)
 
     def _fail(self, job_id: str, exc: Exception, clock: _Clock) -> None:
         error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}

@@ -61,21 +61,64 @@ finalize(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
 return 1
 """
 
+# Cancelling a job: a queued one ends at once; a running one is flagged and its worker told.
+_CANCEL_JOB = """
+local function cancel_job(job, queued, stream, id, now, ttl, final, channel)
+  local status = redis.call('HGET', job, 'status')
+  if not status then return 'missing' end
+  if status == 'queued' then
+    redis.call('ZREM', queued, id)
+    redis.call('HSET', job, 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', now)
+    finalize(job, stream, ttl, final)
+    return 'dequeued'
+  end
+  if status == 'running' then
+    redis.call('HSET', job, 'cancel_requested', '1')
+    redis.call('PUBLISH', channel, id)
+    return 'cancelling'
+  end
+  return status
+end
+"""
+
 # KEYS: job, queued zset, stream. ARGV: job id, now, ttl, final event, cancel channel.
-# A queued job ends at once; a running one is flagged and its worker told.
-CANCEL = _HELPERS + """
+# A job that coalesced followers keeps running for them: its own client is detached
+# (it sees the job cancelled) and the work stops only when the last follower cancels too.
+CANCEL = _HELPERS + _CANCEL_JOB + """
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 'missing' end
-if status == 'queued' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
-  finalize(KEYS[1], KEYS[3], ARGV[3], ARGV[4])
-  return 'dequeued'
+if (status == 'queued' or status == 'running') and tonumber(redis.call('HGET', KEYS[1], 'followers') or '0') > 0 then
+  if redis.call('HGET', KEYS[1], 'owner_cancelled') == '1' then return 'cancelled' end
+  redis.call('HSET', KEYS[1], 'owner_cancelled', '1', 'finished_at', ARGV[2])
+  return 'detached'
 end
-if status == 'running' then
-  redis.call('HSET', KEYS[1], 'cancel_requested', '1')
-  redis.call('PUBLISH', ARGV[5], ARGV[1])
-  return 'cancelling'
+return cancel_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+"""
+
+# KEYS: follower job, leader job, queued zset, leader stream.
+# ARGV: leader id, now, ttl, final event, cancel channel.
+# A follower stops following; the leader stops if nobody else wants its answer.
+CANCEL_FOLLOWER = _HELPERS + _CANCEL_JOB + """
+local own = redis.call('HGET', KEYS[1], 'status')
+if not own then return 'missing' end
+if own ~= 'following' then return own end
+local leader = redis.call('HGET', KEYS[2], 'status')
+if leader ~= 'queued' and leader ~= 'running' then return leader or 'missing' end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
+local left = redis.call('HINCRBY', KEYS[2], 'followers', -1)
+if left <= 0 and redis.call('HGET', KEYS[2], 'owner_cancelled') == '1' then
+  cancel_job(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 end
-return status
+return 'dequeued'
+"""
+
+# KEYS: follower job, leader job. ARGV: follower fields (field, value, ...), ttl.
+# Follow the leader only while it is still queued or running; returns 1 if following.
+FOLLOW = """
+local leader = redis.call('HGET', KEYS[2], 'status')
+if leader ~= 'queued' and leader ~= 'running' then return 0 end
+if redis.call('HGET', KEYS[2], 'owner_cancelled') == '1' then return 0 end
+redis.call('HINCRBY', KEYS[2], 'followers', 1)
+redis.call('HSET', KEYS[1], unpack(ARGV, 1, #ARGV - 1))
+redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
+return 1
 """

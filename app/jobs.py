@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from app import job_scripts
-from app.events import encode, final_event
+from app.events import encode, final_event, stream_id, token_event
 from app.redis_conn import Keys
 
 
@@ -32,7 +32,7 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
-_JSON_FIELDS = ("request", "usage", "timings", "error")
+_JSON_FIELDS = ("request", "usage", "timings", "error", "cache")
 _TIME_FIELDS = ("created_at", "started_at", "finished_at")
 
 
@@ -63,20 +63,17 @@ class JobStore:
         self._start = client.register_script(job_scripts.START)
         self._finish = client.register_script(job_scripts.FINISH)
         self._cancel = client.register_script(job_scripts.CANCEL)
+        self._cancel_follower = client.register_script(job_scripts.CANCEL_FOLLOWER)
+        self._follow = client.register_script(job_scripts.FOLLOW)
 
-    def create(self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None) -> dict[str, Any]:
-        """Store a new queued job and return its record."""
+    def create(self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None) -> dict[str, Any]:
+        """Store a new queued job and return its record. ``cache_ticket`` tells the worker where
+        to cache the answer once it succeeds."""
         job_id = job_id or new_job_id()
         now = time.time()
-        fields = {
-            "id": job_id,
-            "status": JobStatus.QUEUED.value,
-            "tenant": tenant,
-            "model": model,
-            "created_at": repr(now),
-            "request": json.dumps(request, separators=(",", ":")),
-            "attempts": 0,
-        }
+        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
+        if cache_ticket:
+            fields["cache_ticket"] = cache_ticket
         key = self.keys.job(job_id)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=fields)
@@ -85,6 +82,42 @@ class JobStore:
             pipe.execute()
         return _view(fields, queue_rank=None)
 
+    def create_cached(self, request: dict[str, Any], *, tenant: str, model: str, output: str, finish_reason: str,
+                      usage: dict[str, int], token_ids: list[int], cache: dict[str, Any]) -> dict[str, Any]:
+        """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
+        job_id = new_job_id()
+        now = time.time()
+        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
+        timings = {"queue_wait_s": 0.0, "ttft_s": 0.0, "generation_s": 0.0, "total_s": 0.0}
+        fields.update(
+            started_at=repr(now), finished_at=repr(now), output=output, finish_reason=finish_reason,
+            usage=json.dumps(usage), timings=json.dumps(timings), cache=json.dumps(cache),
+        )
+        final = final_event(status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None)
+        events = self.keys.events(job_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.job(job_id), mapping=fields)
+            pipe.expire(self.keys.job(job_id), self.ttl_s)
+            pipe.xadd(events, {"data": encode(token_event(output, token_ids))}, id=stream_id(0))
+            pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
+            pipe.expire(events, self.ttl_s)
+            pipe.execute()
+        return _view(fields, queue_rank=None)
+
+    def create_follower(self, leader_id: str, request: dict[str, Any], *, tenant: str, model: str) -> dict[str, Any] | None:
+        """A job that shares the running ``leader_id``'s answer instead of computing it again;
+        None if the leader has ended (or its own client cancelled it) meanwhile."""
+        job_id = new_job_id()
+        fields = _new_fields(job_id, request, tenant, model, time.time(), "following")
+        fields["follows"] = leader_id
+        flat = [item for pair in fields.items() for item in pair]
+        if not self._follow(keys=[self.keys.job(job_id), self.keys.job(leader_id)], args=[*flat, self.ttl_s]):
+            return None
+        return self.get(job_id)
+
+    def cache_ticket(self, job_id: str) -> str | None:
+        return self.redis.hget(self.keys.job(job_id), "cache_ticket")
+
     def discard(self, job_id: str) -> None:
         """Remove a job whose enqueueing failed, so no record promises work that never comes."""
         with self.redis.pipeline(transaction=True) as pipe:
@@ -92,15 +125,23 @@ class JobStore:
             pipe.zrem(self.keys.queued, job_id)
             pipe.execute()
 
-    def get(self, job_id: str, *, tenant: str | None = None) -> dict[str, Any] | None:
-        """The job's public record, or None if unknown (or another tenant's)."""
+    def get(self, job_id: str, *, tenant: str | None = None, detached_ok: bool = False) -> dict[str, Any] | None:
+        """The job's public record, or None if unknown (or another tenant's).
+
+        ``detached_ok``: show a job its own client cancelled as it really is (for its followers)."""
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.keys.job(job_id))
             pipe.zrank(self.keys.queued, job_id)
             fields, rank = pipe.execute()
         if not fields or (tenant is not None and fields.get("tenant", "") != tenant):
             return None
-        return _view(fields, queue_rank=rank)
+        if fields["status"] == "following":  # show the leader's progress under this job's own id
+            leader = self.get(fields["follows"], detached_ok=True)
+            if leader is None:
+                return None
+            return {**leader, "id": fields["id"], "created_at": float(fields["created_at"]), "request": json.loads(fields["request"]),
+                    "coalesced_with": fields["follows"]}
+        return _view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
 
     def start(self, job_id: str, worker_id: str) -> Claim:
         """Claim a job for running; ``Claim.request`` is None when it must not run."""
@@ -146,7 +187,14 @@ class JobStore:
         )
 
     def cancel(self, job_id: str) -> str:
-        """Cancel a job: "dequeued" (it was waiting: now cancelled), "cancelling" (its worker is told), or its terminal status."""
+        """Cancel a job: "dequeued" (it was waiting: now cancelled), "cancelling" (its worker is told),
+        "detached" (others coalesced onto it: it goes on for them), or its terminal status."""
+        leader = self.redis.hget(self.keys.job(job_id), "follows")
+        if leader:
+            return self._cancel_follower(
+                keys=[self.keys.job(job_id), self.keys.job(leader), self.keys.queued, self.keys.events(leader)],
+                args=[leader, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+            )
         return self._cancel(
             keys=[self.keys.job(job_id), self.keys.queued, self.keys.events(job_id)],
             args=[job_id, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
@@ -160,8 +208,22 @@ def _cancelled_event() -> dict[str, Any]:
     return final_event(status=JobStatus.CANCELLED.value, finish_reason="cancelled", output="", usage=None, timings=None, error=None)
 
 
-def _view(fields: dict[str, Any], *, queue_rank: int | None) -> dict[str, Any]:
+def _new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, now: float, status: str) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "status": status,
+        "tenant": tenant,
+        "model": model,
+        "created_at": repr(now),
+        "request": json.dumps(request, separators=(",", ":")),
+        "attempts": 0,
+    }
+
+
+def _view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False) -> dict[str, Any]:
     """The record clients see: typed values, no internal fields."""
+    if detached:  # its client cancelled it; it goes on only for the jobs that coalesced onto it
+        fields = {**fields, "status": JobStatus.CANCELLED.value, "finish_reason": "cancelled", "output": None, "usage": None}
     status = fields["status"]
     view: dict[str, Any] = {
         "id": fields["id"],
@@ -176,7 +238,12 @@ def _view(fields: dict[str, Any], *, queue_rank: int | None) -> dict[str, Any]:
         "timings": json.loads(fields["timings"]) if fields.get("timings") else None,
         "error": json.loads(fields["error"]) if fields.get("error") else None,
         "attempts": int(fields.get("attempts", 0)),
+        "cached": bool(fields.get("cache")),
     }
+    if fields.get("cache"):
+        view["cache"] = json.loads(fields["cache"])
+    if fields.get("follows"):
+        view["coalesced_with"] = fields["follows"]
     if status == JobStatus.QUEUED:
         view["queue_position"] = queue_rank + 1 if queue_rank is not None else None
     return view

@@ -12,6 +12,7 @@ module for the tokenizer only.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -52,6 +53,24 @@ def resolve(config: ModelConfig) -> ModelSource:
     if folder.is_dir():
         return ModelSource(name=folder.name, path=str(folder), local=True)
     return ModelSource(name=config.model, path=config.model, local=False)
+
+
+def fingerprint(config: ModelConfig) -> str:
+    """What identifies the answers this model gives: its name, weights revision and numerics.
+
+    The revision of a local folder hashes its config and its weight files' names and sizes
+    (not their bytes: hashing gigabytes at every API start would cost seconds); a hub id
+    stands for itself. The result cache keys every answer by this string.
+    """
+    source = resolve(config)
+    parts = [source.name, config.dtype, str(config.max_model_len)]
+    folder = Path(source.path)
+    if source.local and folder.is_dir():
+        digest = hashlib.sha256((folder / "config.json").read_bytes() if (folder / "config.json").exists() else b"")
+        for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+            digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+        parts.append(digest.hexdigest()[:16])
+    return "/".join(parts)
 
 
 def is_prepared(config: ModelConfig) -> bool:

@@ -51,6 +51,7 @@ class JobRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     ignore_eos: bool = False  # generate exactly max_tokens (for benchmarks that compare equal work)
     stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
+    cache: bool = True  # False: neither answer from the result cache nor store this answer in it
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:
@@ -64,7 +65,7 @@ class JobRequest(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """The request as kept in the job record and read back by the worker."""
-        return self.model_dump(exclude_none=True, exclude={"stream"})
+        return self.model_dump(exclude_none=True, exclude={"stream", "cache"})
 
     def sampling(self, default_max_tokens: int) -> SamplingParams:
         return SamplingParams(

@@ -24,6 +24,9 @@ from app.memory import memory_stats
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from cache.result_cache import ResultCache
+from cache.store import CacheStore
+from workers.cache_recorder import CacheRecorder
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ class EngineHost:
         self.events = EventLog(redis, keys, config.job_ttl_s)
         self.registry = WorkerRegistry(redis, keys, config.worker.heartbeat_interval_s)
         self.cancels = CancelWatcher(self.jobs)
+        store = CacheStore(redis, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
+        self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
         self._load_lock = threading.Lock()
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
@@ -61,6 +66,7 @@ class EngineHost:
                     cancels=self.cancels,
                     worker_id=self.worker_id,
                     default_max_tokens=self.config.api.default_max_tokens,
+                    on_end=self.cache_recorder.job_ended,
                 )
             return self._runner
 

@@ -1,0 +1,130 @@
+"""Keeps one process's vector index in step with the shared Redis store.
+
+At start (and after losing Redis) it notes the change log's end, loads every
+namespace's vectors, then tails the log from that point: entries written by
+workers or evicted by any process show up here within one read. Until the first
+load finishes, ``ready`` is False and lookups skip the semantic tier.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import redis
+
+from cache.index import VectorIndex
+from cache.store import CacheStore, CorruptEntry, decode_vector
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 1000
+BATCH = 1000
+SWEEP_S = 60.0  # how often namespaces that expired in Redis are dropped from the index
+
+
+class IndexSync:
+    def __init__(self, store: CacheStore, index: VectorIndex) -> None:
+        self.store = store
+        self.index = index
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._last_id = "0-0"
+        self._thread = threading.Thread(target=self._run, name="llmjobs-cache-index", daemon=True)
+
+    def start(self) -> IndexSync:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        swept = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if not self.ready.is_set():
+                    self.load()
+                self.poll(block_ms=BLOCK_MS)
+                if time.monotonic() - swept > SWEEP_S:
+                    self.sweep()
+                    swept = time.monotonic()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                log.warning("semantic cache index out of sync (%s); reloading once Redis answers", exc)
+                self.ready.clear()  # Redis may come back empty: start over from what it holds
+                self._stop.wait(1.0)
+
+    def load(self) -> None:
+        """Rebuild the index from Redis; tailing resumes from the log's end as it was before loading."""
+        last = self.store.redis.xrevrange(self.store.log_key, count=1)
+        self._last_id = last[0][0] if last else "0-0"
+        self.index.clear()
+        count = 0
+        for key in self.store.redis.scan_iter(match=self.store.base + "ns:*", count=500):
+            namespace = key.removeprefix(self.store.base + "ns:")
+            numbers = self.store.redis.zrange(key, 0, -1)
+            for start in range(0, len(numbers), BATCH):
+                chunk = numbers[start : start + BATCH]
+                with self.store.redis.pipeline(transaction=False) as pipe:
+                    for number in chunk:
+                        pipe.hget(self.store.entry_key(number), "vector")
+                    vectors = pipe.execute()
+                count += self._add_many(namespace, [int(n) for n in chunk], vectors)
+        self.ready.set()
+        log.info("semantic cache index loaded: %d entries", count)
+
+    def poll(self, block_ms: int | None = None) -> int:
+        """Apply the log's new changes; returns how many were read."""
+        reply = self.store.redis.xread({self.store.log_key: self._last_id}, count=BATCH, block=block_ms)
+        changes = reply[0][1] if reply else []
+        for entry_id, fields in changes:
+            self._last_id = entry_id
+            try:
+                if fields.get("op") == "add":
+                    self._add(fields["ns"], int(fields["n"]), fields.get("v"))
+                elif fields.get("op") == "del":
+                    self.index.remove(fields["ns"], int(fields["n"]))
+            except (KeyError, ValueError):
+                log.warning("skipped a malformed cache log entry %s", entry_id)
+        return len(changes)
+
+    def sweep(self) -> int:
+        """Drop namespaces whose sorted set expired (no insert for a whole TTL); returns how many."""
+        namespaces = self.index.namespaces()
+        with self.store.redis.pipeline(transaction=False) as pipe:
+            for namespace in namespaces:
+                pipe.exists(self.store.namespace_key(namespace))
+            alive = pipe.execute()
+        dead = [ns for ns, exists in zip(namespaces, alive, strict=True) if not exists]
+        for namespace in dead:
+            self.index.drop(namespace)
+        return len(dead)
+
+    def _add_many(self, namespace: str, numbers: list[int], encoded: list[str | None]) -> int:
+        good_numbers, good_vectors = [], []
+        for number, vector in zip(numbers, encoded, strict=True):
+            if not vector:
+                continue
+            try:
+                good_vectors.append(decode_vector(vector))
+                good_numbers.append(number)
+            except (CorruptEntry, ValueError):
+                log.warning("cache entry %d has a corrupt vector: deleted", number)
+                self.store.delete(number)
+        if good_numbers:
+            self.index.add_many(namespace, good_numbers, np.stack(good_vectors))
+        return len(good_numbers)
+
+    def _add(self, namespace: str, number: int, vector: str | None) -> int:
+        if not vector:
+            return 0
+        try:
+            self.index.add(namespace, number, decode_vector(vector))
+        except (CorruptEntry, ValueError):
+            log.warning("cache entry %d has a corrupt vector: deleted", number)
+            self.store.delete(number)
+            return 0
+        return 1

@@ -1,0 +1,139 @@
+"""The cache as the API and the workers use it: look up before enqueueing, record after success.
+
+The API computes a request's keys, looks up the exact tier (one Redis round trip),
+then, for greedy requests, the semantic tier (embed, search this process's index,
+re-check the best candidates against Redis and the near-miss guard). On a miss it
+hands the job a :class:`Ticket` (keys and embedding); the worker that completes the
+job successfully records the answer under it, so the embedding is computed once,
+and failed or cancelled jobs are never cached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from app.config import CacheConfig
+from cache.embedder import Embedder
+from cache.guard import why_different
+from cache.index import VectorIndex
+from cache.index_sync import IndexSync
+from cache.keys import CacheKeys
+from cache.store import CacheStore, Entry, encode_vector
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 3  # nearest neighbours re-checked per semantic lookup
+
+
+@dataclass(frozen=True)
+class Hit:
+    tier: str  # "exact" or "semantic"
+    similarity: float
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Ticket:
+    exact: str
+    namespace: str
+    text: str
+    vector: str | None  # base64 float32 embedding; None when the semantic tier does not apply
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Ticket:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class CacheStats:
+    """Plain counters; the metrics module turns them into Prometheus series."""
+
+    lookups: dict[str, int] = field(default_factory=lambda: {"exact_hit": 0, "semantic_hit": 0, "miss": 0, "skipped": 0, "error": 0})
+    refused: dict[str, int] = field(default_factory=dict)  # semantic candidates the guard turned down, by reason
+    last_embed_ms: float = 0.0
+
+
+class ResultCache:
+    def __init__(self, config: CacheConfig, store: CacheStore, embedder: Embedder | None = None, index: VectorIndex | None = None, sync: IndexSync | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.sync = sync
+        self.stats = CacheStats()
+
+    @classmethod
+    def for_api(cls, config: CacheConfig, client: redis.Redis, prefix: str) -> ResultCache:
+        store = CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=config.max_entries)
+        if not (config.enabled and config.semantic):
+            return cls(config, store)
+        index = VectorIndex(config.max_entries)
+        return cls(config, store, Embedder(), index, IndexSync(store, index).start())
+
+    def applies(self, keys: CacheKeys) -> bool:
+        return self.config.enabled and (keys.deterministic or self.config.sampled)
+
+    def lookup(self, keys: CacheKeys) -> tuple[Hit | None, Ticket]:
+        """The cached answer for ``keys`` if any, and the ticket to record a fresh one under.
+
+        Raises ``redis.RedisError`` when Redis fails; the caller then goes on without the cache.
+        """
+        ticket = Ticket(keys.exact, keys.namespace, keys.text or "", None)
+        entry = self.store.get_exact(keys.exact)
+        if entry is not None:
+            self.stats.lookups["exact_hit"] += 1
+            return Hit("exact", 1.0, entry), ticket
+        if not self._semantic_applies(keys):
+            self.stats.lookups["miss"] += 1
+            return None, ticket
+        assert self.embedder is not None and keys.text is not None
+        started = time.perf_counter()
+        vector = self.embedder.embed(keys.text)
+        self.stats.last_embed_ms = (time.perf_counter() - started) * 1000
+        if vector is None:  # longer than the embedder's window: exact tier only
+            self.stats.lookups["miss"] += 1
+            return None, ticket
+        ticket = Ticket(keys.exact, keys.namespace, keys.text, encode_vector(vector))
+        hit = self._nearest(keys, vector)
+        self.stats.lookups["semantic_hit" if hit else "miss"] += 1
+        return hit, ticket
+
+    def _semantic_applies(self, keys: CacheKeys) -> bool:
+        return (
+            self.embedder is not None
+            and self.sync is not None
+            and self.sync.ready.is_set()
+            and keys.text is not None
+            and (keys.greedy or self.config.sampled)
+        )
+
+    def _nearest(self, keys: CacheKeys, vector: Any) -> Hit | None:
+        assert self.index is not None
+        candidates = [(n, s) for n, s in self.index.search(keys.namespace, vector, CANDIDATES) if s >= self.config.threshold]
+        if not candidates:
+            return None
+        entries = self.store.get_many([n for n, _ in candidates])
+        for (number, similarity), entry in zip(candidates, entries, strict=True):
+            if entry is None or entry.namespace != keys.namespace:
+                self.index.remove(keys.namespace, number)  # expired or evicted: forget it here too
+                continue
+            reason = why_different(entry.text, keys.text or "")
+            if reason is not None:
+                self.stats.refused[reason] = self.stats.refused.get(reason, 0) + 1
+                continue
+            return Hit("semantic", round(similarity, 4), entry)
+        return None
+
+    def record(self, ticket: Ticket, *, output: str, finish_reason: str, completion_tokens: int, token_ids: list[int]) -> int:
+        """Store a successful job's answer (worker side); returns the entry number, 0 if already cached."""
+        answer = {"output": output, "finish_reason": finish_reason, "completion_tokens": completion_tokens, "token_ids": token_ids}
+        return self.store.insert(namespace=ticket.namespace, exact=ticket.exact, text=ticket.text, answer=answer, vector=ticket.vector)

@@ -1,0 +1,168 @@
+"""The result cache through the real stack: two cache-enabled API processes (gunicorn)
+sharing the tests' Redis and worker. Their tenants: alice (key ka) and bob (key kb)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app.cli import api_command
+from app.config import load_config
+from app.embedded_redis import free_port
+from tests.integration.conftest import FRANCE, _start_and_wait, _stop, wait_for_job
+from tests.integration.streams import sse_events
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+ALICE = {"Authorization": "Bearer ka"}
+BOB = {"Authorization": "Bearer kb"}
+
+
+@pytest.fixture(scope="module")
+def cache_apis(stack_env, tmp_path_factory) -> Iterator[list[httpx.Client]]:
+    """Two API processes with the cache on, as two hosts behind a load balancer would be."""
+    procs, clients = [], []
+    for n in range(2):
+        env = {**stack_env, "LLMJOBS_CACHE": "on", "LLMJOBS_PORT": str(free_port()), "LLMJOBS_API_KEYS": "ka:alice,kb:bob"}
+        config = load_config(env)
+        url = f"http://{config.api.host}:{config.api.port}"
+
+        def healthy(url=url) -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        log = tmp_path_factory.mktemp("logs") / f"cache-api-{n}.log"
+        procs.append(_start_and_wait(f"cache API {n}", api_command(config), env, log, healthy))
+        clients.append(httpx.Client(base_url=url, timeout=60))
+    yield clients
+    for client in clients:
+        client.close()
+    for proc in procs:
+        _stop(proc)
+
+
+def submit(api: httpx.Client, headers=ALICE, **body) -> dict:
+    response = api.post("/v1/jobs", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def finished(api: httpx.Client, job_id: str, headers=ALICE) -> dict:
+    return wait_for_job(lambda j: api.get(f"/v1/jobs/{j}", headers=headers).json(), job_id)
+
+
+def eventually(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def test_exact_and_paraphrase_hits_across_processes(cache_apis):
+    one, two = cache_apis
+    first = finished(one, submit(one, prompt=FRANCE, temperature=0, max_tokens=24)["id"])
+    assert first["status"] == "succeeded" and not first["cached"]
+
+    # The worker recorded the answer; the other process serves it, exact tier first.
+    again = submit(two, prompt=FRANCE, temperature=0, max_tokens=24)
+    assert again["status"] == "succeeded" and again["cached"] and again["cache"]["tier"] == "exact"
+    record = two.get(f"/v1/jobs/{again['id']}", headers=ALICE).json()
+    assert record["output"] == first["output"] and record["cached"] and record["usage"]["completion_tokens"] == first["usage"]["completion_tokens"]
+
+    # A paraphrase: the semantic tier, once the other process's index has the entry.
+    paraphrase = "What's the capital city of France? Answer in one sentence."
+    hit = eventually(lambda: (r := submit(two, prompt=paraphrase, temperature=0, max_tokens=24))["cached"] and r)
+    assert hit, "the paraphrase never hit"
+    assert hit["cache"]["tier"] == "semantic" and 0.85 <= hit["cache"]["similarity"] < 1
+    assert two.get(f"/v1/jobs/{hit['id']}", headers=ALICE).json()["output"] == first["output"]
+
+
+def test_near_misses_other_parameters_and_tenants_miss(cache_apis):
+    one, two = cache_apis
+    finished(one, submit(one, prompt=FRANCE, temperature=0, max_tokens=24)["id"])
+    time.sleep(1.5)  # let both indexes catch up, so a miss below is not a race
+    for api in (one, two):
+        assert not submit(api, prompt=FRANCE.replace("France", "Germany"), temperature=0, max_tokens=24)["cached"]
+        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=25)["cached"]
+        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=24, stop=["."])["cached"]
+        assert not submit(api, headers=BOB, prompt=FRANCE, temperature=0, max_tokens=24)["cached"]
+        assert not submit(api, prompt=FRANCE, temperature=0.8, max_tokens=24)["cached"]  # sampled: never cached
+        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=24, cache=False)["cached"]
+        response = api.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "Cache-Control": "no-cache"})
+        assert response.status_code == 202 and not response.json()["cached"]
+
+
+def test_cached_job_streams_over_sse_and_the_openai_route(cache_apis):
+    one, _ = cache_apis
+    prompt = f"Say hello to {uuid.uuid4().hex[:6]}."
+    first = finished(one, submit(one, prompt=prompt, temperature=0, max_tokens=12)["id"])
+    cached = submit(one, prompt=prompt, temperature=0, max_tokens=12)
+    assert cached["cached"]
+    events = _sse(one, cached["id"])
+    assert [e["type"] for e in events] == ["token", "final"]
+    assert events[0]["text"] == first["output"] == events[1]["output"] and events[1]["status"] == "succeeded"
+
+    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": prompt}], "temperature": 0, "max_tokens": 12}
+    fresh = one.post("/v1/chat/completions", json=body, headers=ALICE)
+    assert fresh.status_code == 200, fresh.text
+    again = one.post("/v1/chat/completions", json=body, headers=ALICE)
+    assert again.json()["choices"][0]["message"]["content"] == fresh.json()["choices"][0]["message"]["content"]
+    assert one.get(f"/v1/jobs/{again.json()['id'].removeprefix('chatcmpl-')}", headers=ALICE).json()["cache"]["tier"] == "exact"
+    with one.stream("POST", "/v1/chat/completions", json={**body, "stream": True}, headers=ALICE) as response:
+        text = "".join(line for line in response.iter_lines())
+    assert "[DONE]" in text and "chat.completion.chunk" in text
+
+
+def _sse(api: httpx.Client, job_id: str) -> list[dict]:
+    api.headers.update(ALICE)
+    try:
+        return sse_events(api, job_id)
+    finally:
+        del api.headers["Authorization"]
+
+
+def test_identical_requests_in_flight_coalesce(cache_apis):
+    one, two = cache_apis
+    body = {"prompt": f"Count slowly from one to fifty. {uuid.uuid4().hex[:6]}", "temperature": 0, "max_tokens": 120, "ignore_eos": True}
+    leader = submit(one, **body)
+    follower = submit(two, **body)
+    assert follower["coalesced_with"] == leader["id"] and not follower["cached"]
+    # The leader's own client cancels: the job goes on for its follower.
+    cancelled = one.delete(f"/v1/jobs/{leader['id']}", headers=ALICE)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    done = finished(two, follower["id"])
+    assert done["status"] == "succeeded" and done["usage"]["completion_tokens"] == 120 and done["id"] == follower["id"]
+    events = _sse(two, follower["id"])
+    assert events[-1]["type"] == "final" and "".join(e["text"] for e in events[:-1]) == done["output"]
+    # The follower cancelling alone stops nothing; both cancelling stops the work.
+    leader2, follower2 = submit(one, **{**body, "max_tokens": 400}), None
+    follower2 = submit(one, **{**body, "max_tokens": 400})
+    assert follower2["coalesced_with"] == leader2["id"]
+    assert one.delete(f"/v1/jobs/{follower2['id']}", headers=ALICE).json()["status"] == "cancelled"
+    assert one.get(f"/v1/jobs/{leader2['id']}", headers=ALICE).json()["status"] in ("queued", "running")
+    one.delete(f"/v1/jobs/{leader2['id']}", headers=ALICE)
+    assert finished(one, leader2["id"])["status"] == "cancelled"
+
+
+def test_concurrent_identical_requests_run_once(cache_apis):
+    one, two = cache_apis
+    body = {"prompt": f"Name a colour. {uuid.uuid4().hex[:6]}", "temperature": 0, "max_tokens": 24}
+    results: list[dict] = []
+    threads = [threading.Thread(target=lambda api=api: results.append(submit(api, **body))) for api in (one, two) * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    computing = [r for r in results if not r.get("coalesced_with") and not r["cached"]]
+    assert len(computing) == 1, results
+    outputs = {finished(one, r["id"])["output"] for r in results}
+    assert len(outputs) == 1
