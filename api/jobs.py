@@ -88,12 +88,19 @@ def submit_job():
     url = url_for("jobs.get_job", job_id=job["id"])
     if job_request.stream:
         events = follow(svc.hub, svc.events, events_of(job))
-        return sse_response(job_frames(events), headers={"Location": url, "X-Job-Id": job["id"]})
+        return sse_response(job_frames(events), headers={"Location": url, "X-Job-Id": job["id"], "X-Cache": cache_header(job)})
     body = {"id": job["id"], "object": "job", "status": job["status"], "created_at": job["created_at"], "url": url, "cached": job["cached"]}
     for name in ("cache", "coalesced_with"):
         if name in job:
             body[name] = job[name]
-    return body, 202, {"Location": url}
+    return body, 202, {"Location": url, "X-Cache": cache_header(job)}
+
+
+def cache_header(job: dict) -> str:
+    """``X-Cache``: ``hit; tier=exact``, ``hit; tier=semantic``, ``coalesced`` or ``miss``."""
+    if job["cached"]:
+        return f"hit; tier={job['cache']['tier']}"
+    return "coalesced" if job.get("coalesced_with") else "miss"
 
 
 @bp.get("/jobs/<job_id>")

@@ -15,7 +15,7 @@ from flask import Blueprint, g, request
 
 from api.auth import require_tenant
 from api.errors import ApiError, error_response
-from api.jobs import enqueue, events_of, json_body
+from api.jobs import cache_header, enqueue, events_of, json_body
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, parse_openai
 from api.services import Services, services
 from api.sse import client_gone, sse_response
@@ -69,7 +69,7 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         chunks = stream_chunks(svc, job["id"], events_of(job), response_id, created, kind, include_usage)
-        return sse_response(chunks, headers={"X-Job-Id": job["id"]})
+        return sse_response(chunks, headers={"X-Job-Id": job["id"], "X-Cache": cache_header(job)})
     final = wait_for_final(svc, job["id"], events_of(job), request.environ)
     if final is None:
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
@@ -88,7 +88,7 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
         "model": svc.model_name,
         "choices": [choice],
         "usage": final["usage"],
-    }
+    }, 200, {"X-Job-Id": job["id"], "X-Cache": cache_header(job)}
 
 
 def wait_for_final(svc: Services, job_id: str, source: str, environ: dict) -> dict | None:

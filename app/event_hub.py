@@ -145,6 +145,10 @@ def follow(hub: EventHub, events: EventLog, job_id: str, *, after: int = -1, tic
     Yields None every ``tick_s`` of silence, so callers can send keep-alives and
     notice a client that went away.
     """
+    logged = events.read(job_id, after=after)
+    if logged and logged[-1]["type"] == FINAL:  # an ended job (a cache hit, a replay): no subscription to wait for
+        yield from logged
+        return
     sub = hub.subscribe(job_id)
     last = after
     try:

@@ -47,6 +47,8 @@ def admit(
             return Admission(None, Ticket(keys.exact, keys.namespace, keys.text or "", None))
         hit, ticket = cache.lookup(keys)
         if hit is not None:
+            if hit.tier == "semantic":
+                cache.store.alias_exact(keys.exact, hit.entry.number)
             answer = hit.entry.answer
             completion_tokens = int(answer.get("completion_tokens", 0))
             job = jobs.create_cached(

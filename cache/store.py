@@ -126,6 +126,11 @@ class CacheStore:
         number, flat = reply
         return self._parse(int(number), dict(zip(flat[::2], flat[1::2], strict=True)))
 
+    def alias_exact(self, exact: str, number: int) -> None:
+        """Let a request that hit semantically find the same entry by its own exact key next time
+        (no embedding). If the entry goes first, the alias finds nothing and expires with its TTL."""
+        self.redis.set(self.exact_key(exact), number, ex=self.ttl_s, nx=True)
+
     def get_many(self, numbers: list[int]) -> list[Entry | None]:
         with self.redis.pipeline(transaction=False) as pipe:
             for number in numbers:

@@ -104,6 +104,8 @@ class Target:
             if response.status_code != 200:
                 sample.error = f"http_{response.status_code}"
                 return
+            if "x-cache" in response.headers:  # llmjobs' result cache: hit; tier=... | coalesced | miss
+                sample.cached = response.headers["x-cache"].startswith("hit")
             final = None
             async for line in response.aiter_lines():
                 if not line.startswith("data: "):
@@ -148,7 +150,8 @@ class Target:
         usage = job.get("usage") or {}
         sample.output_tokens = usage.get("completion_tokens", len(sample.token_times_s))
         sample.prompt_tokens = usage.get("prompt_tokens")
-        sample.cached = job.get("cached")
+        if "cached" in job:  # a polled record says so; a streamed final event leaves the X-Cache header's answer
+            sample.cached = job["cached"]
         sample.ok = True
 
     async def _openai_stream(self, client, item, params, sample: Sample, begin: float) -> None:

@@ -84,6 +84,11 @@ def test_exact_and_paraphrase_hits_across_processes(cache_apis):
     assert hit, "the paraphrase never hit"
     assert hit["cache"]["tier"] == "semantic" and 0.85 <= hit["cache"]["similarity"] < 1
     assert two.get(f"/v1/jobs/{hit['id']}", headers=ALICE).json()["output"] == first["output"]
+    # The same paraphrase again: found by its own exact key now (no embedding), and says so in X-Cache.
+    response = two.post("/v1/jobs", json={"prompt": paraphrase, "temperature": 0, "max_tokens": 24}, headers=ALICE)
+    assert response.headers["X-Cache"] == "hit; tier=exact" and response.json()["cache"]["entry"] == hit["cache"]["entry"]
+    response = one.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 24, "cache": False}, headers=ALICE)
+    assert response.headers["X-Cache"] == "miss"
 
 
 def test_near_misses_other_parameters_and_tenants_miss(cache_apis):
