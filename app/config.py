@@ -29,6 +29,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MODEL_CACHE": ("~/.cache/llmjobs", "Where the default model's GGUF file is converted once to safetensors."),
     "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
+    "LLMJOBS_QUANTIZATION": ("auto", "Weight format after loading: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), or `auto` (`fp16-weights` on CPU, `none` on CUDA)."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
     "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
@@ -80,6 +81,7 @@ class ModelConfig:
     device: str
     dtype: str
     max_model_len: int
+    quantization: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -88,6 +90,8 @@ class ModelConfig:
             raise ConfigError("LLMJOBS_DEVICE", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
+        if self.quantization not in ("auto", "none", "fp16-weights"):
+            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be auto, none or fp16-weights, got {self.quantization!r}")
         if self.max_model_len < 0:
             raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
 
@@ -204,6 +208,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             device=get("LLMJOBS_DEVICE"),
             dtype=get("LLMJOBS_DTYPE"),
             max_model_len=number("LLMJOBS_MAX_MODEL_LEN", int, 0),
+            quantization=get("LLMJOBS_QUANTIZATION"),
         ),
         worker=WorkerConfig(
             engine=get("LLMJOBS_ENGINE"),

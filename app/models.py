@@ -63,7 +63,7 @@ def fingerprint(config: ModelConfig) -> str:
     stands for itself. The result cache keys every answer by this string.
     """
     source = resolve(config)
-    parts = [source.name, config.dtype, str(config.max_model_len)]
+    parts = [source.name, config.dtype, config.quantization, str(config.max_model_len)]
     folder = Path(source.path)
     if source.local and folder.is_dir():
         digest = hashlib.sha256((folder / "config.json").read_bytes() if (folder / "config.json").exists() else b"")
@@ -175,6 +175,12 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     source = resolve(config)
     device = pick_device(config)
     tokenizer = load_tokenizer(config)
-    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=pick_dtype(config, device), local_files_only=source.local)
+    from app.quantization import quantize, resolve_mode
+
+    dtype = pick_dtype(config, device)
+    mode = resolve_mode(config.quantization, device, dtype)  # before loading: a bad setting fails fast
+    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local)
     model.to(device).eval()
+    quantize(model, mode)
+    model.llmjobs_quantization = mode  # shown in the worker's heartbeat and /readyz
     return model, tokenizer, device

@@ -93,6 +93,7 @@ class EngineHost:
             "engine": self.config.worker.engine,
             "model": engine.model_name,
             "device": engine.device,
+            "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
             "concurrency": self.config.worker.task_threads,
             "pid": os.getpid(),
             "started_at": time.time(),
