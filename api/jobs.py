@@ -54,7 +54,9 @@ def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
             svc.cache, svc.jobs, keys, request=stored, tenant=tenant, model=svc.model_name, prompt_tokens=len(prompt_ids),
             job_id=job_id, inflight_ttl_s=2 * svc.config.worker.task_time_limit_s, lookup=read,
         )
+        svc.metrics.cache_lookup(admission.tier, admission.result)
         if admission.job is not None:
+            svc.metrics.submitted.labels(served_by="cache" if admission.result == "hit" else "coalesced").inc()
             return admission.job
         ticket = admission.ticket
     job = svc.jobs.create(stored, tenant=tenant, model=svc.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None)
@@ -63,6 +65,7 @@ def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
     except Exception:
         svc.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
         raise
+    svc.metrics.submitted.labels(served_by="queue").inc()
     return job
 
 

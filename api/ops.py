@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from api.errors import error_response
 from api.services import services
+from app.metrics import SystemCollector, render_api_metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -30,3 +31,24 @@ def readyz():
     if not workers:
         return error_response(503, "not_ready", f"no live worker consumes the queue {queue!r}")
     return {"status": "ready", "queue": queue, "workers": workers}
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text format: the API processes' counters plus queue depth and live workers."""
+    svc = services()
+
+    def queue_depth() -> int:
+        try:
+            return int(svc.jobs.redis.zcard(svc.jobs.keys.queued))
+        except redis.RedisError:
+            return 0
+
+    def live_workers() -> int:
+        try:
+            return len(svc.registry.live(svc.config.worker.queue))
+        except redis.RedisError:
+            return 0
+
+    body, content_type = render_api_metrics(SystemCollector(queue_depth, live_workers), multiprocess_dir=svc.config.api.metrics_dir)
+    return Response(body, content_type=content_type)

@@ -15,6 +15,7 @@ from app.models import context_length, fingerprint, load_tokenizer, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from app.metrics import ApiMetrics, api_metrics
 from cache.result_cache import ResultCache
 from workers.celery_app import make_celery
 
@@ -31,6 +32,7 @@ class Services:
     model_name: str
     model_id: str  # name + revision + numerics: part of every cache key
     cache: ResultCache
+    metrics: ApiMetrics
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -48,6 +50,7 @@ class Services:
             model_name=resolve(config.model).name,
             model_id=fingerprint(config.model),
             cache=ResultCache.for_api(config.cache, client, config.redis.key_prefix),
+            metrics=api_metrics(),
         )
 
 

@@ -42,6 +42,7 @@ def api_command(config: Config) -> list[str]:
         "--worker-connections" if config.api.worker_class == "gevent" else "--threads", str(config.api.connections),
         "--graceful-timeout", "10",
         "--access-logfile", "-",
+        "--config", "python:api.gunicorn_conf",  # prometheus-client's multiprocess mode for /metrics
         "api:create_app()",
     ]  # fmt: skip
 

@@ -40,6 +40,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
     "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
     "LLMJOBS_TASK_TIME_LIMIT": ("300", "Seconds one generation may run before it fails. The broker's visibility timeout (after which Redis redelivers the task of a worker that died) is this plus 60 s."),
+    "LLMJOBS_WORKER_METRICS_PORT": ("9101", "Port on which each worker process serves its Prometheus metrics (`/metrics`); 0 turns it off. A second worker on the same host logs that the port is taken and runs without it."),
     "LLMJOBS_HEARTBEAT_INTERVAL": ("2", "Seconds between worker heartbeats; `/readyz` counts a worker live for 5 intervals."),
     "LLMJOBS_JOB_TTL": ("86400", "Seconds job records and task results are kept after their last change."),
     "LLMJOBS_MAX_TOKENS": ("2048", "Largest `max_tokens` a request may ask for."),
@@ -108,6 +109,7 @@ class WorkerConfig:
     prefetch_multiplier: int
     task_time_limit_s: int
     heartbeat_interval_s: float
+    metrics_port: int = 9101
 
     def __post_init__(self) -> None:
         if self.engine not in ("batching", "naive"):
@@ -144,6 +146,8 @@ class ApiConfig:
     default_max_tokens: int
     max_body_bytes: int
     api_keys: Mapping[str, str] = field(default_factory=dict)
+    # prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn's processes.
+    metrics_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.worker_class not in ("gevent", "gthread"):
@@ -221,6 +225,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             prefetch_multiplier=number("LLMJOBS_PREFETCH_MULTIPLIER", int, 1, 1024),
             task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
             heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),
+            metrics_port=number("LLMJOBS_WORKER_METRICS_PORT", int, 0, 65535),
         ),
         api=ApiConfig(
             host=get("LLMJOBS_HOST"),
@@ -232,6 +237,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             default_max_tokens=number("LLMJOBS_DEFAULT_MAX_TOKENS", int, 1, 1_000_000),
             max_body_bytes=number("LLMJOBS_MAX_BODY_BYTES", int, 1024, 1 << 30),
             api_keys=parse_api_keys(get("LLMJOBS_API_KEYS")),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         ),
         cache=CacheConfig(
             enabled=switch("LLMJOBS_CACHE"),

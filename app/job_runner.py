@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.cancel_watcher import CancelWatcher
@@ -26,6 +26,7 @@ from app.events import TOKEN, EventLog, token_event
 from app.jobs import JobStatus, JobStore
 from app.prompts import PromptBuilder
 from app.schemas import parse_job_request
+from app.stats import JobOutcome
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class JobRunner:
     cancels: CancelWatcher
     worker_id: str
     default_max_tokens: int
-    # Told how every claimed job ended (the worker records successful answers in the result cache).
-    on_end: Callable[[str, JobStatus, Completion | None], None] | None = None
+    # Told how every claimed job ended (the worker records metrics, and successful answers in the result cache).
+    on_end: Callable[[JobOutcome, Completion | None], None] | None = None
 
     def run(self, job_id: str) -> str:
         """Run ``job_id`` to its end; return what became of it."""
@@ -74,7 +75,7 @@ class JobRunner:
             completion = self.engine.generate(generation, on_delta=on_delta, should_stop=should_stop)
         except (InvalidRequestError, GenerationTimeoutError) as exc:
             self._fail(job_id, exc, clock)
-            self._ended(job_id, JobStatus.FAILED, None)
+            self._ended(clock.outcome(job_id, JobStatus.FAILED, None), None)
             return JobStatus.FAILED.value
         except Exception as exc:
             # Anything else the model raises (CUDA OOM, a bad kernel, a bug) must still
@@ -82,7 +83,7 @@ class JobRunner:
             # re-raises so Celery and Flower record the failure too.
             log.exception("job %s failed", job_id)
             self._fail(job_id, exc, clock)
-            self._ended(job_id, JobStatus.FAILED, None)
+            self._ended(clock.outcome(job_id, JobStatus.FAILED, None), None)
             raise
         finally:
             self.cancels.forget(job_id)
@@ -103,16 +104,17 @@ class JobRunner:
             timings=clock.timings(),
             last_event=pending_tail[-1] if pending_tail else None,
         )
-        self._ended(job_id, status if finished else JobStatus.FAILED, completion)  # not ours to finish: never cache it
+        if finished:  # not ours to finish (cancelled meanwhile, or claimed by another worker): report nothing
+            self._ended(clock.outcome(job_id, status, completion), completion)
         return status.value
 
-    def _ended(self, job_id: str, status: JobStatus, completion: Completion | None) -> None:
+    def _ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
         if self.on_end is None:
             return
         try:
-            self.on_end(job_id, status, completion)
-        except Exception:  # the job's outcome is recorded already; a cache failure must not fail the task
-            log.exception("after job %s ended", job_id)
+            self.on_end(outcome, completion)
+        except Exception:  # the job's outcome is recorded already; a cache or metrics failure must not fail the task
+            log.exception("after job %s ended", outcome.job_id)
 
     def _fail(self, job_id: str, exc: Exception, clock: _Clock) -> None:
         error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
@@ -124,10 +126,29 @@ class _Clock:
     created_at: float
     started_at: float
     first_token_at: float | None = None
+    last_token_at: float | None = None
+    gaps: list[float] = field(default_factory=list)  # seconds between consecutive tokens
 
     def token(self) -> None:
+        now = time.time()
         if self.first_token_at is None:
-            self.first_token_at = time.time()
+            self.first_token_at = now
+        elif self.last_token_at is not None:
+            self.gaps.append(now - self.last_token_at)
+        self.last_token_at = now
+
+    def outcome(self, job_id: str, status: JobStatus, completion: Completion | None) -> JobOutcome:
+        return JobOutcome(
+            job_id=job_id,
+            status=status.value,
+            finish_reason=completion.finish_reason if completion else None,
+            prompt_tokens=completion.prompt_tokens if completion else 0,
+            completion_tokens=completion.completion_tokens if completion else 0,
+            queue_wait_s=self.started_at - self.created_at,
+            ttft_s=self.first_token_at - self.created_at if self.first_token_at else None,
+            e2e_s=time.time() - self.created_at,
+            token_gaps_s=self.gaps,
+        )
 
     def timings(self) -> dict[str, Any]:
         now = time.time()

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 class Admission:
     job: dict[str, Any] | None  # a job that needs no generation (cached, or following another)
     ticket: Ticket | None  # for a job that must be generated: where to cache its answer
+    result: str = "skipped"  # hit, miss, coalesced, skipped (not cacheable or opted out), error
+    tier: str = "none"  # exact or semantic: the last tier consulted
 
 
 def admit(
@@ -46,6 +48,7 @@ def admit(
         if not lookup:
             return Admission(None, Ticket(keys.exact, keys.namespace, keys.text or "", None))
         hit, ticket = cache.lookup(keys)
+        tier = "semantic" if hit is None and ticket.vector is not None else (hit.tier if hit else "exact")
         if hit is not None:
             if hit.tier == "semantic":
                 cache.store.alias_exact(keys.exact, hit.entry.number)
@@ -61,15 +64,15 @@ def admit(
                 token_ids=[int(t) for t in answer.get("token_ids", [])],
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
             )
-            return Admission(job, None)
+            return Admission(job, None, "hit", tier)
         leader = cache.store.claim_inflight(keys.exact, job_id, inflight_ttl_s)
         if leader is not None and leader != job_id:
             follower = jobs.create_follower(leader, request, tenant=tenant, model=model)
             if follower is not None:
-                return Admission(follower, None)
+                return Admission(follower, None, "coalesced", tier)
             cache.store.take_over_inflight(keys.exact, job_id, inflight_ttl_s)  # the leader ended: this job computes
-        return Admission(None, ticket)
+        return Admission(None, ticket, "miss", tier)
     except redis.RedisError as exc:
         cache.stats.lookups["error"] += 1
         log.warning("result cache skipped: %s", exc)
-        return Admission(None, None)
+        return Admission(None, None, "error")

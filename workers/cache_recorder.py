@@ -9,6 +9,7 @@ import redis
 
 from app.engine import Completion
 from app.jobs import JobStatus, JobStore
+from app.stats import JobOutcome
 from cache.result_cache import ResultCache, Ticket
 
 log = logging.getLogger(__name__)
@@ -19,13 +20,14 @@ class CacheRecorder:
         self.jobs = jobs
         self.cache = cache
 
-    def job_ended(self, job_id: str, status: JobStatus, completion: Completion | None) -> None:
+    def job_ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
+        job_id = outcome.job_id
         try:
             raw = self.jobs.cache_ticket(job_id)
             if not raw:
                 return
             ticket = Ticket.from_json(raw)
-            if status is JobStatus.SUCCEEDED and completion is not None and completion.finish_reason != "cancelled":
+            if outcome.status == JobStatus.SUCCEEDED and completion is not None and completion.finish_reason != "cancelled":
                 self.cache.record(
                     ticket,
                     output=completion.text,

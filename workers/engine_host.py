@@ -24,6 +24,10 @@ from app.memory import memory_stats
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from app.engine import Completion
+from app.metrics import WorkerMetrics
+from app.stats import JobOutcome
+from prometheus_client import CollectorRegistry, start_http_server
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
 from workers.cache_recorder import CacheRecorder
@@ -44,6 +48,7 @@ class EngineHost:
         self.cancels = CancelWatcher(self.jobs)
         store = CacheStore(redis, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
+        self.metrics = WorkerMetrics(CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats)
         self._load_lock = threading.Lock()
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
@@ -66,12 +71,27 @@ class EngineHost:
                     cancels=self.cancels,
                     worker_id=self.worker_id,
                     default_max_tokens=self.config.api.default_max_tokens,
-                    on_end=self.cache_recorder.job_ended,
+                    on_end=self._job_ended,
                 )
             return self._runner
 
+    def _job_ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
+        self.metrics.job_ended(outcome)
+        self.cache_recorder.job_ended(outcome, completion)
+
+    def start_metrics_server(self) -> None:
+        port = self.config.worker.metrics_port
+        if not port:
+            return
+        try:
+            start_http_server(port, addr=self.config.api.host, registry=self.metrics.registry)
+            log.info("worker metrics on port %d", port)
+        except OSError as exc:  # another worker on this host has it: serve jobs without metrics
+            log.warning("worker metrics not served: port %d: %s", port, exc)
+
     def start_heartbeat(self) -> None:
         """Load the model, then announce this worker every interval until :meth:`stop`."""
+        self.start_metrics_server()
         self.cancels.start()
         self._heartbeat = threading.Thread(target=self._beat_forever, name="llmjobs-heartbeat", daemon=True)
         self._heartbeat.start()

@@ -15,6 +15,7 @@ from typing import Any
 from app.engine.output_processor import OutputProcessor
 from app.engine.types import Completion, GenerationRequest, TokenDelta
 from app.errors import InvalidRequestError
+from app.stats import EngineStats
 
 DeltaCallback = Callable[[TokenDelta], None]
 StopCheck = Callable[[], bool]  # polled between decode steps; True ends the request ("cancelled")
@@ -44,6 +45,10 @@ class Engine(ABC):
 
     def close(self) -> None:
         """Release the model; the engine is unusable afterwards."""
+
+    def stats(self) -> EngineStats:
+        """What the engine is doing now (for metrics); engines that batch say more."""
+        return EngineStats()
 
     def start_output(self, request: GenerationRequest, eos_token_ids: list[int]) -> OutputProcessor:
         """Check ``request`` fits the context; return its output state, with any tokens an

@@ -22,6 +22,7 @@ from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence
 from app.engine.types import Completion, GenerationRequest, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
+from app.stats import EngineStats
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class BatchingEngine(Engine):
         self._closed = False
         self._last_token: dict[int, int] = {}  # seq_id -> the token to feed at the next decode
         self.num_steps = 0
+        self.last_batch_size = 0
         self._thread = threading.Thread(target=self._loop, name="llmjobs-engine", daemon=True)
         self._thread.start()
 
@@ -79,6 +81,19 @@ class BatchingEngine(Engine):
                 raise item
             else:
                 return item
+
+    def stats(self) -> EngineStats:
+        scheduler, cache = self.scheduler, self.prefix_cache
+        return EngineStats(
+            num_running=len(scheduler.running) + len(scheduler.prefilling),
+            num_waiting=len(scheduler.waiting) + len(self._inbox),
+            batch_size=self.last_batch_size,
+            kv_cache_usage=scheduler.num_reserved_tokens / scheduler.max_kv_tokens,
+            num_steps=self.num_steps,
+            prefix_cache_queries=cache.num_queries,
+            prefix_cache_hits=cache.num_hits,
+            prefix_cache_hit_tokens=cache.num_hit_tokens,
+        )
 
     def close(self) -> None:
         with self._wake:
@@ -113,6 +128,7 @@ class BatchingEngine(Engine):
         if plan.is_empty:
             return
         self.num_steps += 1
+        self.last_batch_size = len(plan.decode) + (len(plan.prefill.group) if plan.prefill is not None else 0)
         if plan.decode:
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
             self._postprocess(plan.decode, sample(logits, plan.decode))

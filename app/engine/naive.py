@@ -15,6 +15,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from app.stats import EngineStats
 from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.output_processor import OutputProcessor
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
@@ -75,6 +76,10 @@ class NaiveEngine(Engine):
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
     @torch.inference_mode()
+    def stats(self) -> EngineStats:
+        busy = int(self._lock.locked())
+        return EngineStats(num_running=busy, batch_size=busy)
+
     def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
         sampling = request.sampling
         output = self.start_output(request, self.eos_token_ids)

@@ -48,6 +48,7 @@ def stack_env(redis_server) -> dict[str, str]:
         LLMJOBS_PORT=str(free_port()),
         LLMJOBS_API_WORKERS="1",
         LLMJOBS_API_CONNECTIONS="400",
+        LLMJOBS_WORKER_METRICS_PORT=str(free_port()),
         LLMJOBS_CACHE="off",  # the result cache has its own tests (test_result_cache.py), with their own API processes
         PYTHONUNBUFFERED="1",
     )

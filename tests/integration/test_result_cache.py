@@ -16,6 +16,7 @@ from app.config import load_config
 from app.embedded_redis import free_port
 from tests.integration.conftest import FRANCE, _start_and_wait, _stop, wait_for_job
 from tests.integration.streams import sse_events
+from tests.integration.test_metrics import sample
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -89,6 +90,10 @@ def test_exact_and_paraphrase_hits_across_processes(cache_apis):
     assert response.headers["X-Cache"] == "hit; tier=exact" and response.json()["cache"]["entry"] == hit["cache"]["entry"]
     response = one.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 24, "cache": False}, headers=ALICE)
     assert response.headers["X-Cache"] == "miss"
+    metrics = two.get("/metrics").text
+    assert sample(metrics, "llmjobs_cache_lookups_total", tier="exact", result="hit") >= 2
+    assert sample(metrics, "llmjobs_cache_lookups_total", tier="semantic", result="hit") >= 1
+    assert sample(metrics, "llmjobs_jobs_submitted_total", served_by="cache") >= 3
 
 
 def test_near_misses_other_parameters_and_tenants_miss(cache_apis):

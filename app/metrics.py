@@ -1,0 +1,137 @@
+"""Every Prometheus series the project exports, built from the plain stats of app/stats.py
+and cache/result_cache.py. One prefix, ``llmjobs_``; names, units and buckets after vLLM's set
+(``vllm:time_to_first_token_seconds`` -> ``llmjobs_time_to_first_token_seconds``, ...).
+
+Workers: per-request histograms and counters observed when a job ends, and engine gauges read
+at scrape time; each worker process serves its own registry on ``LLMJOBS_WORKER_METRICS_PORT``.
+API: gunicorn runs several processes, so their counters use prometheus-client's multiprocess
+mode (a shared folder of memory-mapped files, ``PROMETHEUS_MULTIPROC_DIR``, set up by
+``llmjobs api``); gauges that describe the shared system (queue depth, live workers) are read
+from Redis when ``/metrics`` is scraped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.stats import EngineStats, JobOutcome
+
+PREFIX = "llmjobs_"
+# vLLM's buckets for the same series.
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+ITL_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0)
+LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
+TOKEN_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+
+
+class WorkerMetrics:
+    """A worker process's series, in their own registry."""
+
+    def __init__(self, registry: CollectorRegistry, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]]) -> None:
+        self.registry = registry
+
+        def histogram(name: str, doc: str, buckets: tuple) -> Histogram:
+            return Histogram(PREFIX + name, doc, buckets=buckets, registry=registry)
+
+        self.ttft = histogram("time_to_first_token_seconds", "Time from submission to the first generated token.", TTFT_BUCKETS)
+        self.itl = histogram("inter_token_latency_seconds", "Time between consecutive generated tokens of a request.", ITL_BUCKETS)
+        self.e2e = histogram("e2e_request_latency_seconds", "Time from submission to the end of generation.", LATENCY_BUCKETS)
+        self.queue_time = histogram("request_queue_time_seconds", "Time a job waited in the queue before a worker started it.", LATENCY_BUCKETS)
+        self.prompt_tokens_hist = histogram("request_prompt_tokens", "Prompt tokens per request.", TOKEN_BUCKETS)
+        self.generation_tokens_hist = histogram("request_generation_tokens", "Generated tokens per request.", TOKEN_BUCKETS)
+        self.requests = Counter(PREFIX + "requests", "Jobs ended by this worker, by final status and finish reason.", ["status", "finish_reason"], registry=registry)
+        self.prompt_tokens = Counter(PREFIX + "prompt_tokens", "Prompt tokens processed.", registry=registry)
+        self.generation_tokens = Counter(PREFIX + "generation_tokens", "Tokens generated.", registry=registry)
+        registry.register(_EngineCollector(engine_stats, memory))
+
+    def job_ended(self, outcome: JobOutcome) -> None:
+        self.requests.labels(status=outcome.status, finish_reason=outcome.finish_reason or "none").inc()
+        if outcome.queue_wait_s is not None:
+            self.queue_time.observe(max(0.0, outcome.queue_wait_s))
+        if outcome.ttft_s is not None:
+            self.ttft.observe(max(0.0, outcome.ttft_s))
+        if outcome.e2e_s is not None:
+            self.e2e.observe(max(0.0, outcome.e2e_s))
+        for gap in outcome.token_gaps_s:
+            self.itl.observe(gap)
+        if outcome.completion_tokens or outcome.prompt_tokens:
+            self.prompt_tokens_hist.observe(outcome.prompt_tokens)
+            self.generation_tokens_hist.observe(outcome.completion_tokens)
+            self.prompt_tokens.inc(outcome.prompt_tokens)
+            self.generation_tokens.inc(outcome.completion_tokens)
+
+
+class _EngineCollector(Collector):
+    """Gauges read from the engine and the process when Prometheus scrapes."""
+
+    def __init__(self, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]]) -> None:
+        self.engine_stats = engine_stats
+        self.memory = memory
+
+    def collect(self) -> Iterator[Any]:
+        stats = self.engine_stats() or EngineStats()
+        for name, doc, value in (
+            ("num_requests_running", "Sequences in the running batch (prefilling included).", stats.num_running),
+            ("num_requests_waiting", "Requests handed to the engine and waiting for a slot.", stats.num_waiting),
+            ("batch_size", "Sequences in the engine's last step.", stats.batch_size),
+            ("kv_cache_usage_perc", "KV-cache budget reserved by admitted sequences (1 = full).", stats.kv_cache_usage),
+        ):
+            yield GaugeMetricFamily(PREFIX + name, doc, value=value)
+        yield CounterMetricFamily(PREFIX + "engine_steps", "Engine steps run.", value=stats.num_steps)
+        yield CounterMetricFamily(PREFIX + "prefix_cache_queries", "Prompts looked up in the prefix-KV cache.", value=stats.prefix_cache_queries)
+        yield CounterMetricFamily(PREFIX + "prefix_cache_hits", "Prompts that reused a stored prefix.", value=stats.prefix_cache_hits)
+        yield CounterMetricFamily(PREFIX + "prefix_cache_hit_tokens", "Prompt tokens taken from the prefix-KV cache.", value=stats.prefix_cache_hit_tokens)
+        memory = self.memory()
+        yield GaugeMetricFamily(PREFIX + "worker_rss_bytes", "Resident memory of the worker process.", value=memory.get("rss_bytes", 0))
+        for key, name in (("cuda_allocated_bytes", "cuda_memory_allocated_bytes"), ("cuda_reserved_bytes", "cuda_memory_reserved_bytes")):
+            if key in memory:
+                yield GaugeMetricFamily(PREFIX + name, f"CUDA memory {name.split('_')[2]} by PyTorch.", value=memory[key])
+
+
+class ApiMetrics:
+    """The API processes' counters (multiprocess mode when gunicorn runs several)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        kwargs = {"registry": registry} if registry is not None else {}
+        self.cache_lookups = Counter(PREFIX + "cache_lookups", "Result-cache lookups by tier and result.", ["tier", "result"], **kwargs)
+        self.submitted = Counter(PREFIX + "jobs_submitted", "Jobs accepted by the API, by how they were served.", ["served_by"], **kwargs)
+
+    def cache_lookup(self, tier: str, result: str) -> None:
+        self.cache_lookups.labels(tier=tier, result=result).inc()
+
+
+class SystemCollector(Collector):
+    """Queue depth and live workers, read from Redis at scrape time (the same for every API process)."""
+
+    def __init__(self, queue_depth: Callable[[], int], live_workers: Callable[[], int]) -> None:
+        self.queue_depth = queue_depth
+        self.live_workers = live_workers
+
+    def collect(self) -> Iterator[Any]:
+        yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=self.queue_depth())
+        yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=self.live_workers())
+
+
+@functools.cache
+def api_metrics() -> ApiMetrics:
+    """One set per process: the series register once, however many apps the process builds."""
+    return ApiMetrics()
+
+
+def render_api_metrics(system: Collector, *, multiprocess_dir: str) -> tuple[bytes, str]:
+    """The text exposition for ``/metrics``: every API process's counters plus the system gauges."""
+    if multiprocess_dir:  # set by `llmjobs api` (api/gunicorn_conf.py) for gunicorn's processes
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        for collector in (api_metrics().cache_lookups, api_metrics().submitted):
+            registry.register(collector)
+    registry.register(system)
+    return generate_latest(registry), CONTENT_TYPE_LATEST

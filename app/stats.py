@@ -1,0 +1,35 @@
+"""Plain-data statistics, computed where the work happens; app/metrics.py turns them into
+Prometheus series (vLLM v1 keeps the same split between its stats and its metrics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """A snapshot of an engine, read between steps."""
+
+    num_running: int = 0
+    num_waiting: int = 0
+    batch_size: int = 0  # sequences in the last step
+    kv_cache_usage: float = 0.0  # reserved / budget, 0..1
+    num_steps: int = 0
+    prefix_cache_queries: int = 0  # prompts looked up
+    prefix_cache_hits: int = 0  # prompts that reused a stored prefix
+    prefix_cache_hit_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one claimed job ended, as the job runner saw it."""
+
+    job_id: str
+    status: str
+    finish_reason: str | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    queue_wait_s: float | None = None
+    ttft_s: float | None = None
+    e2e_s: float | None = None
+    token_gaps_s: list[float] = field(default_factory=list)  # between consecutive streamed tokens
