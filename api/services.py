@@ -15,6 +15,8 @@ from app.models import context_length, fingerprint, load_tokenizer, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from app.api_flags import ApiFlagApplier
+from app.flags import FlagStore
 from app.metrics import ApiMetrics, api_metrics
 from cache.result_cache import ResultCache
 from workers.celery_app import make_celery
@@ -39,6 +41,8 @@ class Services:
         client = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
         tokenizer = load_tokenizer(config.model)
+        cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
+        ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
             config=config,
             jobs=JobStore(client, keys, config.job_ttl_s),
@@ -49,7 +53,7 @@ class Services:
             prompts=PromptBuilder(tokenizer, min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
             model_name=resolve(config.model).name,
             model_id=fingerprint(config.model),
-            cache=ResultCache.for_api(config.cache, client, config.redis.key_prefix),
+            cache=cache,
             metrics=api_metrics(),
         )
 

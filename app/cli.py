@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+from app import flags_cli
 from app.config import Config, load_config
 from app.errors import ConfigError, ModelNotPreparedError
 from app.models import is_prepared, prepare
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("api", help="serve the HTTP API with gunicorn")
     sub.add_parser("up", help="prepare, then run Redis (if none answers), a worker, the API and Flower")
     sub.add_parser("bench", help="the benchmark tool: same as `python -m loadtest ...`", add_help=False)
+    flags_cli.add_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         os.execv(sys.executable, [sys.executable, "-m", "loadtest", *rest])
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "api":
             ensure_prepared(config)
             os.execv(sys.executable, api_command(config))
+        if args.command == "flags":
+            return flags_cli.run(args, config)
         from app.stack import run_stack
 
         return run_stack(config)

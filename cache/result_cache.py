@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -70,6 +71,25 @@ class ResultCache:
         self.index = index
         self.sync = sync
         self.stats = CacheStats()
+        self.semantic_on = config.enabled and config.semantic  # the `semantic_cache` rollback switch
+        self._loading = threading.Lock()
+
+    def set_semantic(self, on: bool) -> None:
+        """The `semantic_cache` switch: off at once; on loads the embedder and index first if this
+        process started without them (exact hits go on meanwhile)."""
+        self.semantic_on = on and self.config.enabled
+        if self.semantic_on and self.embedder is None and self._loading.acquire(blocking=False):
+            threading.Thread(target=self._load_semantic, name="llmjobs-cache-load", daemon=True).start()
+
+    def _load_semantic(self) -> None:
+        try:
+            index = VectorIndex(self.config.max_entries)
+            sync = IndexSync(self.store, index)
+            embedder = Embedder()
+            self.index, self.sync = index, sync.start()
+            self.embedder = embedder
+        finally:
+            self._loading.release()
 
     @classmethod
     def for_api(cls, config: CacheConfig, client: redis.Redis, prefix: str) -> ResultCache:
@@ -109,7 +129,8 @@ class ResultCache:
 
     def _semantic_applies(self, keys: CacheKeys) -> bool:
         return (
-            self.embedder is not None
+            self.semantic_on
+            and self.embedder is not None
             and self.sync is not None
             and self.sync.ready.is_set()
             and keys.text is not None

@@ -14,7 +14,9 @@ import time
 import uuid
 
 from app.config import Config, load_config
-from app.engine import make_engine
+from app.engine import Engine, make_engine
+from app.flag_applier import Gate, WorkerFlagApplier, configs_for
+from app.flags import FlagStore, defaults
 from app.cancel_watcher import CancelWatcher
 from app.event_publisher import EventPublisher
 from app.events import EventLog
@@ -53,6 +55,10 @@ class EngineHost:
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self.flag_store = FlagStore(redis, keys, config)
+        self.gate = Gate()  # closed while a rollback switch rebuilds the engine
+        self._flags: WorkerFlagApplier | None = None
+        self.started_flags: dict[str, str] = defaults(config)
 
     @property
     def runner(self) -> JobRunner:
@@ -60,7 +66,15 @@ class EngineHost:
         with self._load_lock:  # task threads and the warm-up may race here: load once
             if self._runner is None:
                 started = time.monotonic()
-                engine = make_engine(self.config.model, self.config.worker)
+                # Start with the switches as they are now, overrides included.
+                try:
+                    flags = {name: value for name, (value, _) in self.flag_store.effective().items()}
+                except OSError as exc:  # redis.ConnectionError is an OSError
+                    log.warning("flags not read, starting from configuration: %s", exc)
+                    flags = defaults(self.config)
+                self.started_flags = flags
+                started_config = configs_for(self.config, flags)
+                engine = make_engine(started_config.model, started_config.worker)
                 log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
                 self._runner = JobRunner(
                     jobs=self.jobs,
@@ -74,6 +88,16 @@ class EngineHost:
                     on_end=self._job_ended,
                 )
             return self._runner
+
+    def run_job(self, job_id: str) -> str:
+        """What the task does: wait while a switch rebuilds the engine, then run the job."""
+        runner = self.runner  # loads the model on first use
+        with self.gate.passage():
+            return runner.run(job_id)
+
+    def _set_engine(self, engine: Engine) -> None:
+        assert self._runner is not None
+        self._runner.engine = engine
 
     def _job_ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
         self.metrics.job_ended(outcome)
@@ -98,6 +122,8 @@ class EngineHost:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._flags is not None:
+            self._flags.stop()
         self.cancels.stop()
         if self._runner is not None:
             self._runner.engine.close()
@@ -107,20 +133,30 @@ class EngineHost:
 
     def _beat_forever(self) -> None:
         engine = self.runner.engine  # load the model before announcing this worker as live
+        try:
+            self._flags = WorkerFlagApplier(self.flag_store, self.config, self.worker_id, self.gate, lambda: self.runner.engine, self._set_engine,
+                                            initial=self.started_flags).start()
+        except OSError as exc:
+            log.warning("rollback switches unavailable (Redis): %s", exc)
         info = {
             "id": self.worker_id,
             "queues": [self.config.worker.queue],
-            "engine": self.config.worker.engine,
             "model": engine.model_name,
             "device": engine.device,
-            "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
             "concurrency": self.config.worker.task_threads,
             "pid": os.getpid(),
             "started_at": time.time(),
         }
         while not self._stop.is_set():
+            engine = self.runner.engine  # the switches may have replaced it
+            now = {
+                "engine": "batching" if hasattr(engine, "scheduler") else "naive",
+                "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
+                "attention": getattr(engine.model, "llmjobs_attention", "sdpa"),
+                "memory": memory_stats(),
+            }
             try:
-                self.registry.beat(self.worker_id, {**info, "memory": memory_stats()})
+                self.registry.beat(self.worker_id, {**info, **now})
             except OSError as exc:  # redis.ConnectionError is an OSError: keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
             self._stop.wait(self.config.worker.heartbeat_interval_s)

@@ -57,6 +57,7 @@ class BatchingEngine(Engine):
         self._last_token: dict[int, int] = {}  # seq_id -> the token to feed at the next decode
         self.num_steps = 0
         self.last_batch_size = 0
+        self._prefix_cache_switch: bool | None = None  # set by any thread, applied by the loop between steps
         self._thread = threading.Thread(target=self._loop, name="llmjobs-engine", daemon=True)
         self._thread.start()
 
@@ -81,6 +82,12 @@ class BatchingEngine(Engine):
                 raise item
             else:
                 return item
+
+    def set_prefix_cache(self, enabled: bool) -> None:
+        """Turn prefix reuse on or off from the next step (off also frees what it holds)."""
+        self._prefix_cache_switch = enabled
+        with self._wake:
+            self._wake.notify()
 
     def stats(self) -> EngineStats:
         scheduler, cache = self.scheduler, self.prefix_cache
@@ -122,6 +129,11 @@ class BatchingEngine(Engine):
 
     @torch.inference_mode()
     def _step(self) -> None:
+        if self._prefix_cache_switch is not None:
+            enabled, self._prefix_cache_switch = self._prefix_cache_switch, None
+            self.prefix_cache.enabled = enabled and self.prefix_cache.max_tokens > 0
+            if not enabled:
+                self.prefix_cache.clear()
         self._check_stops()
         self.runner.drop_finished()  # cancelled rows leave before the next forward pass
         plan = self.scheduler.schedule()

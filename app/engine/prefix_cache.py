@@ -32,9 +32,17 @@ class PrefixCache:
         self.num_hits = 0  # prompts that reused a stored prefix
         self.num_queries = 0
         self.num_hit_tokens = 0
+        self.enabled = max_tokens > 0  # the `prefix_cache` rollback switch (set between engine steps)
+
+    def clear(self) -> None:
+        self._index.clear()
+        self._entries.clear()
+        self.num_tokens = 0
 
     def longest(self, tokens: list[int]) -> int:
         """Length of the longest stored block-aligned prefix of ``tokens`` that leaves at least one token to compute."""
+        if not self.enabled:
+            return 0
         limit = ((len(tokens) - 1) // self.block_size) * self.block_size
         for length in range(limit, 0, -self.block_size):
             if tuple(tokens[:length]) in self._index:
@@ -56,7 +64,7 @@ class PrefixCache:
     def wants(self, tokens: list[int]) -> bool:
         """Whether :meth:`put` would store something new for this prompt (so callers can skip extracting its KV)."""
         length = (len(tokens) // self.block_size) * self.block_size
-        return 0 < length <= self.max_tokens and tuple(tokens[:length]) not in self._entries
+        return self.enabled and 0 < length <= self.max_tokens and tuple(tokens[:length]) not in self._entries
 
     def put(self, tokens: list[int], kv: list[tuple[Any, Any]]) -> None:
         """Store the whole blocks of a prompt whose KV was just computed (``kv`` covers ``tokens``)."""

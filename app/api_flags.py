@@ -1,0 +1,47 @@
+"""Applying the API's rollback switches (today: ``semantic_cache``) in each API process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from app.flags import FLAGS, POLL_S, FlagStore
+
+log = logging.getLogger(__name__)
+
+
+class ApiFlagApplier:
+    def __init__(self, store: FlagStore, appliers: dict[str, Callable[[str], None]]) -> None:
+        self.store = store
+        self.appliers = appliers  # flag name -> what applies a new value
+        self.process_id = f"api:{socket.gethostname()}:{os.getpid()}"
+        self.applied: dict[str, dict[str, Any]] = {}
+        self._thread = threading.Thread(target=self._run, name="llmjobs-api-flags", daemon=True)
+
+    def start(self) -> ApiFlagApplier:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.poll_once()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("flags not read: %s", exc)
+            time.sleep(POLL_S)
+
+    def poll_once(self) -> None:
+        for name, (value, _) in self.store.effective().items():
+            if FLAGS[name].where != "api" or self.applied.get(name, {}).get("value") == value:
+                continue
+            self.appliers[name](value)
+            self.applied[name] = {"value": value, "at": time.time()}
+            log.info("flag %s=%s applied", name, value)
+        self.store.report(self.process_id, "api", self.applied)

@@ -1,0 +1,146 @@
+"""Applying rollback switches inside a worker process.
+
+A poll thread reads the effective flags about once a second. ``prefix_cache`` goes straight to
+the engine (between two steps). ``batching``, ``quantization`` and ``attention`` need a new
+engine: the gate closes (task threads wait before claiming their next job, so new jobs stay
+queued), in-flight requests finish, the new engine is built (``batching`` alone reuses the loaded
+weights; the others load the model again), and the gate reopens. If building fails the old
+engine keeps serving, the failure is reported (``flags list``, the log), and the same value is
+not retried until the flag changes again: no crash loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import redis
+
+from app.config import Config
+from app.engine import Engine, engine_for, make_engine
+from app.flags import POLL_S, FLAGS, FlagStore
+
+log = logging.getLogger(__name__)
+
+RELOAD_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.where == "worker" and flag.how == "reload")
+
+
+class Gate:
+    """Task threads pass while it is open; :meth:`drained` closes it and waits for those inside."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._inside = 0
+        self._closed = False
+
+    @contextmanager
+    def passage(self) -> Iterator[None]:
+        with self._cond:
+            while self._closed:
+                self._cond.wait()
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._inside -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def drained(self) -> Iterator[None]:
+        with self._cond:
+            self._closed = True
+            while self._inside:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._closed = False
+                self._cond.notify_all()
+
+
+def configs_for(config: Config, flags: dict[str, str]) -> Config:
+    """The configuration with the worker's switches applied."""
+    worker = replace(
+        config.worker,
+        engine="batching" if flags["batching"] == "on" else "naive",
+        prefix_cache_tokens=config.worker.prefix_cache_tokens if flags["prefix_cache"] == "on" else 0,
+    )
+    model = replace(config.model, quantization=flags["quantization"], attention=flags["attention"])
+    return replace(config, worker=worker, model=model)
+
+
+class WorkerFlagApplier:
+    def __init__(self, store: FlagStore, config: Config, process_id: str, gate: Gate,
+                 get_engine: Callable[[], Engine], set_engine: Callable[[Engine], None], initial: dict[str, str]) -> None:
+        self.store = store
+        self.config = config
+        self.process_id = process_id
+        self.gate = gate
+        self.get_engine = get_engine
+        self.set_engine = set_engine
+        # What the running engine was built with.
+        self.applied: dict[str, dict[str, Any]] = {name: {"value": initial[name], "at": time.time()} for name in FLAGS if FLAGS[name].where == "worker"}
+        self._failed: dict[str, str] = {}  # flag -> the value that could not be applied
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="llmjobs-flags", daemon=True)
+
+    def start(self) -> WorkerFlagApplier:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(POLL_S):
+            try:
+                self.poll_once()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("flags not read: %s", exc)
+
+    def poll_once(self) -> None:
+        wanted = {name: value for name, (value, _) in self.store.effective().items() if FLAGS[name].where == "worker"}
+        if wanted["prefix_cache"] != self.applied["prefix_cache"]["value"]:
+            self.get_engine().set_prefix_cache(wanted["prefix_cache"] == "on")
+            self.applied["prefix_cache"] = {"value": wanted["prefix_cache"], "at": time.time()}
+            log.info("flag prefix_cache=%s applied", wanted["prefix_cache"])
+        for name in RELOAD_FLAGS:  # set back to what runs: forget an earlier failure
+            if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
+                self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
+        changed = [n for n in RELOAD_FLAGS if wanted[n] != self.applied[n]["value"] and self._failed.get(n) != wanted[n]]
+        if changed:
+            self._rebuild(wanted, changed)
+        self.store.report(self.process_id, "worker", self.applied)
+
+    def _rebuild(self, wanted: dict[str, str], changed: list[str]) -> None:
+        target = {name: wanted[name] if name in changed else self.applied[name]["value"] for name in self.applied}
+        config = configs_for(self.config, target)
+        started = time.monotonic()
+        with self.gate.drained():
+            old = self.get_engine()
+            try:
+                if changed == ["batching"]:  # same weights, another engine around them
+                    new = engine_for(config.worker, old.model, old.tokenizer, device=old.device, model_name=old.model_name, context_length=old.context_length)
+                else:
+                    new = make_engine(config.model, config.worker)
+            except Exception as exc:  # any load failure: keep serving with what works
+                log.error("flags %s could not be applied, keeping the current engine: %s", ", ".join(f"{n}={wanted[n]}" for n in changed), exc)
+                for name in changed:
+                    self._failed[name] = wanted[name]
+                    self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}
+                return
+            new.set_prefix_cache(target["prefix_cache"] == "on")
+            self.set_engine(new)
+            old.close()
+        now = time.time()
+        for name in changed:
+            self._failed.pop(name, None)
+            self.applied[name] = {"value": wanted[name], "at": now}
+        log.info("flags %s applied in %.2f s (drain + rebuild)", ", ".join(f"{n}={wanted[n]}" for n in changed), time.monotonic() - started)

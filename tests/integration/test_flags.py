@@ -1,0 +1,82 @@
+"""Rollback switches against the real stack: the CLI, live application by the worker and the
+API processes, a batching rollback while jobs stream, and a switch the machine cannot run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from app.config import load_config
+from app.flags import FlagStore
+from app.redis_conn import Keys, connect
+from tests.integration.conftest import wait_for_job
+
+pytestmark = pytest.mark.usefixtures("worker", "api_url")
+
+
+def flags(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app.cli", "flags", *args], env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture
+def store(stack_env):
+    config = load_config(stack_env)
+    store = FlagStore(connect(config.redis), Keys(config.redis.key_prefix), config)
+    yield store
+    store.reset()
+    deadline = time.monotonic() + 120  # leave the worker as the other tests expect it
+    while time.monotonic() < deadline:
+        workers = [r for r in store.reports().values() if r["role"] == "worker"]
+        if workers and all(r["flags"]["batching"]["value"] == "on" and r["flags"]["attention"]["value"] == "auto" for r in workers):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the worker did not return to its configured flags")
+
+
+def test_set_rollback_reset_round_trip_and_bad_input(store, stack_env):
+    assert flags(stack_env, "set", "prefix_cache", "off").returncode == 0
+    assert store.effective()["prefix_cache"] == ("off", "override")
+    assert flags(stack_env, "rollback", "semantic_cache").returncode == 0
+    assert store.effective()["semantic_cache"] == ("off", "override")
+    listing = flags(stack_env, "list").stdout
+    assert "prefix_cache    off               override" in listing and "applied by:" in listing
+    before = store.overrides()
+    for bad in (("set", "batching", "maybe"), ("set", "nope", "on"), ("rollback", "nope")):
+        result = flags(stack_env, *bad)
+        assert result.returncode == 2 and ("takes on, off" in result.stderr or "invalid choice" in result.stderr)
+    assert store.overrides() == before  # nothing changed
+    assert flags(stack_env, "reset").returncode == 0
+    assert store.overrides() == {}
+
+
+def test_live_switches_reach_the_worker_and_the_api(store, stack_env):
+    result = flags(stack_env, "set", "prefix_cache", "off", "--wait", "20")
+    assert result.returncode == 0 and "applied by 1/1 worker" in result.stdout
+    result = flags(stack_env, "rollback", "semantic_cache", "--wait", "20")
+    assert result.returncode == 0 and "api process" in result.stdout
+
+
+def test_batching_rollback_while_jobs_stream_loses_nothing(store, stack_env, http):
+    ids = [http.post("/v1/jobs", json={"prompt": f"Count to {n}.", "temperature": 0, "max_tokens": 40, "ignore_eos": True}).json()["id"] for n in range(6)]
+    time.sleep(0.5)
+    result = flags(stack_env, "rollback", "batching", "--wait", "120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    more = [http.post("/v1/jobs", json={"prompt": f"Name {n} colours.", "temperature": 0, "max_tokens": 12}).json()["id"] for n in range(3)]
+    jobs = [wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id) for job_id in ids + more]
+    assert [j["status"] for j in jobs] == ["succeeded"] * 9
+    assert all(j["usage"]["completion_tokens"] == 40 for j in jobs[:6])
+    workers = http.get("/readyz").json()["workers"]
+    assert [w["engine"] for w in workers] == ["naive"]
+    print(result.stdout.strip())  # the measured time, in the test log
+
+
+def test_a_switch_the_machine_cannot_run_keeps_the_old_engine(store, stack_env, http):
+    result = flags(stack_env, "set", "attention", "flash_attention_2", "--wait", "60")
+    assert result.returncode == 1 and "applied by 0/1 worker" in result.stdout
+    assert "FAILED" in flags(stack_env, "list").stdout and "flash-attn" in flags(stack_env, "list").stdout
+    job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 8}).json()["id"]
+    assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
