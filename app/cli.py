@@ -52,6 +52,10 @@ def flower_command(config: Config) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.main", "flower", f"--port={config.flower_port}", "--address=127.0.0.1"]
 
 
+# Flower bound to loopback may serve its HTTP API without authentication (Flower 2 refuses otherwise).
+FLOWER_ENV = {"FLOWER_UNAUTHENTICATED_API": "true"}
+
+
 def ensure_prepared(config: Config) -> None:
     """Convert the default model in a child process, so this one never holds the weights."""
     if not is_prepared(config.model):

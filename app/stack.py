@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.cli import api_command, ensure_prepared, flower_command, worker_command
+from app.cli import FLOWER_ENV, api_command, ensure_prepared, flower_command, worker_command
 from app.config import Config
 from app.embedded_redis import EmbeddedRedis, answers, free_port
 
@@ -102,13 +102,14 @@ def run_stack(config: Config) -> int:
         stack.spawn("worker", worker_command(config), env)
         stack.spawn("api", api_command(config), env)
         if config.flower_port:
-            stack.spawn("flower", flower_command(config), env)
+            stack.spawn("flower", flower_command(config), {**env, **FLOWER_ENV})
         if not stack.wait_ready():
             print(f"llmjobs: the stack did not become ready ({stack.exited() or 'timed out'} stopped); shutting down", file=sys.stderr)
             return 1
         addr = f"{config.api.host}:{config.api.port}"
         flower = f" · Flower http://127.0.0.1:{config.flower_port}" if config.flower_port else ""
-        print(f"\nllmjobs is ready: API http://{addr}{flower} · Ctrl-C stops everything. Try:\n{CURL_EXAMPLE.format(addr=addr)}\n", flush=True)
+        metrics = f" · Metrics http://{addr}/metrics" + (f" and http://{config.api.host}:{config.worker.metrics_port}/metrics (worker)" if config.worker.metrics_port else "")
+        print(f"\nllmjobs is ready: API http://{addr}{flower}{metrics} · Ctrl-C stops everything. Try:\n{CURL_EXAMPLE.format(addr=addr)}\n", flush=True)
         while (name := stack.exited()) is None:
             time.sleep(0.5)
         print(f"llmjobs: {name} exited; stopping the stack", file=sys.stderr)
