@@ -10,6 +10,9 @@ from api.auth import require_tenant
 from api.errors import error_response
 from api.services import Services, services
 from api.sse import job_frames, sse_response
+from opentelemetry.trace import SpanKind
+
+from app import tracing
 from app.errors import InvalidRequestError
 from app.event_hub import follow
 from app.jobs import TERMINAL, is_job_id, new_job_id
@@ -41,6 +44,13 @@ def cache_wanted() -> tuple[bool, bool]:
 def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
     """Check the prompt fits; answer from the cache or join an identical job in flight;
     else store the job and send its task. Returns the job record."""
+    with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
+        job = _enqueue(svc, job_request, tenant)
+        span.set_attributes({"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))})
+        return job
+
+
+def _enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
     sampling = job_request.sampling(svc.config.api.default_max_tokens)
     prompt_ids = svc.prompts.token_ids(job_request)
     svc.prompts.check_fits(len(prompt_ids), sampling.max_tokens)
@@ -61,7 +71,7 @@ def enqueue(svc: Services, job_request: JobRequest, tenant: str) -> dict:
         ticket = admission.ticket
     job = svc.jobs.create(stored, tenant=tenant, model=svc.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None)
     try:
-        svc.celery.send_task(GENERATE_TASK, args=[job["id"]], task_id=job["id"])
+        svc.celery.send_task(GENERATE_TASK, args=[job["id"]], task_id=job["id"], headers=tracing.headers())
     except Exception:
         svc.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
         raise

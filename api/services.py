@@ -15,6 +15,7 @@ from app.models import context_length, fingerprint, load_tokenizer, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
+from app import tracing
 from app.api_flags import ApiFlagApplier
 from app.flags import FlagStore
 from app.metrics import ApiMetrics, api_metrics
@@ -38,6 +39,7 @@ class Services:
 
     @classmethod
     def build(cls, config: Config) -> Services:
+        tracing.setup(config.tracing, "llmjobs-api")
         client = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
         tokenizer = load_tokenizer(config.model)

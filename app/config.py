@@ -60,6 +60,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_CACHE_TTL": ("86400", "Seconds a cached answer is kept."),
     "LLMJOBS_CACHE_MAX_ENTRIES": ("10000", "Most cached answers per namespace (model + sampling parameters + conversation + tenant); the oldest are evicted first."),
     "LLMJOBS_CACHE_SAMPLED": ("off", "Also cache sampled requests (temperature > 0 without a `seed`), whose answers differ on every run; off by default."),
+    "LLMJOBS_TRACING": ("off", "OpenTelemetry traces, one per job across API, queue and worker: `off`, `console` (printed by each process) or `otlp`."),
+    "LLMJOBS_OTLP_ENDPOINT": ("http://127.0.0.1:4318/v1/traces", "Where `LLMJOBS_TRACING=otlp` sends spans (OTLP over HTTP)."),
     "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
 }
 
@@ -171,12 +173,23 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    mode: str
+    otlp_endpoint: str
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("off", "console", "otlp"):
+            raise ConfigError("LLMJOBS_TRACING", f"must be off, console or otlp, got {self.mode!r}")
+
+
+@dataclass(frozen=True)
 class Config:
     redis: RedisConfig
     model: ModelConfig
     worker: WorkerConfig
     api: ApiConfig
     cache: CacheConfig
+    tracing: TracingConfig
     job_ttl_s: int
     flower_port: int
     run_dir: Path
@@ -252,6 +265,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_entries=number("LLMJOBS_CACHE_MAX_ENTRIES", int, 1, 10_000_000),
             sampled=switch("LLMJOBS_CACHE_SAMPLED"),
         ),
+        tracing=TracingConfig(mode=get("LLMJOBS_TRACING"), otlp_endpoint=get("LLMJOBS_OTLP_ENDPOINT")),
         job_ttl_s=number("LLMJOBS_JOB_TTL", int, 60, 365 * 86400),
         flower_port=number("LLMJOBS_FLOWER_PORT", int, 0, 65535),
         run_dir=Path(get("LLMJOBS_RUN_DIR")).expanduser(),

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 
+from app import tracing
 from app.config import Config, load_config
 from app.engine import Engine, make_engine
 from app.flag_applier import Gate, WorkerFlagApplier, configs_for
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 class EngineHost:
     def __init__(self, config: Config) -> None:
         self.config = config
+        tracing.setup(config.tracing, "llmjobs-worker")
         # Unique per process: a restarted worker is a different owner for the job store.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         redis = connect(config.redis)

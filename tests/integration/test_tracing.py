@@ -1,0 +1,59 @@
+"""LLMJOBS_TRACING=console: one trace per job from the API's submit span to the worker's span.
+Its own API and worker on their own queue, so the shared test stack stays untraced."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+from app.cli import api_command, worker_command
+from app.config import load_config
+from app.embedded_redis import free_port
+from app.redis_conn import Keys, connect
+from app.worker_registry import WorkerRegistry
+from tests.integration.conftest import _start_and_wait, _stop, wait_for_job
+
+
+def test_one_trace_spans_api_queue_and_worker(stack_env, prepared_model, tmp_path):
+    env = {**stack_env, "LLMJOBS_TRACING": "console", "LLMJOBS_QUEUE": "llmjobs-test.traced", "LLMJOBS_PORT": str(free_port()),
+           "LLMJOBS_WORKER_METRICS_PORT": "0", "LLMJOBS_ENGINE": "naive"}
+    config = load_config(env)
+    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
+    worker = _start_and_wait("traced worker", worker_command(config), env, tmp_path / "worker.log", lambda: bool(registry.live(config.worker.queue)))
+    url = f"http://{config.api.host}:{config.api.port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    api = _start_and_wait("traced API", api_command(config), env, tmp_path / "api.log", healthy)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 4}).json()["id"]
+            assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and '"llmjobs.generate"' not in (tmp_path / "worker.log").read_text():
+            time.sleep(0.3)  # spans are exported in batches
+    finally:
+        _stop(api)
+        _stop(worker)
+    submit = _span(( tmp_path / "api.log").read_text(), "llmjobs.submit", job_id)
+    generate = _span((tmp_path / "worker.log").read_text(), "llmjobs.generate", job_id)
+    assert submit["trace_id"] == generate["trace_id"]
+    assert generate["parent_id"] == submit["span_id"]
+
+
+def _span(log: str, name: str, job_id: str) -> dict[str, str]:
+    """The console exporter's JSON for span ``name`` of ``job_id``: its ids."""
+    for block in re.findall(r"\{\n    \"name\": \"" + re.escape(name) + r"\".*?\n\}", log, flags=re.S):
+        if job_id in block:
+            return {
+                "trace_id": re.search(r'"trace_id": "(\w+)"', block).group(1),
+                "span_id": re.search(r'"span_id": "(\w+)"', block).group(1),
+                "parent_id": (re.search(r'"parent_id": "(\w+)"', block) or re.search("()", "")).group(1),
+            }
+    raise AssertionError(f"no {name} span for {job_id} in the log:\n{log[-3000:]}")
