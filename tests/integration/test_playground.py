@@ -46,5 +46,11 @@ def test_prompt_streams_into_the_page(browser, api_url):
     WebDriverWait(browser, 60, poll_frequency=0.02).until(finished)
     assert "Paris" in answer.text
     assert browser.find_element(By.ID, "status").text.startswith("succeeded")
-    # The text grew token by token rather than appearing at once.
-    assert len({text for text in seen if text}) > 1
+
+    # A longer answer (~100 tokens) shows the text growing token by token rather than appearing at once.
+    prompt.clear()
+    prompt.send_keys("Tell me a story about a brave knight and a dragon.")
+    seen.clear()
+    browser.find_element(By.ID, "send").click()
+    WebDriverWait(browser, 60, poll_frequency=0.02).until(lambda _: seen.append(answer.text) or browser.find_element(By.ID, "status").text.startswith("succeeded"))
+    assert len({text for text in seen if text}) > 3
