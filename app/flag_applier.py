@@ -31,17 +31,29 @@ RELOAD_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.where == "work
 
 
 class Gate:
-    """Task threads pass while it is open; :meth:`drained` closes it and waits for those inside."""
+    """Task threads pass while it is open and below ``capacity``; :meth:`drained` closes it and
+    waits for those inside.
 
-    def __init__(self) -> None:
+    The capacity is the engine's: 1 for the naive engine, so with a pool sized for batching the
+    other task threads wait here, before claiming a job, and their jobs stay queued (visible,
+    cancellable, and not in the way of a drain) instead of piling up on the engine's lock.
+    """
+
+    def __init__(self, capacity: int | None = None) -> None:
         self._cond = threading.Condition()
         self._inside = 0
         self._closed = False
+        self.capacity = capacity
+
+    def set_capacity(self, capacity: int | None) -> None:
+        with self._cond:
+            self.capacity = capacity
+            self._cond.notify_all()
 
     @contextmanager
     def passage(self) -> Iterator[None]:
         with self._cond:
-            while self._closed:
+            while self._closed or (self.capacity is not None and self._inside >= self.capacity):
                 self._cond.wait()
             self._inside += 1
         try:
@@ -138,6 +150,7 @@ class WorkerFlagApplier:
                 return
             new.set_prefix_cache(target["prefix_cache"] == "on")
             self.set_engine(new)
+            self.gate.set_capacity(None if target["batching"] == "on" else 1)
             old.close()
         now = time.time()
         for name in changed:

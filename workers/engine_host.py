@@ -75,6 +75,7 @@ class EngineHost:
                     log.warning("flags not read, starting from configuration: %s", exc)
                     flags = defaults(self.config)
                 self.started_flags = flags
+                self.gate.set_capacity(None if flags["batching"] == "on" else 1)
                 started_config = configs_for(self.config, flags)
                 engine = make_engine(started_config.model, started_config.worker)
                 log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
