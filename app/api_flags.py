@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from app.flags import FLAGS, POLL_S, FlagStore
+from app.flags import FLAGS, FlagStore, poll_forever
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,14 @@ class ApiFlagApplier:
         return self
 
     def _run(self) -> None:
-        while True:
-            try:
-                self.poll_once()
-            except (redis.RedisError, OSError) as exc:
-                log.warning("flags not read: %s", exc)
-            time.sleep(POLL_S)
+        self.poll_once_quietly()
+        poll_forever(self.poll_once, threading.Event())
+
+    def poll_once_quietly(self) -> None:
+        try:
+            self.poll_once()
+        except (redis.RedisError, OSError):
+            pass  # poll_forever reports outages
 
     def poll_once(self) -> None:
         for name, (value, _) in self.store.effective().items():

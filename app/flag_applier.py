@@ -23,7 +23,7 @@ import redis
 
 from app.config import Config
 from app.engine import Engine, engine_for, make_engine
-from app.flags import POLL_S, FLAGS, FlagStore
+from app.flags import FLAGS, FlagStore, poll_forever
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +111,7 @@ class WorkerFlagApplier:
         self._stop.set()
 
     def _run(self) -> None:
-        while not self._stop.wait(POLL_S):
-            try:
-                self.poll_once()
-            except (redis.RedisError, OSError) as exc:
-                log.warning("flags not read: %s", exc)
+        poll_forever(self.poll_once, self._stop)
 
     def poll_once(self) -> None:
         wanted = {name: value for name, (value, _) in self.store.effective().items() if FLAGS[name].where == "worker"}

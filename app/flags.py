@@ -11,7 +11,10 @@ with a TTL, which ``flags list`` shows.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +22,8 @@ import redis
 
 from app.config import Config
 from app.redis_conn import Keys
+
+log = logging.getLogger(__name__)
 
 POLL_S = 1.0
 REPORT_TTL_S = 30
@@ -107,3 +112,16 @@ class FlagStore:
         keys = list(self.redis.scan_iter(match=self.report_prefix + "*", count=500))
         values = self.redis.mget(keys) if keys else []
         return {key.removeprefix(self.report_prefix): json.loads(value) for key, value in zip(keys, values, strict=True) if value}
+
+
+def poll_forever(poll: Callable[[], None], stop: threading.Event) -> None:
+    """Call ``poll`` every POLL_S until ``stop``; a Redis outage is logged once, then retried quietly."""
+    failing = False
+    while not stop.wait(POLL_S):
+        try:
+            poll()
+            failing = False
+        except (redis.RedisError, OSError) as exc:
+            if not failing:
+                log.warning("flags not read (will retry): %s", exc)
+            failing = True

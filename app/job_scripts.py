@@ -112,10 +112,14 @@ return 'dequeued'
 """
 
 # KEYS: follower job, leader job. ARGV: follower fields (field, value, ...), ttl.
-# Follow the leader only while it is still queued or running; returns 1 if following.
+# Follow the leader while it is queued or running, or once it succeeded (its answer is this
+# request's answer too: this closes the moment between its end and its answer reaching the
+# cache). Returns 1 if following, 0 if it failed or was cancelled, -1 if its record does not
+# exist yet (it claimed the work a moment ago).
 FOLLOW = """
 local leader = redis.call('HGET', KEYS[2], 'status')
-if leader ~= 'queued' and leader ~= 'running' then return 0 end
+if not leader then return -1 end
+if leader ~= 'queued' and leader ~= 'running' and leader ~= 'succeeded' then return 0 end
 if redis.call('HGET', KEYS[2], 'owner_cancelled') == '1' then return 0 end
 redis.call('HINCRBY', KEYS[2], 'followers', 1)
 redis.call('HSET', KEYS[1], unpack(ARGV, 1, #ARGV - 1))

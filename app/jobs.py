@@ -32,6 +32,8 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
+LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
+
 _JSON_FIELDS = ("request", "usage", "timings", "error", "cache")
 _TIME_FIELDS = ("created_at", "started_at", "finished_at")
 
@@ -111,9 +113,12 @@ class JobStore:
         fields = _new_fields(job_id, request, tenant, model, time.time(), "following")
         fields["follows"] = leader_id
         flat = [item for pair in fields.items() for item in pair]
-        if not self._follow(keys=[self.keys.job(job_id), self.keys.job(leader_id)], args=[*flat, self.ttl_s]):
-            return None
-        return self.get(job_id)
+        for _ in range(LEADER_WAIT_TRIES):  # the leader stores its record right after claiming the work
+            followed = self._follow(keys=[self.keys.job(job_id), self.keys.job(leader_id)], args=[*flat, self.ttl_s])
+            if followed != -1:
+                break
+            time.sleep(0.01)
+        return self.get(job_id) if followed == 1 else None
 
     def cache_ticket(self, job_id: str) -> str | None:
         return self.redis.hget(self.keys.job(job_id), "cache_ticket")

@@ -70,7 +70,7 @@ def admit(
             follower = jobs.create_follower(leader, request, tenant=tenant, model=model)
             if follower is not None:
                 return Admission(follower, None, "coalesced", tier)
-            cache.store.take_over_inflight(keys.exact, job_id, inflight_ttl_s)  # the leader ended: this job computes
+            cache.store.take_over_inflight(keys.exact, job_id, inflight_ttl_s)  # the leader failed or was cancelled: this job computes
         return Admission(None, ticket, "miss", tier)
     except redis.RedisError as exc:
         cache.stats.lookups["error"] += 1

@@ -120,19 +120,24 @@ def worker(config, stack_env, tmp_path_factory) -> Iterator[subprocess.Popen]:
     _stop(proc)
 
 
+def answers(url: str) -> Callable[[], bool]:
+    """A readiness check: ``url`` answers 200."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def api_url(config, stack_env, tmp_path_factory) -> Iterator[str]:
     """The API under gunicorn, as `llmjobs api` runs it."""
     url = f"http://{config.api.host}:{config.api.port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     log = tmp_path_factory.mktemp("logs") / "api.log"
-    proc = _start_and_wait("API", api_command(config), stack_env, log, healthy)
+    proc = _start_and_wait("API", api_command(config), stack_env, log, answers(f"{url}/healthz"))
     yield url
     _stop(proc)
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.cli import FLOWER_ENV, flower_command
 from app.embedded_redis import free_port
-from tests.integration.conftest import FRANCE, _start_and_wait, _stop, wait_for_job
+from tests.integration.conftest import answers, FRANCE, _start_and_wait, _stop, wait_for_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -18,14 +18,8 @@ def test_flower_lists_the_worker_and_finished_tasks(config, stack_env, http, tmp
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     command = [part if not part.startswith("--port=") else f"--port={port}" for part in flower_command(config)]
-    proc = _start_and_wait("Flower", command, {**stack_env, **FLOWER_ENV}, tmp_path / "flower.log", up)
+    proc = _start_and_wait("Flower", command, {**stack_env, **FLOWER_ENV}, tmp_path / "flower.log", answers(f"{url}/healthcheck"))
     try:
         job_id = http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 8}).json()["id"]
         assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"

@@ -14,7 +14,7 @@ import pytest
 from app.cli import api_command
 from app.config import load_config
 from app.embedded_redis import free_port
-from tests.integration.conftest import FRANCE, _start_and_wait, _stop, wait_for_job
+from tests.integration.conftest import answers, FRANCE, _start_and_wait, _stop, wait_for_job
 from tests.integration.streams import sse_events
 from tests.integration.test_metrics import sample
 
@@ -33,14 +33,8 @@ def cache_apis(stack_env, tmp_path_factory) -> Iterator[list[httpx.Client]]:
         config = load_config(env)
         url = f"http://{config.api.host}:{config.api.port}"
 
-        def healthy(url=url) -> bool:
-            try:
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
         log = tmp_path_factory.mktemp("logs") / f"cache-api-{n}.log"
-        procs.append(_start_and_wait(f"cache API {n}", api_command(config), env, log, healthy))
+        procs.append(_start_and_wait(f"cache API {n}", api_command(config), env, log, answers(f"{url}/healthz")))
         clients.append(httpx.Client(base_url=url, timeout=60))
     yield clients
     for client in clients:

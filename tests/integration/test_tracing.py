@@ -13,7 +13,7 @@ from app.config import load_config
 from app.embedded_redis import free_port
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
-from tests.integration.conftest import _start_and_wait, _stop, wait_for_job
+from tests.integration.conftest import answers, _start_and_wait, _stop, wait_for_job
 
 
 def test_one_trace_spans_api_queue_and_worker(stack_env, prepared_model, tmp_path):
@@ -24,13 +24,7 @@ def test_one_trace_spans_api_queue_and_worker(stack_env, prepared_model, tmp_pat
     worker = _start_and_wait("traced worker", worker_command(config), env, tmp_path / "worker.log", lambda: bool(registry.live(config.worker.queue)))
     url = f"http://{config.api.host}:{config.api.port}"
 
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    api = _start_and_wait("traced API", api_command(config), env, tmp_path / "api.log", healthy)
+    api = _start_and_wait("traced API", api_command(config), env, tmp_path / "api.log", answers(f"{url}/healthz"))
     try:
         with httpx.Client(base_url=url, timeout=30) as http:
             job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 4}).json()["id"]
