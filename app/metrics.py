@@ -33,7 +33,8 @@ TOKEN_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20
 class WorkerMetrics:
     """A worker process's series, in their own registry."""
 
-    def __init__(self, registry: CollectorRegistry, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, registry: CollectorRegistry, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]],
+                 model_info: Callable[[], dict[str, str]] = dict) -> None:
         self.registry = registry
 
         def histogram(name: str, doc: str, buckets: tuple) -> Histogram:
@@ -48,7 +49,7 @@ class WorkerMetrics:
         self.requests = Counter(PREFIX + "requests", "Jobs ended by this worker, by final status and finish reason.", ["status", "finish_reason"], registry=registry)
         self.prompt_tokens = Counter(PREFIX + "prompt_tokens", "Prompt tokens processed.", registry=registry)
         self.generation_tokens = Counter(PREFIX + "generation_tokens", "Tokens generated.", registry=registry)
-        registry.register(_EngineCollector(engine_stats, memory))
+        registry.register(_EngineCollector(engine_stats, memory, model_info))
 
     def job_ended(self, outcome: JobOutcome) -> None:
         self.requests.labels(status=outcome.status, finish_reason=outcome.finish_reason or "none").inc()
@@ -70,11 +71,17 @@ class WorkerMetrics:
 class _EngineCollector(Collector):
     """Gauges read from the engine and the process when Prometheus scrapes."""
 
-    def __init__(self, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, engine_stats: Callable[[], EngineStats | None], memory: Callable[[], dict[str, Any]], model_info: Callable[[], dict[str, str]]) -> None:
         self.engine_stats = engine_stats
         self.memory = memory
+        self.model_info = model_info
 
     def collect(self) -> Iterator[Any]:
+        info = self.model_info()
+        if info:  # what the engine runs with now: engine, device, quantization, attention
+            family = GaugeMetricFamily(PREFIX + "model_info", "The engine and model settings in use (value 1).", labels=sorted(info))
+            family.add_metric([info[k] for k in sorted(info)], 1)
+            yield family
         stats = self.engine_stats() or EngineStats()
         for name, doc, value in (
             ("num_requests_running", "Sequences in the running batch (prefilling included).", stats.num_running),

@@ -52,7 +52,7 @@ class EngineHost:
         self.cancels = CancelWatcher(self.jobs)
         store = CacheStore(redis, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
-        self.metrics = WorkerMetrics(CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats)
+        self.metrics = WorkerMetrics(CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats, self.model_info)
         self._load_lock = threading.Lock()
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
@@ -91,6 +91,18 @@ class EngineHost:
                     on_end=self._job_ended,
                 )
             return self._runner
+
+    def model_info(self) -> dict[str, str]:
+        """The settings the current engine runs with (heartbeat, /readyz and metrics labels)."""
+        if self._runner is None:
+            return {}
+        engine = self._runner.engine
+        return {
+            "engine": "batching" if hasattr(engine, "scheduler") else "naive",
+            "device": engine.device,
+            "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
+            "attention": getattr(engine.model, "llmjobs_attention", "sdpa"),
+        }
 
     def run_job(self, job_id: str) -> str:
         """What the task does: wait while a switch rebuilds the engine, then run the job."""
@@ -151,13 +163,7 @@ class EngineHost:
             "started_at": time.time(),
         }
         while not self._stop.is_set():
-            engine = self.runner.engine  # the switches may have replaced it
-            now = {
-                "engine": "batching" if hasattr(engine, "scheduler") else "naive",
-                "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
-                "attention": getattr(engine.model, "llmjobs_attention", "sdpa"),
-                "memory": memory_stats(),
-            }
+            now = {**self.model_info(), "memory": memory_stats()}  # the switches may have replaced the engine
             try:
                 self.registry.beat(self.worker_id, {**info, **now})
             except OSError as exc:  # redis.ConnectionError is an OSError: keep beating once Redis returns

@@ -40,6 +40,7 @@ def test_worker_and_api_metrics_count_jobs(http, config):
     for gauge in ("llmjobs_num_requests_running", "llmjobs_num_requests_waiting", "llmjobs_kv_cache_usage_perc", "llmjobs_batch_size"):
         assert f"\n{gauge} " in worker
     assert sample(worker, "llmjobs_prefix_cache_queries_total") >= 2
+    assert sample(worker, "llmjobs_model_info", engine="batching", device="cpu", quantization="fp16-weights", attention="sdpa") == 1
 
     api = http.get("/metrics")
     assert api.status_code == 200 and api.headers["content-type"].startswith("text/plain")
