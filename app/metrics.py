@@ -94,6 +94,7 @@ class _EngineCollector(Collector):
         yield CounterMetricFamily(PREFIX + "prefix_cache_queries", "Prompts looked up in the prefix-KV cache.", value=stats.prefix_cache_queries)
         yield CounterMetricFamily(PREFIX + "prefix_cache_hits", "Prompts that reused a stored prefix.", value=stats.prefix_cache_hits)
         yield CounterMetricFamily(PREFIX + "prefix_cache_hit_tokens", "Prompt tokens taken from the prefix-KV cache.", value=stats.prefix_cache_hit_tokens)
+        yield CounterMetricFamily(PREFIX + "num_preemptions", "Sequences sent back for recompute after an out-of-memory error.", value=stats.num_preemptions)
         memory = self.memory()
         yield GaugeMetricFamily(PREFIX + "worker_rss_bytes", "Resident memory of the worker process.", value=memory.get("rss_bytes", 0))
         for key, name in (("cuda_allocated_bytes", "cuda_memory_allocated_bytes"), ("cuda_reserved_bytes", "cuda_memory_reserved_bytes")):

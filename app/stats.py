@@ -18,6 +18,7 @@ class EngineStats:
     prefix_cache_queries: int = 0  # prompts looked up
     prefix_cache_hits: int = 0  # prompts that reused a stored prefix
     prefix_cache_hit_tokens: int = 0
+    num_preemptions: int = 0  # sequences sent back for recompute after an out-of-memory error
 
 
 @dataclass(frozen=True)

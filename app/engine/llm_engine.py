@@ -26,6 +26,8 @@ from app.stats import EngineStats
 
 log = logging.getLogger(__name__)
 
+OOM_RECOVERY_STEPS = 200  # steps without an out-of-memory error before the batch may grow back
+
 
 class BatchingEngine(Engine):
     def __init__(
@@ -57,6 +59,9 @@ class BatchingEngine(Engine):
         self._last_token: dict[int, int] = {}  # seq_id -> the token to feed at the next decode
         self.num_steps = 0
         self.last_batch_size = 0
+        self.max_num_seqs = max_num_seqs
+        self.num_preemptions = 0
+        self._steps_since_oom = 0
         self._prefix_cache_switch: bool | None = None  # set by any thread, applied by the loop between steps
         self._thread = threading.Thread(target=self._loop, name="llmjobs-engine", daemon=True)
         self._thread.start()
@@ -100,6 +105,7 @@ class BatchingEngine(Engine):
             prefix_cache_queries=cache.num_queries,
             prefix_cache_hits=cache.num_hits,
             prefix_cache_hit_tokens=cache.num_hit_tokens,
+            num_preemptions=self.num_preemptions,
         )
 
     def close(self) -> None:
@@ -122,6 +128,11 @@ class BatchingEngine(Engine):
                 self.scheduler.add(seq)
             try:
                 self._step()
+                self._steps_since_oom += 1
+                if self._steps_since_oom == OOM_RECOVERY_STEPS:  # memory held up: admit as many as configured again
+                    self.scheduler.max_num_seqs = self.max_num_seqs
+            except torch.OutOfMemoryError as exc:
+                self._on_out_of_memory(exc)
             except Exception as exc:  # a failed forward pass must fail its requests, not hang them
                 log.exception("engine step failed")
                 self._fail_all(exc)
@@ -184,6 +195,29 @@ class BatchingEngine(Engine):
         if tail:
             seq.mailbox.put(TokenDelta(index=len(seq.output.token_ids), text=tail, token_ids=[]))
         seq.mailbox.put(completion_of(seq.request, seq.output))
+
+    def _on_out_of_memory(self, exc: BaseException) -> None:
+        """Shrink the batch instead of dying. The failed forward pass may have appended KV to
+        some layers and not others, so every sequence in flight goes back to the front of the
+        queue to be recomputed from its prompt and the tokens it already produced (nothing
+        streamed is lost or repeated), and admission is capped at half as many until
+        OOM_RECOVERY_STEPS steps pass without another error."""
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        scheduler = self.scheduler
+        victims = [*scheduler.prefilling, *scheduler.running]
+        if len([seq for seq in victims if not seq.is_finished]) <= 1:  # nothing left to shrink: this request cannot fit
+            log.error("out of memory with a single sequence: failing it")
+            self._fail_all(exc)
+            return
+        self.runner.drop(victims)
+        for seq in victims:
+            self._last_token.pop(seq.seq_id, None)
+        scheduler.preempt(victims)
+        scheduler.max_num_seqs = max(1, len(victims) // 2)
+        self.num_preemptions += len(victims)
+        self._steps_since_oom = 0
+        log.warning("out of memory in a step: %d sequences preempted for recompute, admitting at most %d until memory holds", len(victims), scheduler.max_num_seqs)
 
     def _fail_all(self, exc: BaseException) -> None:
         for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:

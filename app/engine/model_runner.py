@@ -198,6 +198,17 @@ class ModelRunner:
         )
         return out.logits[:, -1, :]
 
+    def drop(self, seqs: list[Sequence]) -> None:
+        """Forget preempted sequences: their rows leave the running batch, a prefilling group is discarded."""
+        gone = set(map(id, seqs))
+        if self.group is not None and any(id(seq) in gone for seq in self.group.seqs):
+            self.group, self._group_ids = None, None
+        batch = self.running
+        if batch is not None:
+            keep = [row for row, seq in enumerate(batch.seqs) if id(seq) not in gone]
+            if len(keep) != len(batch.seqs):
+                self.running = self._select(batch, keep) if keep else None
+
     def drop_finished(self) -> None:
         """Free the rows of finished sequences and the columns nobody needs any more."""
         batch = self.running

@@ -103,6 +103,29 @@ class Scheduler:
             self._prefill_done = 0
             self._prefix = 0
 
+    def preempt(self, seqs: list[Sequence]) -> None:
+        """Send running or prefilling sequences back to the front of the queue, freeing their KV.
+
+        They will be prefilled again from their prompt plus what they generated so far
+        (recompute, as vLLM does on memory pressure), so nothing they streamed is lost.
+        """
+        victims = set(map(id, seqs))
+        if any(id(seq) in victims for seq in self.prefilling):
+            seqs = [*self.prefilling, *[s for s in seqs if s not in self.prefilling]]
+            self.prefilling = []
+            self._prefill_done = 0
+            self._prefix = 0
+        for seq in reversed(seqs):  # keep their order at the front of the queue
+            if seq.is_finished:
+                continue
+            if seq in self.running:
+                self.running.remove(seq)
+            self.num_reserved_tokens -= seq.reserved_tokens
+            seq.reserved_tokens = 0
+            seq.input_ids = list(seq.request.prompt_token_ids) + list(seq.output.token_ids)
+            seq.status = SequenceStatus.WAITING
+            self.waiting.appendleft(seq)
+
     def finish(self, seq: Sequence) -> None:
         """Remove a sequence from wherever it is and free its reservation."""
         if seq.is_finished:

@@ -156,3 +156,30 @@ def test_memory_pressure_makes_requests_wait_and_all_finish(model):
             small.generate(GenerationRequest("big", ids(small, QUESTIONS[0]), SamplingParams(max_tokens=190)))
     finally:
         small.close()
+
+
+def test_out_of_memory_shrinks_the_batch_and_loses_nothing(model):
+    """A step that runs out of memory sends everyone back for recompute; all finish, same answers."""
+    import torch
+
+    engine = make(model)
+    try:
+        requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=20, temperature=0)) for i, q in enumerate(QUESTIONS)]
+        expected = [engine.generate(r).token_ids for r in requests[:3]]
+        decode, failures = engine.runner.decode, []
+
+        def flaky_decode(last_tokens):
+            if len(last_tokens) >= 3 and not failures:
+                failures.append(len(last_tokens))
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return decode(last_tokens)
+
+        engine.runner.decode = flaky_decode
+        streamed = {i: [] for i in range(3)}
+        together = run_together(engine, requests[:3], on_delta=lambda i: lambda d: streamed[i].extend(d.token_ids), stagger_s=0)
+        assert failures and engine.num_preemptions >= 2
+        assert [t.token_ids for t in together] == expected
+        assert [streamed[i] for i in range(3)] == expected  # every token streamed exactly once
+        assert engine.scheduler.max_num_seqs < 32  # admission capped until memory holds
+    finally:
+        engine.close()

@@ -158,3 +158,22 @@ def test_prefix_cache_finds_the_longest_block_prefix_and_evicts_lru():
     assert cache.longest([5, 6, 7, 8, 9]) == 0
     cache.put(list(range(100, 112)), [(Fake(), Fake())])  # 12 more tokens: 20 > 16, the first goes
     assert cache.longest(first + [99]) == 0 and cache.num_tokens == 12
+
+
+def test_preempted_sequences_requeue_first_with_their_output_as_input():
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=64, max_kv_tokens=1000)
+    a, b, c = seq(max_tokens=6), seq(max_tokens=6), seq(max_tokens=6)
+    for s in (a, b):
+        scheduler.add(s)
+    run_step(scheduler)  # a and b prefilled together, one token each
+    run_step(scheduler)  # and one more decoded
+    scheduler.add(c)
+    reserved = scheduler.num_reserved_tokens
+    scheduler.preempt([a, b])
+    assert list(scheduler.waiting) == [a, b, c] and scheduler.running == []
+    assert scheduler.num_reserved_tokens == reserved - a.num_reserved_tokens - b.num_reserved_tokens == 0
+    assert a.input_ids == list(range(4)) + a.output.token_ids and len(a.output.token_ids) == 2
+    assert a.num_reserved_tokens == 4 + 6  # prompt + everything it may produce, as before
+    while scheduler.num_unfinished:
+        run_step(scheduler)
+    assert all(len(s.output.token_ids) == 6 for s in (a, b, c))
