@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app.config import ModelConfig, WorkerConfig
 from app.engine.base import Engine, StopCheck
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopCheck", "TokenDelta", "engine_for", "make_engine"]
 
@@ -27,13 +30,17 @@ def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, devic
 
         return NaiveEngine(model, tokenizer, **common)
     from app.engine.llm_engine import BatchingEngine
+    from app.memory import kv_tokens_that_fit
 
+    max_kv_tokens = kv_tokens_that_fit(model, device, worker_config.kv_cache_tokens)
+    if max_kv_tokens < worker_config.kv_cache_tokens:
+        log.warning("KV budget lowered to %d tokens (LLMJOBS_KV_CACHE_TOKENS=%d does not fit in the free memory)", max_kv_tokens, worker_config.kv_cache_tokens)
     return BatchingEngine(
         model,
         tokenizer,
         max_num_seqs=worker_config.max_num_seqs,
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
-        max_kv_tokens=worker_config.kv_cache_tokens,
+        max_kv_tokens=max_kv_tokens,
         prefix_cache_tokens=worker_config.prefix_cache_tokens,
         **common,
     )
