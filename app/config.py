@@ -29,7 +29,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MODEL_CACHE": ("~/.cache/llmjobs", "Where the default model's GGUF file is converted once to safetensors."),
     "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
-    "LLMJOBS_QUANTIZATION": ("auto", "Weight format after loading: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), or `auto` (`fp16-weights` on CPU, `none` on CUDA)."),
+    "LLMJOBS_QUANTIZATION": ("auto", "Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is."),
     "LLMJOBS_ATTENTION": ("auto", "Attention kernels: `auto` (`flash_attention_2` when the flash-attn package imports and CUDA is present, else `sdpa`), `sdpa`, `eager` or `flash_attention_2` (fails at start where it cannot run)."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
@@ -95,8 +95,8 @@ class ModelConfig:
             raise ConfigError("LLMJOBS_DEVICE", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
-        if self.quantization not in ("auto", "none", "fp16-weights"):
-            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be auto, none or fp16-weights, got {self.quantization!r}")
+        if self.quantization not in ("auto", "none", "fp16-weights", "8bit", "4bit"):
+            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be auto, none, fp16-weights, 8bit or 4bit, got {self.quantization!r}")
         if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
             raise ConfigError("LLMJOBS_ATTENTION", f"must be auto, sdpa, eager or flash_attention_2, got {self.attention!r}")
         if self.max_model_len < 0:

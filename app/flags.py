@@ -44,7 +44,7 @@ FLAGS: dict[str, Flag] = {
     for flag in (
         Flag("batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"),
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
-        Flag("quantization", ("auto", "none", "fp16-weights"), "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
+        Flag("quantization", ("auto", "none", "fp16-weights", "8bit", "4bit"), "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
         Flag("attention", ("auto", "sdpa", "eager", "flash_attention_2"), "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
         Flag("semantic_cache", ("on", "off"), "off", "api", "live", "the result cache's semantic tier"),
     )

@@ -190,13 +190,22 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     source = resolve(config)
     device = pick_device(config)
     tokenizer = load_tokenizer(config)
-    from app.quantization import quantize, resolve_mode
+    from transformers import AutoConfig
+
+    from app.quantization import load_kwargs, quantize, resolve_mode
 
     dtype = pick_dtype(config, device)
-    mode = resolve_mode(config.quantization, device, dtype)  # before loading: a bad setting fails fast
+    checkpoint = getattr(AutoConfig.from_pretrained(source.path, local_files_only=source.local), "quantization_config", None)
+    method = (checkpoint.get("quant_method") if isinstance(checkpoint, dict) else getattr(checkpoint, "quant_method", None)) if checkpoint else None
+    mode = resolve_mode(config.quantization, device, dtype, str(method) if method else None)  # before loading: a bad setting fails fast
     attention = pick_attention(config, device)
-    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention)
-    model.to(device).eval()
+    extra = load_kwargs(mode, dtype)
+    if extra:
+        extra["device_map"] = device  # bitsandbytes places (and quantizes) weights while loading
+    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention, **extra)
+    if not extra:
+        model.to(device)
+    model.eval()
     quantize(model, mode)
     model.llmjobs_quantization = mode  # shown in the worker's heartbeat and /readyz
     model.llmjobs_attention = attention

@@ -9,6 +9,13 @@
   per tensor, i.e. across the whole batch: measured here, 31 of 32 greedy answers changed with
   their batch companions, so it is not offered). The default model's weights come from a Q4_1
   GGUF whose values are small multiples of float16 scales, so float16 loses almost nothing.
+- ``8bit`` / ``4bit``: bitsandbytes, applied while loading (``BitsAndBytesConfig``): LLM.int8()
+  or NF4 with double quantization, computing in ``LLMJOBS_DTYPE``'s dtype (bfloat16 on CUDA,
+  float32 on CPU). They save memory, not time (bitsandbytes dequantizes on the fly); on CPU
+  both work but 8bit is very slow.
+- A checkpoint that is already quantized (GPTQ, AWQ, ... : its config.json carries a
+  ``quantization_config``) is loaded by transformers' own support; ``auto`` and ``none`` leave it
+  as it is, and asking for another mode on top of it is an error.
 - ``auto``: ``fp16-weights`` on CPU with float32 weights, ``none`` elsewhere (CUDA runs bfloat16).
 
 An explicit mode the device cannot run is an error at start, never a silent fallback.
@@ -21,21 +28,41 @@ import warnings
 from app.errors import ModelLoadError
 from typing import Any
 
-MODES = ("auto", "none", "fp16-weights")
+MODES = ("auto", "none", "fp16-weights", "8bit", "4bit")
 
 
 class QuantizationError(ModelLoadError):
     pass
 
 
-def resolve_mode(mode: str, device: str, dtype: Any) -> str:
+def resolve_mode(mode: str, device: str, dtype: Any, checkpoint_method: str | None = None) -> str:
+    """The mode to apply; ``checkpoint_method`` is the quantization the checkpoint already carries."""
+    import importlib.util
+
     import torch
 
+    if checkpoint_method:
+        if mode not in ("auto", "none"):
+            raise QuantizationError(f"the checkpoint is already quantized ({checkpoint_method}); LLMJOBS_QUANTIZATION={mode} cannot be applied on top")
+        return f"checkpoint:{checkpoint_method}"
+    if mode in ("8bit", "4bit") and importlib.util.find_spec("bitsandbytes") is None:
+        raise QuantizationError(f"LLMJOBS_QUANTIZATION={mode} needs the bitsandbytes package")
     if mode == "auto":
         return "fp16-weights" if device == "cpu" and dtype == torch.float32 else "none"
     if mode == "fp16-weights" and device != "cpu":
         raise QuantizationError(f"LLMJOBS_QUANTIZATION=fp16-weights runs on the CPU only (fbgemm kernels); this worker uses {device}")
     return mode
+
+
+def load_kwargs(mode: str, dtype: Any) -> dict[str, Any]:
+    """Extra ``from_pretrained`` arguments for modes applied while loading."""
+    if mode not in ("8bit", "4bit"):
+        return {}
+    from transformers import BitsAndBytesConfig
+
+    if mode == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    return {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)}
 
 
 def quantize(model: Any, mode: str) -> Any:

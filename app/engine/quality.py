@@ -67,13 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.engine.quality", description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", nargs="+", default=["none", "fp16-weights"])
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--prompts", type=int, default=32, help="how many short_chat prompts (slow modes: fewer)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     from app.models import load_model
 
     config = load_config()
     text = (ROOT / "loadtest" / "workloads" / "sentences.txt").read_text()
-    prompts = [json.loads(line)["messages"][-1]["content"] for line in (ROOT / "loadtest" / "workloads" / "short_chat.jsonl").read_text().splitlines()]
+    prompts = [json.loads(line)["messages"][-1]["content"] for line in (ROOT / "loadtest" / "workloads" / "short_chat.jsonl").read_text().splitlines()][: args.prompts]
     results, reference = [], None
     for mode in args.modes:
         model, tokenizer, device = load_model(replace(config.model, quantization=mode))

@@ -23,3 +23,15 @@ def test_an_explicit_mode_the_device_cannot_run_is_an_error():
 def test_unknown_mode_names_the_variable():
     with pytest.raises(ConfigError, match="LLMJOBS_QUANTIZATION"):
         load_config({"LLMJOBS_QUANTIZATION": "int3"})
+
+
+def test_a_quantized_checkpoint_loads_as_it_is_and_refuses_another_mode():
+    assert resolve_mode("auto", "cuda", torch.bfloat16, "gptq") == "checkpoint:gptq"
+    assert resolve_mode("none", "cpu", torch.float32, "awq") == "checkpoint:awq"
+    with pytest.raises(QuantizationError, match="already quantized"):
+        resolve_mode("4bit", "cuda", torch.bfloat16, "gptq")
+
+
+def test_bitsandbytes_modes_pass_through():
+    assert resolve_mode("4bit", "cpu", torch.float32) == "4bit"
+    assert resolve_mode("8bit", "cuda", torch.bfloat16) == "8bit"
