@@ -37,6 +37,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MAX_BATCHED_TOKENS": ("1024", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
     "LLMJOBS_PREFIX_CACHE_TOKENS": ("8192", "Batching engine: tokens of prompt-prefix KV kept for reuse (LRU); 0 turns prefix reuse off."),
     "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
+    "LLMJOBS_SPECULATIVE": ("off", "Batching engine: `prompt-lookup` drafts tokens by finding the latest tokens earlier in the prompt/output and verifies several per forward pass (greedy requests, batches of one); `off`."),
     "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
     "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
     "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
@@ -116,12 +117,15 @@ class WorkerConfig:
     task_time_limit_s: int
     heartbeat_interval_s: float
     metrics_port: int = 9101
+    speculative: str = "off"
 
     def __post_init__(self) -> None:
         if self.engine not in ("batching", "naive"):
             raise ConfigError("LLMJOBS_ENGINE", f"must be batching or naive, got {self.engine!r}")
         if not self.queue:
             raise ConfigError("LLMJOBS_QUEUE", "must not be empty")
+        if self.speculative not in ("off", "prompt-lookup"):
+            raise ConfigError("LLMJOBS_SPECULATIVE", f"must be off or prompt-lookup, got {self.speculative!r}")
 
     @property
     def task_threads(self) -> int:
@@ -244,6 +248,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
             heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),
             metrics_port=number("LLMJOBS_WORKER_METRICS_PORT", int, 0, 65535),
+            speculative=get("LLMJOBS_SPECULATIVE"),
         ),
         api=ApiConfig(
             host=get("LLMJOBS_HOST"),

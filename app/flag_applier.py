@@ -83,6 +83,7 @@ def configs_for(config: Config, flags: dict[str, str]) -> Config:
         config.worker,
         engine="batching" if flags["batching"] == "on" else "naive",
         prefix_cache_tokens=config.worker.prefix_cache_tokens if flags["prefix_cache"] == "on" else 0,
+        speculative=flags["speculative"],
     )
     model = replace(config.model, quantization=flags["quantization"], attention=flags["attention"])
     return replace(config, worker=worker, model=model)
@@ -122,6 +123,10 @@ class WorkerFlagApplier:
         for name in RELOAD_FLAGS:  # set back to what runs: forget an earlier failure
             if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
                 self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
+        if wanted["speculative"] != self.applied["speculative"]["value"]:
+            self.get_engine().set_speculative(wanted["speculative"])
+            self.applied["speculative"] = {"value": wanted["speculative"], "at": time.time()}
+            log.info("flag speculative=%s applied", wanted["speculative"])
         changed = [n for n in RELOAD_FLAGS if wanted[n] != self.applied[n]["value"] and self._failed.get(n) != wanted[n]]
         if changed:
             self._rebuild(wanted, changed)
@@ -145,6 +150,7 @@ class WorkerFlagApplier:
                     self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}
                 return
             new.set_prefix_cache(target["prefix_cache"] == "on")
+            new.set_speculative(target["speculative"])
             self.set_engine(new)
             self.gate.set_capacity(None if target["batching"] == "on" else 1)
             old.close()

@@ -46,6 +46,7 @@ FLAGS: dict[str, Flag] = {
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
         Flag("quantization", ("auto", "none", "fp16-weights", "8bit", "4bit"), "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
         Flag("attention", ("auto", "sdpa", "eager", "flash_attention_2"), "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
+        Flag("speculative", ("off", "prompt-lookup"), "off", "worker", "live", "speculative decoding by prompt lookup (lone greedy requests)"),
         Flag("semantic_cache", ("on", "off"), "off", "api", "live", "the result cache's semantic tier"),
     )
 }
@@ -63,6 +64,7 @@ def defaults(config: Config) -> dict[str, str]:
         "quantization": config.model.quantization,
         "attention": config.model.attention,
         "semantic_cache": "on" if config.cache.semantic else "off",
+        "speculative": config.worker.speculative,
     }
 
 

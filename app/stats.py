@@ -19,6 +19,9 @@ class EngineStats:
     prefix_cache_hits: int = 0  # prompts that reused a stored prefix
     prefix_cache_hit_tokens: int = 0
     num_preemptions: int = 0  # sequences sent back for recompute after an out-of-memory error
+    spec_num_drafts: int = 0  # speculative verification passes
+    spec_num_draft_tokens: int = 0  # tokens proposed
+    spec_num_accepted_tokens: int = 0  # of which the model agreed with
 
 
 @dataclass(frozen=True)

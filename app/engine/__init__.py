@@ -42,5 +42,6 @@ def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, devic
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
         max_kv_tokens=max_kv_tokens,
         prefix_cache_tokens=worker_config.prefix_cache_tokens,
+        speculative=worker_config.speculative,
         **common,
     )

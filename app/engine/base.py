@@ -53,6 +53,9 @@ class Engine(ABC):
     def set_prefix_cache(self, enabled: bool) -> None:
         """The `prefix_cache` switch; engines without prefix reuse ignore it."""
 
+    def set_speculative(self, mode: str) -> None:
+        """The `speculative` switch; engines without speculation ignore it."""
+
     def start_output(self, request: GenerationRequest, eos_token_ids: list[int]) -> OutputProcessor:
         """Check ``request`` fits the context; return its output state, with any tokens an
         earlier attempt already streamed replayed into it (silently)."""

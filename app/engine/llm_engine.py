@@ -17,7 +17,8 @@ import torch
 from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.model_runner import ModelRunner
 from app.engine.prefix_cache import PrefixCache
-from app.engine.sampler import sample
+from app.engine.drafter import accepted_length, propose
+from app.engine.sampler import GREEDY_BELOW, sample
 from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence
 from app.engine.types import Completion, GenerationRequest, TokenDelta
@@ -26,6 +27,7 @@ from app.stats import EngineStats
 
 log = logging.getLogger(__name__)
 
+SPECULATIVE_TOKENS = 5  # draft length per verification pass
 OOM_RECOVERY_STEPS = 200  # steps without an out-of-memory error before the batch may grow back
 
 
@@ -43,6 +45,7 @@ class BatchingEngine(Engine):
         max_num_batched_tokens: int,
         max_kv_tokens: int,
         prefix_cache_tokens: int = 8192,
+        speculative: str = "off",
     ) -> None:
         super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s)
         self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
@@ -60,6 +63,9 @@ class BatchingEngine(Engine):
         self.num_steps = 0
         self.last_batch_size = 0
         self.max_num_seqs = max_num_seqs
+        self.speculative = speculative == "prompt-lookup"  # the `speculative` switch (read between steps)
+        self.speculative_max_batch = 1
+        self.num_drafts = self.num_draft_tokens = self.num_accepted_tokens = 0
         self.num_preemptions = 0
         self._steps_since_oom = 0
         self._prefix_cache_switch: bool | None = None  # set by any thread, applied by the loop between steps
@@ -94,6 +100,9 @@ class BatchingEngine(Engine):
         with self._wake:
             self._wake.notify()
 
+    def set_speculative(self, mode: str) -> None:
+        self.speculative = mode == "prompt-lookup"  # read once per step by the loop thread
+
     def stats(self) -> EngineStats:
         scheduler, cache = self.scheduler, self.prefix_cache
         return EngineStats(
@@ -106,6 +115,9 @@ class BatchingEngine(Engine):
             prefix_cache_hits=cache.num_hits,
             prefix_cache_hit_tokens=cache.num_hit_tokens,
             num_preemptions=self.num_preemptions,
+            spec_num_drafts=self.num_drafts,
+            spec_num_draft_tokens=self.num_draft_tokens,
+            spec_num_accepted_tokens=self.num_accepted_tokens,
         )
 
     def close(self) -> None:
@@ -152,7 +164,7 @@ class BatchingEngine(Engine):
             return
         self.num_steps += 1
         self.last_batch_size = len(plan.decode) + (len(plan.prefill.group) if plan.prefill is not None else 0)
-        if plan.decode:
+        if plan.decode and not (plan.prefill is None and self._speculate(plan.decode)):
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
             self._postprocess(plan.decode, sample(logits, plan.decode))
         if plan.prefill is not None:
@@ -162,6 +174,36 @@ class BatchingEngine(Engine):
                 self._postprocess(plan.prefill.group, sample(logits, plan.prefill.group), skip_finished=True)
                 self.runner.admit_group()
         self.runner.drop_finished()
+
+    def _speculate(self, decode: list[Sequence]) -> bool:
+        """Decode a lone greedy sequence by prompt lookup: propose, verify in one pass, keep the
+        agreed prefix plus the model's own next token. Returns False when it does not apply.
+
+        Only for batches of up to ``speculative_max_batch`` (today 1): with more rows the step is
+        bound by the matrix products, extra verified positions cost real time and speculation
+        stops paying (vLLM measured slowdowns at high load), so drafting turns itself off.
+        """
+        if not self.speculative or len(decode) > self.speculative_max_batch:
+            return False
+        seq = decode[0]
+        if seq.sampling.temperature >= GREEDY_BELOW:
+            return False  # exact only for greedy: sampled requests decode normally
+        room = seq.sampling.max_tokens - len(seq.output.token_ids) - 1
+        draft = propose([*seq.request.prompt_token_ids, *seq.output.token_ids], num_draft=min(SPECULATIVE_TOKENS, room))
+        if not draft:
+            return False
+        logits = self.runner.verify(self._last_token[seq.seq_id], draft)
+        choices = logits.float().argmax(dim=-1).tolist()  # one host sync for all positions
+        kept = accepted_length(draft, choices)
+        self.runner.rewind(len(draft) - kept)
+        self.num_draft_tokens += len(draft)
+        self.num_accepted_tokens += kept
+        self.num_drafts += 1
+        for token in [*draft[:kept], choices[kept]]:
+            self._postprocess([seq], [token])
+            if seq.is_finished:
+                break
+        return True
 
     def _postprocess(self, seqs: list[Sequence], tokens: list[int], skip_finished: bool = False) -> None:
         for seq, token in zip(seqs, tokens, strict=True):

@@ -198,6 +198,35 @@ class ModelRunner:
         )
         return out.logits[:, -1, :]
 
+    @torch.inference_mode()
+    def verify(self, last_token: int, draft: list[int]) -> torch.Tensor:
+        """The single running row: feed its last token plus ``draft`` in one pass; returns the
+        logits after each of them, (len(draft) + 1, V). Their KV is appended; :meth:`rewind`
+        removes what the row does not keep."""
+        batch = self.running
+        assert batch is not None and len(batch.seqs) == 1
+        n = len(draft) + 1
+        positions = batch.mask.sum(-1, keepdim=True) + torch.arange(n, device=batch.mask.device)
+        batch.mask = torch.cat([batch.mask, torch.ones((1, n), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
+        out = self.model(
+            input_ids=torch.tensor([[last_token, *draft]], device=self.device),
+            attention_mask=batch.mask,
+            position_ids=positions,
+            **{self._cache_kwarg: batch.cache},
+            use_cache=True,
+        )
+        return out.logits[0]
+
+    def rewind(self, num_tokens: int) -> None:
+        """Drop the last ``num_tokens`` positions of the (single-row) running batch: rejected drafts."""
+        batch = self.running
+        if not num_tokens or batch is None:
+            return
+        for layer in batch.layers():
+            layer._length -= num_tokens
+            layer.keys, layer.values = layer._k[:, :, : layer._length], layer._v[:, :, : layer._length]
+        batch.mask = batch.mask[:, :-num_tokens]
+
     def drop(self, seqs: list[Sequence]) -> None:
         """Forget preempted sequences: their rows leave the running batch, a prefilling group is discarded."""
         gone = set(map(id, seqs))

@@ -183,3 +183,27 @@ def test_out_of_memory_shrinks_the_batch_and_loses_nothing(model):
         assert engine.scheduler.max_num_seqs < 32  # admission capped until memory holds
     finally:
         engine.close()
+
+
+REWRITE = ("Rewrite this sentence in the past tense, keeping every other word: The harbour town wakes slowly, its fishing "
+           "boats rocking against the stone quay while gulls argue over the morning catch and the baker opens his shop.")
+
+
+def test_prompt_lookup_speculation_is_exact_and_accepts_drafts(model):
+    plain = make(model)
+    spec = make(model, speculative="prompt-lookup")
+    try:
+        requests = [GenerationRequest(str(i), ids(plain, q), SamplingParams(max_tokens=40, temperature=0)) for i, q in enumerate([REWRITE, *QUESTIONS[:2]])]
+        expected = [plain.generate(r) for r in requests]
+        streamed: list[int] = []
+        got = [spec.generate(r, on_delta=(lambda d: streamed.extend(d.token_ids)) if i == 0 else None) for i, r in enumerate(requests)]
+        assert [g.token_ids for g in got] == [e.token_ids for e in expected]  # the exactness test
+        assert streamed == got[0].token_ids  # accepted drafts stream as tokens, once each, in order
+        assert spec.num_drafts > 0 and spec.num_accepted_tokens > 0
+        assert spec.stats().spec_num_accepted_tokens == spec.num_accepted_tokens
+        # Sampled requests and batches of several decode as usual (and still agree).
+        together = run_together(spec, requests)
+        assert [t.token_ids for t in together] == [e.token_ids for e in expected]
+    finally:
+        plain.close()
+        spec.close()
