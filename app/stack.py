@@ -115,7 +115,14 @@ def run_stack(config: Config) -> int:
         print(f"llmjobs: {name} exited; stopping the stack", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        _ignore_signals()  # a second Ctrl-C must not interrupt the orderly stop
         print("\nllmjobs: stopping…", file=sys.stderr)
         return 0
     finally:
+        _ignore_signals()
         stack.stop()
+
+
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
