@@ -34,6 +34,11 @@ def worker_command(config: Config) -> list[str]:
     ]  # fmt: skip
 
 
+def tensor_parallel_command(config: Config) -> list[str]:
+    """One worker over LLMJOBS_TENSOR_PARALLEL devices: torchrun starts a process per device."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(config.model.tensor_parallel), "-m", "workers.tp_main"]
+
+
 def api_command(config: Config) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn",
@@ -85,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "worker":
             ensure_prepared(config)
+            if config.model.tensor_parallel > 1:
+                os.execv(sys.executable, tensor_parallel_command(config))
             os.execv(sys.executable, worker_command(config))
         if args.command == "api":
             ensure_prepared(config)

@@ -31,6 +31,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
     "LLMJOBS_QUANTIZATION": ("auto", "Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is."),
     "LLMJOBS_ATTENTION": ("auto", "Attention kernels: `auto` (`flash_attention_2` when the flash-attn package imports and CUDA is present, else `sdpa`), `sdpa`, `eager` or `flash_attention_2` (fails at start where it cannot run)."),
+    "LLMJOBS_TENSOR_PARALLEL": ("1", "Devices one worker spans (transformers' tensor-parallel plan under `torchrun`; `llmjobs worker` starts it). Rank 0 consumes tasks, the other ranks follow its forward passes."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
     "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
     "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
@@ -88,6 +89,7 @@ class ModelConfig:
     max_model_len: int
     quantization: str = "auto"
     attention: str = "auto"
+    tensor_parallel: int = 1
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -235,6 +237,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_model_len=number("LLMJOBS_MAX_MODEL_LEN", int, 0),
             quantization=get("LLMJOBS_QUANTIZATION"),
             attention=get("LLMJOBS_ATTENTION"),
+            tensor_parallel=number("LLMJOBS_TENSOR_PARALLEL", int, 1, 64),
         ),
         worker=WorkerConfig(
             engine=get("LLMJOBS_ENGINE"),

@@ -91,7 +91,7 @@ def configs_for(config: Config, flags: dict[str, str]) -> Config:
 
 class WorkerFlagApplier:
     def __init__(self, store: FlagStore, config: Config, process_id: str, gate: Gate,
-                 get_engine: Callable[[], Engine], set_engine: Callable[[Engine], None], initial: dict[str, str]) -> None:
+                 get_engine: Callable[[], Engine], set_engine: Callable[[Engine], None], initial: dict[str, str], fixed: bool = False) -> None:
         self.store = store
         self.config = config
         self.process_id = process_id
@@ -101,6 +101,9 @@ class WorkerFlagApplier:
         # What the running engine was built with.
         self.applied: dict[str, dict[str, Any]] = {name: {"value": initial[name], "at": time.time()} for name in FLAGS if FLAGS[name].where == "worker"}
         self._failed: dict[str, str] = {}  # flag -> the value that could not be applied
+        # Tensor parallel: the other ranks hold their own shard and runner state, so switches that
+        # rebuild the engine or change the runner's prefix cache would need every rank: refused.
+        self.fixed = fixed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="llmjobs-flags", daemon=True)
 
@@ -116,6 +119,13 @@ class WorkerFlagApplier:
 
     def poll_once(self) -> None:
         wanted = {name: value for name, (value, _) in self.store.effective().items() if FLAGS[name].where == "worker"}
+        if self.fixed:
+            for name in (*RELOAD_FLAGS, "prefix_cache"):
+                if wanted[name] != self.applied[name]["value"]:
+                    self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} not applied: a tensor-parallel worker keeps its engine"}
+                    wanted[name] = self.applied[name]["value"]
+                else:
+                    self.applied[name].pop("error", None)
         if wanted["prefix_cache"] != self.applied["prefix_cache"]["value"]:
             self.get_engine().set_prefix_cache(wanted["prefix_cache"] == "on")
             self.applied["prefix_cache"] = {"value": wanted["prefix_cache"], "at": time.time()}

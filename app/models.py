@@ -197,11 +197,16 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     dtype = pick_dtype(config, device)
     checkpoint = getattr(AutoConfig.from_pretrained(source.path, local_files_only=source.local), "quantization_config", None)
     method = (checkpoint.get("quant_method") if isinstance(checkpoint, dict) else getattr(checkpoint, "quant_method", None)) if checkpoint else None
-    mode = resolve_mode(config.quantization, device, dtype, str(method) if method else None)  # before loading: a bad setting fails fast
+    quantization = "none" if config.tensor_parallel > 1 and config.quantization == "auto" else config.quantization
+    if config.tensor_parallel > 1 and quantization != "none":
+        raise ModelLoadError(f"LLMJOBS_QUANTIZATION={quantization} cannot be combined with tensor parallelism; use none")
+    mode = resolve_mode(quantization, device, dtype, str(method) if method else None)  # before loading: a bad setting fails fast
     attention = pick_attention(config, device)
     extra = load_kwargs(mode, dtype)
     if extra:
         extra["device_map"] = device  # bitsandbytes places (and quantizes) weights while loading
+    if config.tensor_parallel > 1:
+        extra["tp_plan"] = "auto"  # shards over the torchrun process group (each rank places its own shard)
     model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention, **extra)
     if not extra:
         model.to(device)

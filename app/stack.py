@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.cli import FLOWER_ENV, api_command, ensure_prepared, flower_command, worker_command
+from app.cli import FLOWER_ENV, api_command, ensure_prepared, flower_command, tensor_parallel_command, worker_command
 from app.config import Config
 from app.embedded_redis import EmbeddedRedis, answers, free_port
 

@@ -12,10 +12,12 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
+from typing import Any
 
 from app import tracing
 from app.config import Config, load_config
-from app.engine import Engine, make_engine
+from app.engine import Engine, engine_for, make_engine
 from app.flag_applier import Gate, WorkerFlagApplier, configs_for
 from app.flags import FlagStore, defaults
 from app.cancel_watcher import CancelWatcher
@@ -24,6 +26,7 @@ from app.events import EventLog
 from app.job_runner import JobRunner
 from app.jobs import JobStore
 from app.memory import memory_stats
+from app.models import context_length, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
@@ -61,6 +64,7 @@ class EngineHost:
         self.gate = Gate()  # closed while a rollback switch rebuilds the engine
         self._flags: WorkerFlagApplier | None = None
         self.started_flags: dict[str, str] = defaults(config)
+        self.preloaded: tuple[Any, Any, str] | None = None  # (model, tokenizer, device) a tensor-parallel launch loaded first
 
     @property
     def runner(self) -> JobRunner:
@@ -77,7 +81,12 @@ class EngineHost:
                 self.started_flags = flags
                 self.gate.set_capacity(None if flags["batching"] == "on" else 1)
                 started_config = configs_for(self.config, flags)
-                engine = make_engine(started_config.model, started_config.worker)
+                if self.preloaded is not None:  # tensor parallel: every rank loaded its shard together
+                    model, tokenizer, device = self.preloaded
+                    worker = replace(started_config.worker, engine="batching")
+                    engine = engine_for(worker, model, tokenizer, device=device, model_name=resolve(self.config.model).name, context_length=context_length(self.config.model))
+                else:
+                    engine = make_engine(started_config.model, started_config.worker)
                 log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
                 self._runner = JobRunner(
                     jobs=self.jobs,
@@ -150,7 +159,7 @@ class EngineHost:
         engine = self.runner.engine  # load the model before announcing this worker as live
         try:
             self._flags = WorkerFlagApplier(self.flag_store, self.config, self.worker_id, self.gate, lambda: self.runner.engine, self._set_engine,
-                                            initial=self.started_flags).start()
+                                            initial=self.started_flags, fixed=self.preloaded is not None).start()
         except OSError as exc:
             log.warning("rollback switches unavailable (Redis): %s", exc)
         info = {

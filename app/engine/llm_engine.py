@@ -17,6 +17,7 @@ import torch
 from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.model_runner import ModelRunner
 from app.engine.prefix_cache import PrefixCache
+from app.engine import tensor_parallel
 from app.engine.drafter import accepted_length, propose
 from app.engine.sampler import GREEDY_BELOW, sample
 from app.engine.scheduler import Scheduler
@@ -56,6 +57,8 @@ class BatchingEngine(Engine):
             prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids),
         )
         self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device, prefix_cache=self.prefix_cache)
+        if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
+            self.runner = tensor_parallel.BroadcastingRunner(self.runner)
         self._inbox: list[Sequence] = []
         self._wake = threading.Condition()
         self._closed = False
@@ -125,6 +128,8 @@ class BatchingEngine(Engine):
             self._closed = True
             self._wake.notify()
         self._thread.join(timeout=10)
+        if isinstance(self.runner, tensor_parallel.BroadcastingRunner):
+            self.runner.close()  # release the follower ranks
 
     # --- the loop (engine thread only) ---
 
@@ -266,6 +271,5 @@ class BatchingEngine(Engine):
             if not seq.is_finished:
                 self.scheduler.finish(seq)
                 seq.mailbox.put(exc)
-        self.runner.running = None
-        self.runner.group = None
+        self.runner.reset()
         self._last_token.clear()

@@ -227,6 +227,10 @@ class ModelRunner:
             layer.keys, layer.values = layer._k[:, :, : layer._length], layer._v[:, :, : layer._length]
         batch.mask = batch.mask[:, :-num_tokens]
 
+    def reset(self) -> None:
+        """Forget every row (after a failed step)."""
+        self.running, self.group, self._group_ids = None, None, None
+
     def drop(self, seqs: list[Sequence]) -> None:
         """Forget preempted sequences: their rows leave the running batch, a prefilling group is discarded."""
         gone = set(map(id, seqs))

@@ -1,0 +1,80 @@
+"""Tensor parallelism on the CPU (gloo, 2 processes under torchrun): the batching engine over a
+sharded model gives exactly the tokens of a single process. A tiny random Llama with heads that
+split in two stands in for SmolLM2, whose 9 heads / 3 KV heads do not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from app.embedded_redis import free_port
+from tests.integration.test_batching_engine import QUESTIONS, run_together
+
+
+def generate_all(engine) -> list[list[int]]:
+    from app.engine.types import GenerationRequest, SamplingParams
+
+    requests = [GenerationRequest(str(i), list(engine.tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
+                tokenize=True, return_dict=False)), SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:4])]
+    first = [engine.generate(requests[0]).token_ids]  # alone, then the rest as one batch joining mid-way
+    return first + [c.token_ids for c in run_together(engine, requests[1:], stagger_s=0.02)]
+
+
+def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from app.engine.llm_engine import BatchingEngine
+    from app.models import resolve
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve(config.model).path)
+    torch.manual_seed(0)
+    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)).eval()
+    model_dir = tmp_path / "tiny"
+    tiny.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    engine = BatchingEngine(tiny, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
+                            max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
+    try:
+        single = generate_all(engine)
+    finally:
+        engine.close()
+
+    out = tmp_path / "tp.json"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--master-port", str(free_port()), "-m", "tests.integration.tp_ranks", str(model_dir), str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(out.read_text()) == single
+
+
+def test_a_tensor_parallel_worker_serves_jobs(stack_env, prepared_model, tmp_path):
+    """`llmjobs worker` with LLMJOBS_TENSOR_PARALLEL=3 (SmolLM2's 9 heads / 3 KV heads split in 3):
+    rank 0 consumes the queue, ranks 1-2 follow; the answer is the single-process one."""
+    import httpx
+
+    from app.cli import api_command, tensor_parallel_command
+    from app.config import load_config
+    from app.redis_conn import Keys, connect
+    from app.worker_registry import WorkerRegistry
+    from tests.integration.conftest import FRANCE, _start_and_wait, _stop, answers, wait_for_job
+
+    env = {**stack_env, "LLMJOBS_TENSOR_PARALLEL": "3", "LLMJOBS_QUEUE": "llmjobs-test.tp", "LLMJOBS_PORT": str(free_port()),
+           "LLMJOBS_WORKER_METRICS_PORT": "0", "LLMJOBS_MAX_NUM_SEQS": "4"}
+    config = load_config(env)
+    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
+    worker = _start_and_wait("tensor-parallel worker", tensor_parallel_command(config), env, tmp_path / "worker.log", lambda: bool(registry.live(config.worker.queue)))
+    url = f"http://{config.api.host}:{config.api.port}"
+    api = _start_and_wait("API", api_command(config), env, tmp_path / "api.log", answers(f"{url}/healthz"))
+    try:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            ids = [http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 16}).json()["id"] for _ in range(2)]
+            jobs = [wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id) for job_id in ids]
+        assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
+        assert all(j["output"] == "The capital of France is Paris." for j in jobs)
+    finally:
+        _stop(api)
+        _stop(worker)
