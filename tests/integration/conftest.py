@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -159,6 +160,25 @@ def flask_app(config):
 @pytest.fixture
 def client(flask_app):
     return flask_app.test_client()
+
+
+@contextmanager
+def private_stack(env: dict[str, str], worker_command_of: Callable[[Config], list[str]], logs: Path) -> Iterator[httpx.Client]:
+    """A worker and an API of their own (their own queue in ``env``), sharing the tests' Redis:
+    for settings the session's stack must not have. Yields an HTTP client for the API."""
+    config = load_config(env)
+    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
+    worker = _start_and_wait("worker", worker_command_of(config), env, logs / "worker.log", lambda: bool(registry.live(config.worker.queue)))
+    url = f"http://{config.api.host}:{config.api.port}"
+    try:
+        api = _start_and_wait("API", api_command(config), env, logs / "api.log", answers(f"{url}/healthz"))
+        try:
+            with httpx.Client(base_url=url, timeout=30) as client:
+                yield client
+        finally:
+            _stop(api)
+    finally:
+        _stop(worker)
 
 
 def wait_for_job(get_record, job_id: str, timeout: float = 120) -> dict:

@@ -13,6 +13,13 @@ from app.embedded_redis import free_port
 from tests.integration.test_batching_engine import QUESTIONS, run_together
 
 
+def engine_over(model, tokenizer):
+    from app.engine.llm_engine import BatchingEngine
+
+    return BatchingEngine(model, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
+                          max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
+
+
 def generate_all(engine) -> list[list[int]]:
     from app.engine.types import GenerationRequest, SamplingParams
 
@@ -26,7 +33,6 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from app.engine.llm_engine import BatchingEngine
     from app.models import resolve
 
     tokenizer = AutoTokenizer.from_pretrained(resolve(config.model).path)
@@ -36,8 +42,7 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
     model_dir = tmp_path / "tiny"
     tiny.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
-    engine = BatchingEngine(tiny, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
-                            max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
+    engine = engine_over(tiny, tokenizer)
     try:
         single = generate_all(engine)
     finally:
@@ -54,27 +59,13 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
 def test_a_tensor_parallel_worker_serves_jobs(stack_env, prepared_model, tmp_path):
     """`llmjobs worker` with LLMJOBS_TENSOR_PARALLEL=3 (SmolLM2's 9 heads / 3 KV heads split in 3):
     rank 0 consumes the queue, ranks 1-2 follow; the answer is the single-process one."""
-    import httpx
-
-    from app.cli import api_command, tensor_parallel_command
-    from app.config import load_config
-    from app.redis_conn import Keys, connect
-    from app.worker_registry import WorkerRegistry
-    from tests.integration.conftest import FRANCE, _start_and_wait, _stop, answers, wait_for_job
+    from app.cli import tensor_parallel_command
+    from tests.integration.conftest import FRANCE, private_stack, wait_for_job
 
     env = {**stack_env, "LLMJOBS_TENSOR_PARALLEL": "3", "LLMJOBS_QUEUE": "llmjobs-test.tp", "LLMJOBS_PORT": str(free_port()),
            "LLMJOBS_WORKER_METRICS_PORT": "0", "LLMJOBS_MAX_NUM_SEQS": "4"}
-    config = load_config(env)
-    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
-    worker = _start_and_wait("tensor-parallel worker", tensor_parallel_command(config), env, tmp_path / "worker.log", lambda: bool(registry.live(config.worker.queue)))
-    url = f"http://{config.api.host}:{config.api.port}"
-    api = _start_and_wait("API", api_command(config), env, tmp_path / "api.log", answers(f"{url}/healthz"))
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            ids = [http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 16}).json()["id"] for _ in range(2)]
-            jobs = [wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id) for job_id in ids]
-        assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
-        assert all(j["output"] == "The capital of France is Paris." for j in jobs)
-    finally:
-        _stop(api)
-        _stop(worker)
+    with private_stack(env, tensor_parallel_command, tmp_path) as http:
+        ids = [http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 16}).json()["id"] for _ in range(2)]
+        jobs = [wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id) for job_id in ids]
+    assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
+    assert all(j["output"] == "The capital of France is Paris." for j in jobs)

@@ -6,35 +6,20 @@ from __future__ import annotations
 import re
 import time
 
-import httpx
-
-from app.cli import api_command, worker_command
-from app.config import load_config
+from app.cli import worker_command
 from app.embedded_redis import free_port
-from app.redis_conn import Keys, connect
-from app.worker_registry import WorkerRegistry
-from tests.integration.conftest import answers, _start_and_wait, _stop, wait_for_job
+from tests.integration.conftest import private_stack, wait_for_job
 
 
 def test_one_trace_spans_api_queue_and_worker(stack_env, prepared_model, tmp_path):
     env = {**stack_env, "LLMJOBS_TRACING": "console", "LLMJOBS_QUEUE": "llmjobs-test.traced", "LLMJOBS_PORT": str(free_port()),
            "LLMJOBS_WORKER_METRICS_PORT": "0", "LLMJOBS_ENGINE": "naive"}
-    config = load_config(env)
-    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
-    worker = _start_and_wait("traced worker", worker_command(config), env, tmp_path / "worker.log", lambda: bool(registry.live(config.worker.queue)))
-    url = f"http://{config.api.host}:{config.api.port}"
-
-    api = _start_and_wait("traced API", api_command(config), env, tmp_path / "api.log", answers(f"{url}/healthz"))
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 4}).json()["id"]
-            assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
+    with private_stack(env, worker_command, tmp_path) as http:
+        job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 4}).json()["id"]
+        assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and '"llmjobs.generate"' not in (tmp_path / "worker.log").read_text():
             time.sleep(0.3)  # spans are exported in batches
-    finally:
-        _stop(api)
-        _stop(worker)
     submit = _span(( tmp_path / "api.log").read_text(), "llmjobs.submit", job_id)
     generate = _span((tmp_path / "worker.log").read_text(), "llmjobs.generate", job_id)
     assert submit["trace_id"] == generate["trace_id"]

@@ -13,17 +13,12 @@ def main(model_dir: str, out: str) -> None:
 
     model = AutoModelForCausalLM.from_pretrained(model_dir, tp_plan="auto").eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    from app.engine.llm_engine import BatchingEngine
-    from app.engine.model_runner import ModelRunner
-    from app.engine.prefix_cache import PrefixCache
-
     if dist.get_rank() != 0:
-        tensor_parallel.follow(ModelRunner(model, pad_token_id=tokenizer.eos_token_id, device="cpu", prefix_cache=PrefixCache(max_tokens=8192)))
+        tensor_parallel.follow(tensor_parallel.follower_runner(model, tokenizer, "cpu", prefix_cache_tokens=8192))
         return
-    from tests.integration.test_tensor_parallel import generate_all
+    from tests.integration.test_tensor_parallel import engine_over, generate_all
 
-    engine = BatchingEngine(model, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
-                            max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
+    engine = engine_over(model, tokenizer)
     try:
         result = generate_all(engine)
     finally:
