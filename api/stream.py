@@ -52,7 +52,11 @@ def job_events(job_id: str):
 def job_websocket(ws, job_id: str):
     """The same events as JSON WebSocket messages; the server closes after ``final``."""
     svc = services()
-    for event in follow(svc.hub, svc.events, events_of(find_job(job_id)), after=last_event_id()):
+    # replay_ended=False: frames sent in the same instant as the handshake reply are dropped by
+    # some WebSocket clients (simple-websocket reads the handshake and the frames after it in one
+    # recv and, if the server closes at once, never parses the rest); the subscription's round
+    # trip first separates them.
+    for event in follow(svc.hub, svc.events, events_of(find_job(job_id)), after=last_event_id(), replay_ended=False):
         if event is None:
             if not ws.connected:
                 return

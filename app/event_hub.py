@@ -139,16 +139,18 @@ class EventHub:
                     sub.deliver(event)
 
 
-def follow(hub: EventHub, events: EventLog, job_id: str, *, after: int = -1, tick_s: float = 2.0) -> Iterator[dict[str, Any] | None]:
+def follow(hub: EventHub, events: EventLog, job_id: str, *, after: int = -1, tick_s: float = 2.0, replay_ended: bool = True) -> Iterator[dict[str, Any] | None]:
     """Yield the job's events after index ``after`` in order, ending with its final event.
 
     Yields None every ``tick_s`` of silence, so callers can send keep-alives and
-    notice a client that went away.
+    notice a client that went away. ``replay_ended``: an ended job's log is sent at once,
+    without first subscribing (a cache hit answers in ~1 ms instead of a subscription's round trip).
     """
-    logged = events.read(job_id, after=after)
-    if logged and logged[-1]["type"] == FINAL:  # an ended job (a cache hit, a replay): no subscription to wait for
-        yield from logged
-        return
+    if replay_ended:
+        logged = events.read(job_id, after=after)
+        if logged and logged[-1]["type"] == FINAL:
+            yield from logged
+            return
     sub = hub.subscribe(job_id)
     last = after
     try:
