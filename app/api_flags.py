@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
 
 from app.flags import FLAGS, FlagStore, poll_forever
 
@@ -30,14 +29,7 @@ class ApiFlagApplier:
         return self
 
     def _run(self) -> None:
-        self.poll_once_quietly()
         poll_forever(self.poll_once, threading.Event())
-
-    def poll_once_quietly(self) -> None:
-        try:
-            self.poll_once()
-        except (redis.RedisError, OSError):
-            pass  # poll_forever reports outages
 
     def poll_once(self) -> None:
         for name, (value, _) in self.store.effective().items():

@@ -19,6 +19,9 @@ from app.errors import ConfigError
 T = TypeVar("T")
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "8bit", "4bit")
+ATTENTION_MODES = ("auto", "sdpa", "eager", "flash_attention_2")
+SPECULATIVE_MODES = ("off", "prompt-lookup")
 
 # name -> (default, meaning). The README's configuration table mirrors this
 # mapping, and a unit test keeps the two in step.
@@ -98,10 +101,10 @@ class ModelConfig:
             raise ConfigError("LLMJOBS_DEVICE", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
-        if self.quantization not in ("auto", "none", "fp16-weights", "8bit", "4bit"):
-            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be auto, none, fp16-weights, 8bit or 4bit, got {self.quantization!r}")
-        if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
-            raise ConfigError("LLMJOBS_ATTENTION", f"must be auto, sdpa, eager or flash_attention_2, got {self.attention!r}")
+        if self.quantization not in QUANTIZATION_MODES:
+            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be one of {', '.join(QUANTIZATION_MODES)}, got {self.quantization!r}")
+        if self.attention not in ATTENTION_MODES:
+            raise ConfigError("LLMJOBS_ATTENTION", f"must be one of {', '.join(ATTENTION_MODES)}, got {self.attention!r}")
         if self.max_model_len < 0:
             raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
 
@@ -126,8 +129,8 @@ class WorkerConfig:
             raise ConfigError("LLMJOBS_ENGINE", f"must be batching or naive, got {self.engine!r}")
         if not self.queue:
             raise ConfigError("LLMJOBS_QUEUE", "must not be empty")
-        if self.speculative not in ("off", "prompt-lookup"):
-            raise ConfigError("LLMJOBS_SPECULATIVE", f"must be off or prompt-lookup, got {self.speculative!r}")
+        if self.speculative not in SPECULATIVE_MODES:
+            raise ConfigError("LLMJOBS_SPECULATIVE", f"must be one of {', '.join(SPECULATIVE_MODES)}, got {self.speculative!r}")
 
     @property
     def task_threads(self) -> int:

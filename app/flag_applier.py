@@ -27,6 +27,11 @@ from app.flags import FLAGS, FlagStore, poll_forever
 
 log = logging.getLogger(__name__)
 
+# Switches an engine takes between two steps, and how.
+LIVE_SWITCHES: dict[str, Callable[[Engine, str], None]] = {
+    "prefix_cache": lambda engine, value: engine.set_prefix_cache(value == "on"),
+    "speculative": lambda engine, value: engine.set_speculative(value),
+}
 RELOAD_FLAGS = tuple(name for name, flag in FLAGS.items() if flag.where == "worker" and flag.how == "reload")
 
 
@@ -126,17 +131,14 @@ class WorkerFlagApplier:
                     wanted[name] = self.applied[name]["value"]
                 else:
                     self.applied[name].pop("error", None)
-        if wanted["prefix_cache"] != self.applied["prefix_cache"]["value"]:
-            self.get_engine().set_prefix_cache(wanted["prefix_cache"] == "on")
-            self.applied["prefix_cache"] = {"value": wanted["prefix_cache"], "at": time.time()}
-            log.info("flag prefix_cache=%s applied", wanted["prefix_cache"])
+        for name, apply in LIVE_SWITCHES.items():
+            if wanted[name] != self.applied[name]["value"]:
+                apply(self.get_engine(), wanted[name])
+                self.applied[name] = {"value": wanted[name], "at": time.time()}
+                log.info("flag %s=%s applied", name, wanted[name])
         for name in RELOAD_FLAGS:  # set back to what runs: forget an earlier failure
             if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
                 self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
-        if wanted["speculative"] != self.applied["speculative"]["value"]:
-            self.get_engine().set_speculative(wanted["speculative"])
-            self.applied["speculative"] = {"value": wanted["speculative"], "at": time.time()}
-            log.info("flag speculative=%s applied", wanted["speculative"])
         changed = [n for n in RELOAD_FLAGS if wanted[n] != self.applied[n]["value"] and self._failed.get(n) != wanted[n]]
         if changed:
             self._rebuild(wanted, changed)
@@ -159,8 +161,8 @@ class WorkerFlagApplier:
                     self._failed[name] = wanted[name]
                     self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}
                 return
-            new.set_prefix_cache(target["prefix_cache"] == "on")
-            new.set_speculative(target["speculative"])
+            for name, apply in LIVE_SWITCHES.items():
+                apply(new, target[name])
             self.set_engine(new)
             self.gate.set_capacity(None if target["batching"] == "on" else 1)
             old.close()

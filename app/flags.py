@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from app.config import Config
+from app.config import ATTENTION_MODES, QUANTIZATION_MODES, SPECULATIVE_MODES, Config
 from app.redis_conn import Keys
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ FLAGS: dict[str, Flag] = {
     for flag in (
         Flag("batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"),
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
-        Flag("quantization", ("auto", "none", "fp16-weights", "8bit", "4bit"), "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
-        Flag("attention", ("auto", "sdpa", "eager", "flash_attention_2"), "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
-        Flag("speculative", ("off", "prompt-lookup"), "off", "worker", "live", "speculative decoding by prompt lookup (lone greedy requests)"),
+        Flag("quantization", QUANTIZATION_MODES, "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
+        Flag("attention", ATTENTION_MODES, "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
+        Flag("speculative", SPECULATIVE_MODES, "off", "worker", "live", "speculative decoding by prompt lookup (lone greedy requests)"),
         Flag("semantic_cache", ("on", "off"), "off", "api", "live", "the result cache's semantic tier"),
     )
 }
@@ -117,9 +117,9 @@ class FlagStore:
 
 
 def poll_forever(poll: Callable[[], None], stop: threading.Event) -> None:
-    """Call ``poll`` every POLL_S until ``stop``; a Redis outage is logged once, then retried quietly."""
+    """Call ``poll`` now and then every POLL_S until ``stop``; a Redis outage is logged once, then retried quietly."""
     failing = False
-    while not stop.wait(POLL_S):
+    while not stop.is_set():
         try:
             poll()
             failing = False
@@ -127,3 +127,4 @@ def poll_forever(poll: Callable[[], None], stop: threading.Event) -> None:
             if not failing:
                 log.warning("flags not read (will retry): %s", exc)
             failing = True
+        stop.wait(POLL_S)

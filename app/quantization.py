@@ -28,9 +28,6 @@ import warnings
 from app.errors import ModelLoadError
 from typing import Any
 
-MODES = ("auto", "none", "fp16-weights", "8bit", "4bit")
-
-
 class QuantizationError(ModelLoadError):
     pass
 

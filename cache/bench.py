@@ -88,7 +88,7 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
                                         encode_vector(vectors[i]), 1_000_000, store.base + "e:", store.base + "x:"], client=pipe)
                 pipe.execute()
         insert_s = time.perf_counter() - started
-        index = VectorIndex(size)
+        index = VectorIndex()
         sync = IndexSync(store, index)
         started = time.perf_counter()
         sync.load()

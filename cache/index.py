@@ -18,8 +18,7 @@ from cache.embedder import DIMENSIONS
 
 
 class VectorIndex:
-    def __init__(self, max_per_namespace: int) -> None:
-        self.max_per_namespace = max_per_namespace
+    def __init__(self) -> None:
         self._indexes: dict[str, Index] = {}
         self._lock = threading.Lock()  # usearch is thread-safe for reads, not for add/remove races on one key
 
@@ -63,10 +62,6 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return sum(len(index) for index in self._indexes.values())
-
-    def namespace_size(self, namespace: str) -> int:
-        index = self._indexes.get(namespace)
-        return 0 if index is None else len(index)
 
     def namespaces(self) -> list[str]:
         return list(self._indexes)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,7 +59,6 @@ class CacheStats:
 
     lookups: dict[str, int] = field(default_factory=lambda: {"exact_hit": 0, "semantic_hit": 0, "miss": 0, "skipped": 0, "error": 0})
     refused: dict[str, int] = field(default_factory=dict)  # semantic candidates the guard turned down, by reason
-    last_embed_ms: float = 0.0
 
 
 class ResultCache:
@@ -83,7 +81,7 @@ class ResultCache:
 
     def _load_semantic(self) -> None:
         try:
-            index = VectorIndex(self.config.max_entries)
+            index = VectorIndex()
             sync = IndexSync(self.store, index)
             embedder = Embedder()
             self.index, self.sync = index, sync.start()
@@ -96,7 +94,7 @@ class ResultCache:
         store = CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=config.max_entries)
         if not (config.enabled and config.semantic):
             return cls(config, store)
-        index = VectorIndex(config.max_entries)
+        index = VectorIndex()
         return cls(config, store, Embedder(), index, IndexSync(store, index).start())
 
     def applies(self, keys: CacheKeys) -> bool:
@@ -116,9 +114,7 @@ class ResultCache:
             self.stats.lookups["miss"] += 1
             return None, ticket
         assert self.embedder is not None and keys.text is not None
-        started = time.perf_counter()
         vector = self.embedder.embed(keys.text)
-        self.stats.last_embed_ms = (time.perf_counter() - started) * 1000
         if vector is None:  # longer than the embedder's window: exact tier only
             self.stats.lookups["miss"] += 1
             return None, ticket

@@ -166,7 +166,6 @@ class EngineHost:
             "id": self.worker_id,
             "queues": [self.config.worker.queue],
             "model": engine.model_name,
-            "device": engine.device,
             "concurrency": self.config.worker.task_threads,
             "pid": os.getpid(),
             "started_at": time.time(),

@@ -21,6 +21,14 @@ DeltaCallback = Callable[[TokenDelta], None]
 StopCheck = Callable[[], bool]  # polled between decode steps; True ends the request ("cancelled")
 
 
+def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The model's end-of-sequence ids (its generation config first, else the tokenizer's)."""
+    eos = model.generation_config.eos_token_id if model is not None else None
+    if eos is None and tokenizer is not None:
+        eos = tokenizer.eos_token_id
+    return [eos] if isinstance(eos, int) else list(eos or [])
+
+
 class Engine(ABC):
     def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
         self.model = model
@@ -29,10 +37,7 @@ class Engine(ABC):
         self.model_name = model_name
         self.context_length = context_length
         self.time_limit_s = time_limit_s
-        eos = model.generation_config.eos_token_id if model is not None else None
-        if eos is None and tokenizer is not None:
-            eos = tokenizer.eos_token_id
-        self.eos_token_ids: list[int] = [eos] if isinstance(eos, int) else list(eos or [])
+        self.eos_token_ids = eos_token_ids(model, tokenizer)
 
     @abstractmethod
     def generate(

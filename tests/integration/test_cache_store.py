@@ -54,7 +54,7 @@ def test_entries_expire_with_their_ttl(client):
 
 def test_the_bound_holds_under_ten_times_its_size_and_indexes_follow(client):
     store = store_for(client, max_entries=20)
-    index = VectorIndex(20)
+    index = VectorIndex()
     sync = IndexSync(store, index)
     sync.load()
     for i in range(200):
@@ -66,7 +66,7 @@ def test_the_bound_holds_under_ten_times_its_size_and_indexes_follow(client):
     assert len(index) == 20
     assert store.get_exact("x199") is not None and store.get_exact("x0") is None  # the oldest went first
     # A second process starting now loads the same 20.
-    other = VectorIndex(20)
+    other = VectorIndex()
     IndexSync(store, other).load()
     assert len(other) == 20
 
@@ -79,14 +79,14 @@ def test_a_corrupt_entry_is_ignored_and_deleted(client):
     assert not client.exists(store.entry_key(number)) and not client.exists(store.exact_key("x1"))
     number = insert(store, 2)
     client.hset(store.entry_key(number), "vector", "AAAA")  # a vector of the wrong size
-    index = VectorIndex(20)
+    index = VectorIndex()
     IndexSync(store, index).load()
     assert len(index) == 0 and not client.exists(store.entry_key(number))
 
 
 def test_semantic_lookup_rechecks_redis_and_the_guard(client):
     store = store_for(client)
-    index = VectorIndex(20)
+    index = VectorIndex()
     sync = IndexSync(store, index)
     sync.load()
     config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=60, max_entries=20, sampled=False)
