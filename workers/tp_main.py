@@ -11,7 +11,7 @@ import sys
 import torch.distributed as dist
 
 from app.config import load_config
-from app.engine.tensor_parallel import follow, follower_runner
+from app.engine.tensor_parallel import follow, follower_runner, shutdown
 from app.models import load_model
 
 
@@ -21,6 +21,7 @@ def main() -> int:
     model, tokenizer, device = load_model(config.model)
     if dist.get_rank() != 0:
         follow(follower_runner(model, tokenizer, device, config.worker.prefix_cache_tokens))
+        shutdown()
         return 0
     from app.cli import worker_command
     from workers.engine_host import get_host
@@ -29,6 +30,7 @@ def main() -> int:
     get_host().preloaded = (model, tokenizer, device)
     argv = worker_command(config)
     celery.worker_main(argv=argv[argv.index("worker") :])
+    shutdown()  # the engine closed on worker shutdown, which released the followers
     return 0
 
 

@@ -139,11 +139,19 @@ def follow(runner: Any) -> None:
         registry.views = {k: v for k, v in registry.views.items() if k in live}  # forget sequences that left
 
 
+def shutdown() -> None:
+    """Leave the process group together: a rank that exits while another still holds the group
+    can abort in gloo's destructor ("terminate called without an active exception")."""
+    if is_distributed():
+        _dist().barrier()
+        _dist().destroy_process_group()
+
+
 def follower_runner(model: Any, tokenizer: Any, device: str, prefix_cache_tokens: int) -> Any:
     """A follower's model runner, built exactly as the batching engine builds rank 0's."""
+    from app.engine.base import eos_token_ids
     from app.engine.model_runner import ModelRunner
     from app.engine.prefix_cache import PrefixCache
 
-    eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else tokenizer.eos_token_id
-    pad = eos if isinstance(eos, int) else list(eos)[0]
+    pad = eos_token_ids(model, tokenizer)[0]  # the batching engine pads with the same id
     return ModelRunner(model, pad_token_id=pad, device=device, prefix_cache=PrefixCache(max_tokens=prefix_cache_tokens))

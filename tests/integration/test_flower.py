@@ -21,6 +21,11 @@ def test_flower_lists_the_worker_and_finished_tasks(config, stack_env, http, tmp
     command = [part if not part.startswith("--port=") else f"--port={port}" for part in flower_command(config)]
     proc = _start_and_wait("Flower", command, {**stack_env, **FLOWER_ENV}, tmp_path / "flower.log", answers(f"{url}/healthcheck"))
     try:
+        # Flower hears task events only once it is connected to the broker: a task sent before
+        # that would show up without its name. Wait until it sees the worker.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not httpx.get(f"{url}/api/workers", params={"refresh": "true"}, timeout=10).json():
+            time.sleep(0.5)
         job_id = http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 8}).json()["id"]
         assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
         deadline = time.monotonic() + 30

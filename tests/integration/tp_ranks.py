@@ -15,6 +15,7 @@ def main(model_dir: str, out: str) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if dist.get_rank() != 0:
         tensor_parallel.follow(tensor_parallel.follower_runner(model, tokenizer, "cpu", prefix_cache_tokens=8192))
+        tensor_parallel.shutdown()
         return
     from tests.integration.test_tensor_parallel import engine_over, generate_all
 
@@ -25,6 +26,7 @@ def main(model_dir: str, out: str) -> None:
         engine.close()
     with open(out, "w") as f:
         json.dump(result, f)
+    tensor_parallel.shutdown()
 
 
 if __name__ == "__main__":
