@@ -21,7 +21,7 @@ T = TypeVar("T")
 DEFAULT_MODEL = "smollm2-135m-instruct"
 QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "8bit", "4bit")
 ATTENTION_MODES = ("auto", "sdpa", "eager", "flash_attention_2")
-SPECULATIVE_MODES = ("off", "prompt-lookup")
+SPECULATIVE_MODES = ("off", "prompt-lookup", "draft-model")
 
 # name -> (default, meaning). The README's configuration table mirrors this
 # mapping, and a unit test keeps the two in step.
@@ -41,7 +41,9 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MAX_BATCHED_TOKENS": ("1024", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
     "LLMJOBS_PREFIX_CACHE_TOKENS": ("8192", "Batching engine: tokens of prompt-prefix KV kept for reuse (LRU); 0 turns prefix reuse off."),
     "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
-    "LLMJOBS_SPECULATIVE": ("off", "Batching engine: `prompt-lookup` drafts tokens by finding the latest tokens earlier in the prompt/output and verifies several per forward pass (greedy requests, batches of one); `off`."),
+    "LLMJOBS_SPECULATIVE": ("off", "Batching engine: speculative decoding for greedy requests decoding alone. `prompt-lookup` drafts tokens by finding the latest tokens earlier in the prompt/output; `draft-model` asks the smaller model of `LLMJOBS_DRAFT_MODEL`; the target verifies a whole draft in one forward pass, and drafting backs off for a request while it does not pay. `off`."),
+    "LLMJOBS_DRAFT_MODEL": ("", "Speculative decoding: a Hugging Face model folder (or hub id) of a smaller causal LM with exactly the target's tokenizer, loaded beside the target so `draft-model` can be switched on. Empty: none."),
+    "LLMJOBS_SPECULATIVE_TOKENS": ("5", "Speculative decoding: tokens drafted per verification pass."),
     "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
     "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
     "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
@@ -93,6 +95,7 @@ class ModelConfig:
     quantization: str = "auto"
     attention: str = "auto"
     tensor_parallel: int = 1
+    draft_model: str = ""  # speculative decoding's draft: a model folder or hub id
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -123,6 +126,7 @@ class WorkerConfig:
     heartbeat_interval_s: float
     metrics_port: int = 9101
     speculative: str = "off"
+    speculative_tokens: int = 5
 
     def __post_init__(self) -> None:
         if self.engine not in ("batching", "naive"):
@@ -230,7 +234,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             raise ConfigError(name, f"must be on or off, got {raw!r}")
         return _SWITCH_VALUES[raw]
 
-    return Config(
+    config = Config(
         redis=RedisConfig(url=get("LLMJOBS_REDIS_URL"), key_prefix=get("LLMJOBS_KEY_PREFIX")),
         model=ModelConfig(
             model=get("LLMJOBS_MODEL"),
@@ -241,6 +245,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             quantization=get("LLMJOBS_QUANTIZATION"),
             attention=get("LLMJOBS_ATTENTION"),
             tensor_parallel=number("LLMJOBS_TENSOR_PARALLEL", int, 1, 64),
+            draft_model=get("LLMJOBS_DRAFT_MODEL"),
         ),
         worker=WorkerConfig(
             engine=get("LLMJOBS_ENGINE"),
@@ -255,6 +260,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),
             metrics_port=number("LLMJOBS_WORKER_METRICS_PORT", int, 0, 65535),
             speculative=get("LLMJOBS_SPECULATIVE"),
+            speculative_tokens=number("LLMJOBS_SPECULATIVE_TOKENS", int, 1, 64),
         ),
         api=ApiConfig(
             host=get("LLMJOBS_HOST"),
@@ -281,6 +287,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         flower_port=number("LLMJOBS_FLOWER_PORT", int, 0, 65535),
         run_dir=Path(get("LLMJOBS_RUN_DIR")).expanduser(),
     )
+    if config.worker.speculative == "draft-model" and not config.model.draft_model:
+        raise ConfigError("LLMJOBS_SPECULATIVE", "draft-model needs LLMJOBS_DRAFT_MODEL (a smaller model with the same tokenizer)")
+    return config
 
 
 def parse_api_keys(raw: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Applying rollback switches inside a worker process.
 
-A poll thread reads the effective flags about once a second. ``prefix_cache`` goes straight to
-the engine (between two steps). ``batching``, ``quantization`` and ``attention`` need a new
+A poll thread reads the effective flags about once a second. ``prefix_cache`` and
+``speculative`` go straight to the engine (between two steps); a value the engine cannot run
+(``draft-model`` with no draft loaded) is reported and not retried until the flag changes. ``batching``, ``quantization`` and ``attention`` need a new
 engine: the gate closes (task threads wait before claiming their next job, so new jobs stay
 queued), in-flight requests finish, the new engine is built (``batching`` alone reuses the loaded
 weights; the others load the model again), and the gate reopens. If building fails the old
@@ -88,7 +89,8 @@ def configs_for(config: Config, flags: dict[str, str]) -> Config:
         config.worker,
         engine="batching" if flags["batching"] == "on" else "naive",
         prefix_cache_tokens=config.worker.prefix_cache_tokens if flags["prefix_cache"] == "on" else 0,
-        speculative=flags["speculative"],
+        # draft-model without a draft is refused by the engine's live switch (and reported), not here
+        speculative=flags["speculative"] if flags["speculative"] != "draft-model" or config.model.draft_model else config.worker.speculative,
     )
     model = replace(config.model, quantization=flags["quantization"], attention=flags["attention"])
     return replace(config, worker=worker, model=model)
@@ -132,10 +134,19 @@ class WorkerFlagApplier:
                 else:
                     self.applied[name].pop("error", None)
         for name, apply in LIVE_SWITCHES.items():
-            if wanted[name] != self.applied[name]["value"]:
-                apply(self.get_engine(), wanted[name])
+            if wanted[name] != self.applied[name]["value"] and self._failed.get(name) != wanted[name]:
+                try:
+                    apply(self.get_engine(), wanted[name])
+                except ValueError as exc:  # a value this engine cannot run: keep the current one, say why
+                    log.error("flag %s=%s not applied: %s", name, wanted[name], exc)
+                    self._failed[name] = wanted[name]
+                    self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}
+                    continue
+                self._failed.pop(name, None)
                 self.applied[name] = {"value": wanted[name], "at": time.time()}
                 log.info("flag %s=%s applied", name, wanted[name])
+            elif wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
+                self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
         for name in RELOAD_FLAGS:  # set back to what runs: forget an earlier failure
             if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
                 self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
@@ -152,7 +163,7 @@ class WorkerFlagApplier:
             old = self.get_engine()
             try:
                 if changed == ["batching"]:  # same weights, another engine around them
-                    new = engine_for(config.worker, old.model, old.tokenizer, device=old.device, model_name=old.model_name, context_length=old.context_length)
+                    new = engine_for(config.worker, old.model, old.tokenizer, device=old.device, model_name=old.model_name, context_length=old.context_length, draft=old.draft)
                 else:
                     new = make_engine(config.model, config.worker)
             except Exception as exc:  # any load failure: keep serving with what works

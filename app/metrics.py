@@ -94,9 +94,10 @@ class _EngineCollector(Collector):
         yield CounterMetricFamily(PREFIX + "prefix_cache_queries", "Prompts looked up in the prefix-KV cache.", value=stats.prefix_cache_queries)
         yield CounterMetricFamily(PREFIX + "prefix_cache_hits", "Prompts that reused a stored prefix.", value=stats.prefix_cache_hits)
         yield CounterMetricFamily(PREFIX + "prefix_cache_hit_tokens", "Prompt tokens taken from the prefix-KV cache.", value=stats.prefix_cache_hit_tokens)
-        yield CounterMetricFamily(PREFIX + "spec_decode_num_drafts", "Speculative verification passes (prompt lookup).", value=stats.spec_num_drafts)
+        yield CounterMetricFamily(PREFIX + "spec_decode_num_drafts", "Speculative verification passes.", value=stats.spec_num_drafts)
         yield CounterMetricFamily(PREFIX + "spec_decode_num_draft_tokens", "Draft tokens proposed.", value=stats.spec_num_draft_tokens)
         yield CounterMetricFamily(PREFIX + "spec_decode_num_accepted_tokens", "Draft tokens the model accepted.", value=stats.spec_num_accepted_tokens)
+        yield CounterMetricFamily(PREFIX + "spec_decode_num_backoffs", "Times a request paused drafting because its speculative passes cost more per token than plain steps.", value=stats.spec_num_backoffs)
         if stats.spec_num_draft_tokens:
             yield GaugeMetricFamily(PREFIX + "spec_decode_acceptance_rate", "Accepted / proposed draft tokens so far.", value=stats.spec_num_accepted_tokens / stats.spec_num_draft_tokens)
             yield GaugeMetricFamily(PREFIX + "spec_decode_mean_accepted_length", "Mean draft tokens accepted per verification pass.", value=stats.spec_num_accepted_tokens / stats.spec_num_drafts)

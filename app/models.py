@@ -215,3 +215,33 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     model.llmjobs_quantization = mode  # shown in the worker's heartbeat and /readyz
     model.llmjobs_attention = attention
     return model, tokenizer, device
+
+
+def load_draft_model(config: ModelConfig, tokenizer: Any, device: str) -> Any | None:
+    """The speculative draft of ``LLMJOBS_DRAFT_MODEL`` on ``device``, or None when unset.
+
+    It must have exactly the target's tokenizer (the engine compares token ids, not text), so
+    a draft without tokenizer files, or with another vocabulary, fails at start."""
+    if not config.draft_model:
+        return None
+    from dataclasses import replace
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from app.quantization import quantize, resolve_mode
+
+    source = resolve(replace(config, model=config.draft_model))
+    try:
+        draft_tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=source.local)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model}: no tokenizer to check against the target's ({exc})") from exc
+    if draft_tokenizer.get_vocab() != tokenizer.get_vocab():
+        raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model} does not share the target's tokenizer; a draft must propose the target's token ids")
+    dtype = pick_dtype(config, device)
+    try:
+        draft = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=pick_attention(config, device))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model} did not load: {exc}") from exc
+    draft.to(device).eval()
+    quantize(draft, resolve_mode("auto", device, dtype))  # the target's default speed-up applies to its draft too
+    return draft

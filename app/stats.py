@@ -22,6 +22,7 @@ class EngineStats:
     spec_num_drafts: int = 0  # speculative verification passes
     spec_num_draft_tokens: int = 0  # tokens proposed
     spec_num_accepted_tokens: int = 0  # of which the model agreed with
+    spec_num_backoffs: int = 0  # times a request stopped drafting for a while because it did not pay
 
 
 @dataclass(frozen=True)

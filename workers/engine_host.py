@@ -26,7 +26,7 @@ from app.events import EventLog
 from app.job_runner import JobRunner
 from app.jobs import JobStore
 from app.memory import memory_stats
-from app.models import context_length, resolve
+from app.models import context_length, load_draft_model, resolve
 from app.prompts import PromptBuilder
 from app.redis_conn import Keys, connect
 from app.worker_registry import WorkerRegistry
@@ -84,7 +84,8 @@ class EngineHost:
                 if self.preloaded is not None:  # tensor parallel: every rank loaded its shard together
                     model, tokenizer, device = self.preloaded
                     worker = replace(started_config.worker, engine="batching")
-                    engine = engine_for(worker, model, tokenizer, device=device, model_name=resolve(self.config.model).name, context_length=context_length(self.config.model))
+                    draft = load_draft_model(self.config.model, tokenizer, device)  # rank 0 only, whole: drafting is local
+                    engine = engine_for(worker, model, tokenizer, device=device, model_name=resolve(self.config.model).name, context_length=context_length(self.config.model), draft=draft)
                 else:
                     engine = make_engine(started_config.model, started_config.worker)
                 log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)

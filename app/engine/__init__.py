@@ -16,15 +16,16 @@ __all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopC
 
 def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:
     """Load the model and build the engine named by ``LLMJOBS_ENGINE``."""
-    from app.models import context_length, load_model, resolve
+    from app.models import context_length, load_draft_model, load_model, resolve
 
     model, tokenizer, device = load_model(model_config)
-    return engine_for(worker_config, model, tokenizer, device=device, model_name=resolve(model_config).name, context_length=context_length(model_config))
+    draft = load_draft_model(model_config, tokenizer, device)
+    return engine_for(worker_config, model, tokenizer, device=device, model_name=resolve(model_config).name, context_length=context_length(model_config), draft=draft)
 
 
-def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int) -> Engine:
-    """The engine named by ``worker_config.engine`` over an already loaded model."""
-    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s}
+def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, draft: Any = None) -> Engine:
+    """The engine named by ``worker_config.engine`` over an already loaded model (and draft)."""
+    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s, "draft": draft}
     if worker_config.engine == "naive":
         from app.engine.naive import NaiveEngine
 
@@ -43,5 +44,6 @@ def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, devic
         max_kv_tokens=max_kv_tokens,
         prefix_cache_tokens=worker_config.prefix_cache_tokens,
         speculative=worker_config.speculative,
+        speculative_tokens=worker_config.speculative_tokens,
         **common,
     )

@@ -30,8 +30,9 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 class Engine(ABC):
-    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft: Any = None) -> None:
         self.model = model
+        self.draft = draft  # speculative decoding's draft model, if one was loaded (kept across engine rebuilds)
         self.tokenizer = tokenizer
         self.device = device
         self.model_name = model_name
@@ -59,7 +60,8 @@ class Engine(ABC):
         """The `prefix_cache` switch; engines without prefix reuse ignore it."""
 
     def set_speculative(self, mode: str) -> None:
-        """The `speculative` switch; engines without speculation ignore it."""
+        """The `speculative` switch; engines without speculation ignore it. Raises ValueError
+        for a mode this engine cannot run (``draft-model`` without a draft model)."""
 
     def start_output(self, request: GenerationRequest, eos_token_ids: list[int]) -> OutputProcessor:
         """Check ``request`` fits the context; return its output state, with any tokens an

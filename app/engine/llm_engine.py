@@ -18,6 +18,7 @@ from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
 from app.engine.model_runner import ModelRunner
 from app.engine.prefix_cache import PrefixCache
 from app.engine import tensor_parallel
+from app.engine.draft_model import DraftModel
 from app.engine.drafter import accepted_length, propose
 from app.engine.sampler import GREEDY_BELOW, sample
 from app.engine.scheduler import Scheduler
@@ -28,7 +29,6 @@ from app.stats import EngineStats
 
 log = logging.getLogger(__name__)
 
-SPECULATIVE_TOKENS = 5  # draft length per verification pass
 OOM_RECOVERY_STEPS = 200  # steps without an out-of-memory error before the batch may grow back
 
 
@@ -47,8 +47,10 @@ class BatchingEngine(Engine):
         max_kv_tokens: int,
         prefix_cache_tokens: int = 8192,
         speculative: str = "off",
+        speculative_tokens: int = 5,
+        draft: Any = None,
     ) -> None:
-        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s)
+        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft=draft)
         self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
         self.scheduler = Scheduler(
             max_num_seqs=max_num_seqs,
@@ -66,9 +68,13 @@ class BatchingEngine(Engine):
         self.num_steps = 0
         self.last_batch_size = 0
         self.max_num_seqs = max_num_seqs
-        self.speculative = speculative == "prompt-lookup"  # the `speculative` switch (read between steps)
+        self.drafter = DraftModel(draft, device) if draft is not None else None
+        self.speculative = "off"  # the `speculative` switch (read once per step by the loop)
+        self.set_speculative(speculative)
+        self.speculative_tokens = speculative_tokens
         self.speculative_max_batch = 1
-        self.num_drafts = self.num_draft_tokens = self.num_accepted_tokens = 0
+        self.num_drafts = self.num_draft_tokens = self.num_accepted_tokens = self.num_spec_backoffs = 0
+        self._plain_step_s: float | None = None  # moving average of a lone plain decode step
         self.num_preemptions = 0
         self._steps_since_oom = 0
         self._prefix_cache_switch: bool | None = None  # set by any thread, applied by the loop between steps
@@ -104,7 +110,9 @@ class BatchingEngine(Engine):
             self._wake.notify()
 
     def set_speculative(self, mode: str) -> None:
-        self.speculative = mode == "prompt-lookup"  # read once per step by the loop thread
+        if mode == "draft-model" and self.drafter is None:
+            raise ValueError("speculative=draft-model needs a draft model: set LLMJOBS_DRAFT_MODEL and restart the worker")
+        self.speculative = mode
 
     def stats(self) -> EngineStats:
         scheduler, cache = self.scheduler, self.prefix_cache
@@ -121,6 +129,7 @@ class BatchingEngine(Engine):
             spec_num_drafts=self.num_drafts,
             spec_num_draft_tokens=self.num_draft_tokens,
             spec_num_accepted_tokens=self.num_accepted_tokens,
+            spec_num_backoffs=self.num_spec_backoffs,
         )
 
     def close(self) -> None:
@@ -170,8 +179,12 @@ class BatchingEngine(Engine):
         self.num_steps += 1
         self.last_batch_size = len(plan.decode) + (len(plan.prefill.group) if plan.prefill is not None else 0)
         if plan.decode and not (plan.prefill is None and self._speculate(plan.decode)):
+            started = time.perf_counter()
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
             self._postprocess(plan.decode, sample(logits, plan.decode))
+            if len(plan.decode) == 1 and plan.prefill is None:  # what a lone step costs without drafting
+                elapsed = time.perf_counter() - started
+                self._plain_step_s = elapsed if self._plain_step_s is None else 0.8 * self._plain_step_s + 0.2 * elapsed
         if plan.prefill is not None:
             logits = self.runner.prefill(plan.prefill)
             self.scheduler.prefill_advanced(plan.prefill)
@@ -181,20 +194,34 @@ class BatchingEngine(Engine):
         self.runner.drop_finished()
 
     def _speculate(self, decode: list[Sequence]) -> bool:
-        """Decode a lone greedy sequence by prompt lookup: propose, verify in one pass, keep the
-        agreed prefix plus the model's own next token. Returns False when it does not apply.
+        """Decode a lone greedy sequence speculatively: draft (prompt lookup or the draft model),
+        verify in one pass, keep the agreed prefix plus the model's own next token. Returns False
+        when it does not apply, and the step decodes as usual.
 
-        Only for batches of up to ``speculative_max_batch`` (today 1): with more rows the step is
-        bound by the matrix products, extra verified positions cost real time and speculation
-        stops paying (vLLM measured slowdowns at high load), so drafting turns itself off.
+        Drafting turns itself down where it stops paying: for batches of more than
+        ``speculative_max_batch`` (today 1; with more rows the step is bound by the matrix
+        products, extra verified positions cost real time, and vLLM measured slowdowns at high
+        load), and for a request whose speculative passes cost more per token than a plain step
+        (drafts mostly rejected, or a draft model too slow for its acceptance): it decodes
+        ``SPEC_BACKOFF_TOKENS`` tokens plainly, then tries again (and waits twice as long after
+        each further miss).
         """
-        if not self.speculative or len(decode) > self.speculative_max_batch:
+        if self.speculative == "off" or len(decode) > self.speculative_max_batch:
             return False
         seq = decode[0]
         if seq.sampling.temperature >= GREEDY_BELOW:
             return False  # exact only for greedy: sampled requests decode normally
-        room = seq.sampling.max_tokens - len(seq.output.token_ids) - 1
-        draft = propose([*seq.request.prompt_token_ids, *seq.output.token_ids], num_draft=min(SPECULATIVE_TOKENS, room))
+        produced = len(seq.output.token_ids)
+        if self._plain_step_s is None or produced < seq.spec_resume_at:
+            return False  # measure a plain step first / backing off
+        started = time.perf_counter()
+        room = seq.sampling.max_tokens - produced - 1
+        tokens = [*seq.request.prompt_token_ids, *seq.output.token_ids]
+        num_draft = min(self.speculative_tokens, room)
+        if self.speculative == "draft-model" and self.drafter is not None:
+            draft = self.drafter.propose(tokens, num_draft)
+        else:
+            draft = propose(tokens, num_draft=num_draft)
         if not draft:
             return False
         logits = self.runner.verify(self._last_token[seq.seq_id], draft)
@@ -208,6 +235,13 @@ class BatchingEngine(Engine):
             self._postprocess([seq], [token])
             if seq.is_finished:
                 break
+        per_token = (time.perf_counter() - started) / (kept + 1)
+        seq.spec_step_s = per_token if seq.spec_step_s is None else 0.5 * seq.spec_step_s + 0.5 * per_token
+        if seq.spec_step_s > self._plain_step_s:  # not paying for this request: back off, twice as long each time
+            seq.spec_resume_at = len(seq.output.token_ids) + seq.spec_backoff
+            seq.spec_backoff *= 2
+            seq.spec_step_s = None
+            self.num_spec_backoffs += 1
         return True
 
     def _postprocess(self, seqs: list[Sequence], tokens: list[int], skip_finished: bool = False) -> None:
@@ -272,4 +306,6 @@ class BatchingEngine(Engine):
                 self.scheduler.finish(seq)
                 seq.mailbox.put(exc)
         self.runner.reset()
+        if self.drafter is not None:
+            self.drafter.reset()
         self._last_token.clear()

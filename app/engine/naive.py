@@ -71,8 +71,8 @@ class _StopWhen(StoppingCriteria):
 
 
 class NaiveEngine(Engine):
-    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float) -> None:
-        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s)
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft: Any = None) -> None:
+        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft=draft)
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
     @torch.inference_mode()

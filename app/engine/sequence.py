@@ -13,6 +13,9 @@ from app.engine.output_processor import OutputProcessor
 from app.engine.types import GenerationRequest
 
 
+SPEC_BACKOFF_TOKENS = 32  # a request whose drafting stopped paying first decodes this many tokens plainly
+
+
 class SequenceStatus(Enum):
     WAITING = auto()
     PREFILLING = auto()
@@ -36,6 +39,11 @@ class Sequence:
         self.reserved_tokens = 0  # KV tokens the scheduler set aside when it admitted this sequence
         self.generator: Any = None  # torch.Generator for seeded sampling, made by the sampler
         self.arrived_at = time.monotonic()
+        # Speculative decoding: seconds per token of this request's recent speculative passes,
+        # and the output length before which it decodes plainly (drafting did not pay).
+        self.spec_step_s: float | None = None
+        self.spec_resume_at = 0
+        self.spec_backoff = SPEC_BACKOFF_TOKENS
 
     @property
     def sampling(self):

@@ -207,3 +207,72 @@ def test_prompt_lookup_speculation_is_exact_and_accepts_drafts(model):
     finally:
         plain.close()
         spec.close()
+
+
+@pytest.fixture(scope="module")
+def drafts(config, tmp_path_factory):
+    """Two real draft models with the target's tokenizer: the target itself (its guesses are
+    almost always right) and its first 4 layers (almost always wrong, and much cheaper)."""
+    from dataclasses import replace
+
+    from app.engine.spec_bench import save_truncated_draft
+    from app.models import load_draft_model, load_tokenizer, resolve
+
+    target_dir = resolve(config.model).path
+    tokenizer = load_tokenizer(config.model)
+    truncated = save_truncated_draft(target_dir, tmp_path_factory.mktemp("draft") / "first-4-layers", 4)
+    return {name: load_draft_model(replace(config.model, draft_model=str(path)), tokenizer, "cpu") for name, path in (("self", target_dir), ("truncated", truncated))}
+
+
+@pytest.mark.parametrize("which", ["self", "truncated"])
+def test_draft_model_speculation_is_exact(model, drafts, which):
+    plain = make(model)
+    spec = make(model, speculative="draft-model", draft=drafts[which])
+    try:
+        requests = [GenerationRequest(str(i), ids(plain, q), SamplingParams(max_tokens=48, temperature=0)) for i, q in enumerate([REWRITE, *QUESTIONS[:3]])]
+        expected = [plain.generate(r).token_ids for r in requests]
+        streamed: list[int] = []
+        got = [spec.generate(r, on_delta=(lambda d: streamed.extend(d.token_ids)) if i == 0 else None).token_ids for i, r in enumerate(requests)]
+        assert got == expected  # the exactness test
+        assert streamed == got[0]
+        stats = spec.stats()
+        assert stats.spec_num_drafts > 0 and stats.spec_num_draft_tokens > 0
+        if which == "self":  # the same weights guess the same tokens
+            assert stats.spec_num_accepted_tokens >= 0.9 * stats.spec_num_draft_tokens
+        else:  # mostly rejected: drafting backs off instead of slowing every token
+            assert stats.spec_num_backoffs > 0
+        assert [t.token_ids for t in run_together(spec, requests)] == expected
+    finally:
+        plain.close()
+        spec.close()
+
+
+def test_draft_model_switch_needs_a_draft(model):
+    engine = make(model)
+    try:
+        with pytest.raises(ValueError, match="LLMJOBS_DRAFT_MODEL"):
+            engine.set_speculative("draft-model")
+        assert engine.speculative == "off"
+        engine.set_speculative("prompt-lookup")
+        assert engine.speculative == "prompt-lookup"
+    finally:
+        engine.close()
+
+
+def test_a_draft_with_another_tokenizer_fails_at_start(config, tmp_path):
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+
+    from app.errors import ModelLoadError
+    from app.models import load_draft_model, load_tokenizer, resolve
+
+    target_dir = resolve(config.model).path
+    tokenizer = load_tokenizer(config.model)
+    with pytest.raises(ModelLoadError, match="no tokenizer"):
+        load_draft_model(replace(config.model, draft_model=str(tmp_path)), tokenizer, "cpu")
+    other = AutoTokenizer.from_pretrained(target_dir)
+    other.add_tokens(["<not-in-the-target>"])
+    other.save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="does not share the target's tokenizer"):
+        load_draft_model(replace(config.model, draft_model=str(tmp_path)), tokenizer, "cpu")

@@ -80,3 +80,12 @@ def test_a_switch_the_machine_cannot_run_keeps_the_old_engine(store, stack_env, 
     assert "FAILED" in flags(stack_env, "list").stdout and "flash-attn" in flags(stack_env, "list").stdout
     job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 8}).json()["id"]
     assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
+
+
+def test_draft_model_speculation_without_a_draft_is_refused_and_reported(store, stack_env, http):
+    result = flags(stack_env, "set", "speculative", "draft-model", "--wait", "20")
+    assert result.returncode == 1 and "applied by 0/1 worker" in result.stdout
+    listing = flags(stack_env, "list").stdout
+    assert "FAILED" in listing and "LLMJOBS_DRAFT_MODEL" in listing
+    job_id = http.post("/v1/jobs", json={"prompt": "Say hi.", "temperature": 0, "max_tokens": 8}).json()["id"]
+    assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"

@@ -44,6 +44,8 @@ def test_defaults():
         ("LLMJOBS_MAX_MODEL_LEN", "-4"),
         ("LLMJOBS_API_WORKER_CLASS", "sync"),
         ("LLMJOBS_DEFAULT_MAX_TOKENS", "5000"),
+        ("LLMJOBS_SPECULATIVE", "draft-model"),  # without LLMJOBS_DRAFT_MODEL
+        ("LLMJOBS_SPECULATIVE_TOKENS", "0"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -51,6 +53,11 @@ def test_bad_value_names_the_variable(name, value):
         load_config({name: value})
     assert info.value.variable == name
     assert name in str(info.value)
+
+
+def test_draft_model_speculation_with_a_draft():
+    config = load_config({"LLMJOBS_SPECULATIVE": "draft-model", "LLMJOBS_DRAFT_MODEL": "/models/draft", "LLMJOBS_SPECULATIVE_TOKENS": "4"})
+    assert (config.worker.speculative, config.model.draft_model, config.worker.speculative_tokens) == ("draft-model", "/models/draft", 4)
 
 
 def test_api_keys():

@@ -1,0 +1,58 @@
+"""Draft-model drafting: a smaller causal LM that shares the target's tokenizer guesses the next
+tokens greedily; the target then checks them all in one forward pass.
+
+The draft keeps the KV of the tokens it has seen. Before each proposal it keeps the part
+that still matches the sequence (after verification that is everything but the rejected
+guesses), crops the rest, and feeds only the new tokens, so a proposal of ``n`` tokens costs
+``n`` small forward passes. A new lone sequence reuses whatever prefix it shares with the last
+one (the chat template's system prompt), as the engine's prefix cache does for the target.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+
+class DraftModel:
+    def __init__(self, model: Any, device: str) -> None:
+        self.model = model
+        self.device = device
+        self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._cache: DynamicCache | None = None
+        self._tokens: list[int] = []  # the tokens whose KV the cache holds, in order
+
+    @torch.inference_mode()
+    def propose(self, tokens: list[int], num_draft: int) -> list[int]:
+        """The draft's ``num_draft`` greedy next tokens after ``tokens``."""
+        if num_draft <= 0 or not tokens:
+            return []
+        kept = 0
+        for mine, theirs in zip(self._tokens, tokens[:-1], strict=False):  # feed at least one token: its logits start the draft
+            if mine != theirs:
+                break
+            kept += 1
+        if self._cache is None or kept == 0:
+            self._cache = DynamicCache()
+            kept = 0
+        elif kept < len(self._tokens):
+            self._cache.crop(kept - len(self._tokens))  # a negative count removes that many (every transformers version)
+        feed, draft = tokens[kept:], []
+        for _ in range(num_draft):
+            out = self.model(
+                input_ids=torch.tensor([feed], device=self.device),
+                **{self._cache_kwarg: self._cache},
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            draft.append(int(out.logits[0, -1].argmax()))
+            feed = draft[-1:]
+        self._tokens = [*tokens, *draft[:-1]]  # the last guess was never fed
+        return draft
+
+    def reset(self) -> None:
+        """Forget the cached sequence (after a failed step)."""
+        self._cache, self._tokens = None, []
