@@ -19,7 +19,7 @@ from app.errors import ConfigError
 T = TypeVar("T")
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
-QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "8bit", "4bit")
+QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit")
 ATTENTION_MODES = ("auto", "sdpa", "eager", "flash_attention_2")
 SPECULATIVE_MODES = ("off", "prompt-lookup", "draft-model")
 
@@ -32,7 +32,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "LLMJOBS_MODEL_CACHE": ("~/.cache/llmjobs", "Where the default model's GGUF file is converted once to safetensors."),
     "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
     "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
-    "LLMJOBS_QUANTIZATION": ("auto", "Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is."),
+    "LLMJOBS_QUANTIZATION": ("auto", "Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), `int8-dynamic` (CPU: PyTorch dynamic int8 linear layers; smaller and faster still in large batches, but an answer can change with its batch companions), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is."),
     "LLMJOBS_ATTENTION": ("auto", "Attention kernels: `auto` (`flash_attention_2` when the flash-attn package imports and CUDA is present, else `sdpa`), `sdpa`, `eager` or `flash_attention_2` (fails at start where it cannot run)."),
     "LLMJOBS_TENSOR_PARALLEL": ("1", "Devices one worker spans (transformers' tensor-parallel plan under `torchrun`; `llmjobs worker` starts it). Rank 0 consumes tasks, the other ranks follow its forward passes."),
     "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),

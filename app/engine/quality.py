@@ -4,7 +4,9 @@ For each mode of ``LLMJOBS_QUANTIZATION`` given: the bytes the weights occupy, p
 ``loadtest/workloads/sentences.txt`` (a text shipped in the repository), and how many greedy
 answers to the 32 ``short_chat`` prompts come out token-for-token identical to mode ``none``
 (and at which token the others first differ). The seed plan's "quality loss < 2 %" is read as:
-perplexity within 2 % of ``none``.
+perplexity within 2 % of ``none``. With ``--batch-check``, also how many of those answers stay
+the same when the batching engine runs them all at once instead of one by one (a format that
+scales activations across the batch fails this).
 """
 
 from __future__ import annotations
@@ -63,11 +65,37 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> lis
     return answers
 
 
+def batch_independence(model, tokenizer, device: str, prompts: list[str], max_tokens: int) -> str:
+    """How many greedy answers the batching engine gives identically alone and all together."""
+    import threading
+
+    from app.config import load_config
+    from app.engine import engine_for
+    from app.engine.types import GenerationRequest, SamplingParams
+
+    engine = engine_for(load_config().worker, model, tokenizer, device=device, model_name="m", context_length=8192)
+    try:
+        sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
+        requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True, return_dict=False)), sampling)
+                    for i, p in enumerate(prompts)]
+        alone = [engine.generate(r).token_ids for r in requests]
+        together: list = [None] * len(requests)
+        threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, engine.generate(requests[i]).token_ids)) for i in range(len(requests))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        engine.close()
+    return f"{sum(a == b for a, b in zip(alone, together, strict=True))}/{len(prompts)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.engine.quality", description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", nargs="+", default=["none", "fp16-weights"])
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--prompts", type=int, default=32, help="how many short_chat prompts (slow modes: fewer)")
+    parser.add_argument("--batch-check", action="store_true", help="also compare answers alone and batched")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     from app.models import load_model
@@ -87,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             "perplexity": round(perplexity(model, tokenizer, text), 4),
             "greedy_s": round(time.perf_counter() - started, 1),
         }
+        if args.batch_check:
+            row["same_answer_alone_and_batched"] = batch_independence(model, tokenizer, device, prompts, args.max_tokens)
         if reference is None:
             reference = (row, answers)
         else:

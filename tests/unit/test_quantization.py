@@ -35,3 +35,10 @@ def test_a_quantized_checkpoint_loads_as_it_is_and_refuses_another_mode():
 def test_bitsandbytes_modes_pass_through():
     assert resolve_mode("4bit", "cpu", torch.float32) == "4bit"
     assert resolve_mode("8bit", "cuda", torch.bfloat16) == "8bit"
+
+
+def test_int8_dynamic_is_cpu_only_and_never_automatic():
+    assert resolve_mode("int8-dynamic", "cpu", torch.float32) == "int8-dynamic"
+    with pytest.raises(QuantizationError, match="CPU only"):
+        resolve_mode("int8-dynamic", "cuda", torch.bfloat16)
+    assert load_config({"LLMJOBS_QUANTIZATION": "int8-dynamic"}).model.quantization == "int8-dynamic"
