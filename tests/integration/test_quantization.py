@@ -23,7 +23,7 @@ def test_fp16_weights_answer_like_float32_in_less_memory(config):
     assert weight_bytes(half) < 0.75 * weight_bytes(full)
 
 
-@pytest.mark.parametrize(("mode", "most_mb"), [("int8-dynamic", 260), ("8bit", 260), ("4bit", 200)])  # float32: ~513 MB
+@pytest.mark.parametrize(("mode", "most_mb"), [("int8-dynamic", 300), ("8bit", 260), ("4bit", 200)])  # MiB; float32: 513, fp16 weights: 365
 def test_each_smaller_format_loads_small_and_answers(config, mode, most_mb):
     from app.models import load_model
 
