@@ -3,8 +3,9 @@
 Prompts are cut into blocks of ``block_size`` tokens; every block boundary of a
 stored prompt is indexed by its token prefix, so a new prompt finds the longest
 stored prefix it shares (the chat template's system prompt, a long shared
-instruction, a repeated question) in one dictionary probe per boundary. The
-index is plain Python; the values are the model's per-layer key/value tensors.
+instruction, a repeated question) in one dictionary probe per boundary, then
+extends it token by token into that prompt's next block. The index is plain
+Python; the values are the model's per-layer key/value tensors.
 """
 
 from __future__ import annotations
@@ -40,20 +41,37 @@ class PrefixCache:
         self.num_tokens = 0
 
     def longest(self, tokens: list[int]) -> int:
-        """Length of the longest stored block-aligned prefix of ``tokens`` that leaves at least one token to compute."""
+        """Length of the longest stored prefix of ``tokens`` that leaves at least one token to compute.
+
+        Found by whole blocks, then extended token by token into the stored prompt's next
+        block: chat prompts share their template to the token, not to the block (SmolLM2's is
+        31 tokens, of which whole 16-token blocks would reuse only 16), and on a short chat
+        prompt those tokens are most of the prefill."""
         if not self.enabled:
             return 0
-        limit = ((len(tokens) - 1) // self.block_size) * self.block_size
-        for length in range(limit, 0, -self.block_size):
-            if tuple(tokens[:length]) in self._index:
-                return length
+        limit = len(tokens) - 1
+        for aligned in range((limit // self.block_size) * self.block_size, 0, -self.block_size):
+            entry = self._index.get(tuple(tokens[:aligned]))
+            if entry is not None:
+                return self._shared(entry, tokens, aligned, limit)
         return 0
 
+    @staticmethod
+    def _shared(entry: _Entry, tokens: list[int], start: int, limit: int) -> int:
+        """How far ``entry`` agrees with ``tokens``, knowing the first ``start`` agree, up to ``limit``."""
+        length, end = start, min(len(entry.tokens), limit)
+        while length < end and entry.tokens[length] == tokens[length]:
+            length += 1
+        return length
+
     def get(self, tokens: list[int], length: int) -> list[tuple[Any, Any]]:
-        """Per-layer (keys, values) of the first ``length`` tokens, which :meth:`longest` found."""
-        entry = self._index[tuple(tokens[:length])]
-        self._entries.move_to_end(entry.tokens)
-        return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
+        """Per-layer (keys, values) of the first ``length`` tokens (at most what :meth:`longest` found)."""
+        for aligned in range(((len(tokens) - 1) // self.block_size) * self.block_size, 0, -self.block_size):
+            entry = self._index.get(tuple(tokens[:aligned]))
+            if entry is not None and self._shared(entry, tokens, aligned, length) == length:
+                self._entries.move_to_end(entry.tokens)
+                return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
+        raise KeyError(f"no stored prefix of {length} tokens")
 
     def record(self, hit_tokens: int) -> None:
         self.num_queries += 1

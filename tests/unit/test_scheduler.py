@@ -154,8 +154,12 @@ def test_prefix_cache_finds_the_longest_block_prefix_and_evicts_lru():
     first = list(range(10))
     cache.put(first, [(Fake(), Fake())])
     assert cache.longest(first + [99]) == 8  # 2 whole blocks stored of 10 tokens
-    assert cache.longest(first[:8]) == 4  # at least one token must be left to compute
+    assert cache.longest(first[:8]) == 7  # at least one token must be left to compute
+    assert cache.longest([0, 1, 2, 3, 4, 5, 99, 7, 8]) == 6  # a whole block, then token by token
     assert cache.longest([5, 6, 7, 8, 9]) == 0
+    assert cache.get([0, 1, 2, 3, 4, 5, 99, 7, 8], 6) is not None
+    with pytest.raises(KeyError):
+        cache.get([0, 1, 2, 3, 4, 5, 99, 7, 8], 7)
     cache.put(list(range(100, 112)), [(Fake(), Fake())])  # 12 more tokens: 20 > 16, the first goes
     assert cache.longest(first + [99]) == 0 and cache.num_tokens == 12
 
