@@ -161,19 +161,22 @@ class WorkerFlagApplier:
         started = time.monotonic()
         with self.gate.drained():
             old = self.get_engine()
+            new = None
             try:
                 if changed == ["batching"]:  # same weights, another engine around them
                     new = engine_for(config.worker, old.model, old.tokenizer, device=old.device, model_name=old.model_name, context_length=old.context_length, draft=old.draft)
                 else:
                     new = make_engine(config.model, config.worker)
+                for name, apply in LIVE_SWITCHES.items():
+                    apply(new, target[name])
             except Exception as exc:  # any load failure: keep serving with what works
+                if new is not None:
+                    new.close()
                 log.error("flags %s could not be applied, keeping the current engine: %s", ", ".join(f"{n}={wanted[n]}" for n in changed), exc)
                 for name in changed:
                     self._failed[name] = wanted[name]
                     self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}
                 return
-            for name, apply in LIVE_SWITCHES.items():
-                apply(new, target[name])
             self.set_engine(new)
             self.gate.set_capacity(None if target["batching"] == "on" else 1)
             old.close()

@@ -127,4 +127,6 @@ def poll_forever(poll: Callable[[], None], stop: threading.Event) -> None:
             if not failing:
                 log.warning("flags not read (will retry): %s", exc)
             failing = True
+        except Exception:  # a bug in applying must not end the poller: later flags still apply
+            log.exception("applying flags failed (will retry)")
         stop.wait(POLL_S)

@@ -78,9 +78,11 @@ class EngineHost:
                 except OSError as exc:  # redis.ConnectionError is an OSError
                     log.warning("flags not read, starting from configuration: %s", exc)
                     flags = defaults(self.config)
-                self.started_flags = flags
                 self.gate.set_capacity(None if flags["batching"] == "on" else 1)
                 started_config = configs_for(self.config, flags)
+                # What the engine really starts with: a live switch it cannot take (draft-model
+                # with no draft) stays pending, so the flag applier tries it and reports the refusal.
+                self.started_flags = {**flags, "speculative": started_config.worker.speculative}
                 if self.preloaded is not None:  # tensor parallel: every rank loaded its shard together
                     model, tokenizer, device = self.preloaded
                     worker = replace(started_config.worker, engine="batching")

@@ -24,6 +24,7 @@ class DraftModel:
         self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self._cache: DynamicCache | None = None
         self._tokens: list[int] = []  # the tokens whose KV the cache holds, in order
+        self.last_fed = 0  # tokens the last proposal fed before its first guess (catch-up)
 
     @torch.inference_mode()
     def propose(self, tokens: list[int], num_draft: int) -> list[int]:
@@ -41,6 +42,7 @@ class DraftModel:
         elif kept < len(self._tokens):
             self._cache.crop(kept - len(self._tokens))  # a negative count removes that many (every transformers version)
         feed, draft = tokens[kept:], []
+        self.last_fed = len(feed)
         for _ in range(num_draft):
             out = self.model(
                 input_ids=torch.tensor([feed], device=self.device),

@@ -75,6 +75,7 @@ class BatchingEngine(Engine):
         self.speculative_max_batch = 1
         self.num_drafts = self.num_draft_tokens = self.num_accepted_tokens = self.num_spec_backoffs = 0
         self._plain_step_s: float | None = None  # moving average of a lone plain decode step
+        self._exact_verify = getattr(model, "llmjobs_quantization", "none") != "int8-dynamic"
         self.num_preemptions = 0
         self._steps_since_oom = 0
         self._prefix_cache_switch: bool | None = None  # set by any thread, applied by the loop between steps
@@ -205,8 +206,13 @@ class BatchingEngine(Engine):
         (drafts mostly rejected, or a draft model too slow for its acceptance): it decodes
         ``SPEC_BACKOFF_TOKENS`` tokens plainly, then tries again (and waits twice as long after
         each further miss).
+
+        Never under a weight format that scales activations per tensor (``int8-dynamic``): a
+        verified position's logits would depend on the draft tokens beside it, and the output
+        would no longer be exactly the one without speculation.
         """
-        if self.speculative == "off" or len(decode) > self.speculative_max_batch:
+        mode = self.speculative  # read once: the switch may change from another thread
+        if mode == "off" or len(decode) > self.speculative_max_batch or not self._exact_verify:
             return False
         seq = decode[0]
         if seq.sampling.temperature >= GREEDY_BELOW:
@@ -218,8 +224,17 @@ class BatchingEngine(Engine):
         room = seq.sampling.max_tokens - produced - 1
         tokens = [*seq.request.prompt_token_ids, *seq.output.token_ids]
         num_draft = min(self.speculative_tokens, room)
-        if self.speculative == "draft-model" and self.drafter is not None:
-            draft = self.drafter.propose(tokens, num_draft)
+        catching_up = False
+        if mode == "draft-model" and self.drafter is not None:
+            try:
+                draft = self.drafter.propose(tokens, num_draft)
+            except Exception:  # the draft is optional: its failure must not fail the request
+                log.exception("draft model failed: request %s decodes without it", seq.request.request_id)
+                self.drafter.reset()
+                seq.spec_resume_at = seq.sampling.max_tokens + 1
+                return False
+            # feeding the draft a whole prompt (or what it missed while backing off) is not what a pass costs
+            catching_up = self.drafter.last_fed > self.speculative_tokens + 1
         else:
             draft = propose(tokens, num_draft=num_draft)
         if not draft:
@@ -235,6 +250,8 @@ class BatchingEngine(Engine):
             self._postprocess([seq], [token])
             if seq.is_finished:
                 break
+        if catching_up:
+            return True
         per_token = (time.perf_counter() - started) / (kept + 1)
         seq.spec_step_s = per_token if seq.spec_step_s is None else 0.5 * seq.spec_step_s + 0.5 * per_token
         if seq.spec_step_s > self._plain_step_s:  # not paying for this request: back off, twice as long each time

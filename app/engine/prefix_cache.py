@@ -68,7 +68,7 @@ class PrefixCache:
         """Per-layer (keys, values) of the first ``length`` tokens (at most what :meth:`longest` found)."""
         for aligned in range(((len(tokens) - 1) // self.block_size) * self.block_size, 0, -self.block_size):
             entry = self._index.get(tuple(tokens[:aligned]))
-            if entry is not None and self._shared(entry, tokens, aligned, length) == length:
+            if entry is not None and self._shared(entry, tokens, aligned, length) >= length:  # aligned may exceed length
                 self._entries.move_to_end(entry.tokens)
                 return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
         raise KeyError(f"no stored prefix of {length} tokens")

@@ -276,3 +276,38 @@ def test_a_draft_with_another_tokenizer_fails_at_start(config, tmp_path):
     other.save_pretrained(tmp_path)
     with pytest.raises(ModelLoadError, match="does not share the target's tokenizer"):
         load_draft_model(replace(config.model, draft_model=str(tmp_path)), tokenizer, "cpu")
+
+
+class _BrokenDraft:
+    """A draft model whose forward pass fails (fault injection: the draft is optional)."""
+
+    def forward(self, input_ids=None, past_key_values=None, use_cache=None, logits_to_keep=None):
+        raise RuntimeError("injected draft failure")
+
+    __call__ = forward
+
+
+def test_a_failing_draft_model_leaves_the_request_to_plain_decoding(model):
+    plain = make(model)
+    spec = make(model, speculative="draft-model", draft=_BrokenDraft())
+    try:
+        request = GenerationRequest("0", ids(plain, REWRITE), SamplingParams(max_tokens=24, temperature=0))
+        assert spec.generate(request).token_ids == plain.generate(request).token_ids
+        assert spec.stats().spec_num_drafts == 0
+    finally:
+        plain.close()
+        spec.close()
+
+
+def test_no_speculation_under_per_tensor_activation_scales(model):
+    weights = model[0]
+    before, weights.llmjobs_quantization = weights.llmjobs_quantization, "int8-dynamic"  # what the engine reads; the weights stay
+    try:
+        engine = make(model, speculative="prompt-lookup")
+    finally:
+        weights.llmjobs_quantization = before
+    try:
+        engine.generate(GenerationRequest("0", ids(engine, REWRITE), SamplingParams(max_tokens=24, temperature=0)))
+        assert engine.stats().spec_num_drafts == 0
+    finally:
+        engine.close()

@@ -160,6 +160,15 @@ def test_prefix_cache_finds_the_longest_block_prefix_and_evicts_lru():
     assert cache.get([0, 1, 2, 3, 4, 5, 99, 7, 8], 6) is not None
     with pytest.raises(KeyError):
         cache.get([0, 1, 2, 3, 4, 5, 99, 7, 8], 7)
+    # A group asks each row for the group's shortest prefix: an entry matched at a longer
+    # boundary serves it even when a newer entry indexed at a shorter boundary diverges earlier.
+    two = PrefixCache(block_size=4, max_tokens=100)
+    a = list(range(12))
+    two.put(a, [(Fake(), Fake())])
+    two.put([0, 1, 2, 3, 4, 5, 50, 51], [(Fake(), Fake())])  # newest at boundary 4, agrees to 6 only
+    row = a[:10] + [77]
+    assert two.longest(row) == 10
+    assert two.get(row, 7) is not None
     cache.put(list(range(100, 112)), [(Fake(), Fake())])  # 12 more tokens: 20 > 16, the first goes
     assert cache.longest(first + [99]) == 0 and cache.num_tokens == 12
 
