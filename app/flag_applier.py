@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import redis
-
 from app.config import Config
 from app.engine import Engine, engine_for, make_engine
 from app.flags import FLAGS, FlagStore, poll_forever
@@ -133,6 +131,9 @@ class WorkerFlagApplier:
                     wanted[name] = self.applied[name]["value"]
                 else:
                     self.applied[name].pop("error", None)
+        for name in self.applied:  # set back to what runs: forget an earlier failure
+            if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
+                self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
         for name, apply in LIVE_SWITCHES.items():
             if wanted[name] != self.applied[name]["value"] and self._failed.get(name) != wanted[name]:
                 try:
@@ -145,11 +146,6 @@ class WorkerFlagApplier:
                 self._failed.pop(name, None)
                 self.applied[name] = {"value": wanted[name], "at": time.time()}
                 log.info("flag %s=%s applied", name, wanted[name])
-            elif wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
-                self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
-        for name in RELOAD_FLAGS:  # set back to what runs: forget an earlier failure
-            if wanted[name] == self.applied[name]["value"] and self._failed.pop(name, None) is not None:
-                self.applied[name] = {"value": wanted[name], "at": self.applied[name]["at"]}
         changed = [n for n in RELOAD_FLAGS if wanted[n] != self.applied[n]["value"] and self._failed.get(n) != wanted[n]]
         if changed:
             self._rebuild(wanted, changed)

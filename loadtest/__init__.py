@@ -1,1 +1,1 @@
-"""Benchmarks and load tools for llmjobs. They speak HTTP only; they never import the engine."""
+"""Benchmarks and load tools for llmjobs. The load tool speaks HTTP only; `gpu_bench` and `prefix_bench` run the engine in-process."""

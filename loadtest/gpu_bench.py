@@ -3,8 +3,8 @@ under 8 minutes on one H100: ``python -m loadtest.gpu_bench --tokenizer DIR --ou
 
 It builds Mistral-7B-v0.2's published shape (32 layers, hidden 4096, 32 heads / 8 KV heads,
 MLP 14336, vocab 32000) with random bfloat16 weights on the GPU: speed and memory do not depend
-on the weights' values, and no hub is needed. It runs the batching engine in-process (the one
-script in loadtest/ that does: there is no server to talk to) at 1, 32 and 128 requests in
+on the weights' values, and no hub is needed. It runs the batching engine in-process (there is
+no server to talk to) at 1, 32 and 128 requests in
 flight, each with a 128-token prompt of random ids and exactly 128 output tokens, for every
 attention kernel that can run (SDPA; flash-attn's when it imports) and for bfloat16 and NF4
 4-bit weights (bitsandbytes, when it imports). It prints and writes TTFT p50/p95, output
@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from loadtest.report import write_json
 
 MISTRAL_7B = {  # mistralai/Mistral-7B-Instruct-v0.2's config.json
     "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
@@ -61,7 +63,6 @@ def to_nf4(model: Any, compute_dtype: Any) -> Any:
                 quantized.weight = bnb.nn.Params4bit(child.weight.data.to("cpu"), requires_grad=False, quant_type="nf4", compress_statistics=True)
                 quantized = quantized.to(child.weight.device)
                 setattr(module, name, quantized)
-                del child
     torch.cuda.empty_cache() if torch.cuda.is_available() else None
     return model
 
@@ -147,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             if device == "cuda":
                 torch.cuda.empty_cache()
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1))
+        write_json(report, args.out)
     return 0
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
-import time
 from pathlib import Path
 
 from app.config import load_config
 from app.engine import engine_for
 from app.engine.prefix_cache import PrefixCache
+from app.engine.spec_bench import run
 from app.engine.types import GenerationRequest, SamplingParams
 from app.models import load_model
+from loadtest.report import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,20 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 class BlockPrefixCache(PrefixCache):
     """The baseline: reuse stops at the last whole block."""
 
-    @staticmethod
-    def _shared(entry, tokens, start, limit):  # noqa: ANN001, ANN205 - same signature as the parent
-        return start
+    def _match(self, tokens):  # noqa: ANN001, ANN202 - as the parent
+        entry, length = super()._match(tokens)
+        return entry, length // self.block_size * self.block_size
 
 
 def burst(engine, prompts: list[list[int]]) -> float:
+    """Seconds until every prompt has its one token (all sent at once)."""
     sampling = SamplingParams(max_tokens=1, temperature=0.0)
-    started = time.perf_counter()
-    threads = [threading.Thread(target=engine.generate, args=(GenerationRequest(str(i), prompt, sampling),)) for i, prompt in enumerate(prompts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started
+    return run(engine, [GenerationRequest(str(i), prompt, sampling) for i, prompt in enumerate(prompts)], len(prompts))[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(result))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1))
+        write_json(result, args.json)
     return 0
 
 

@@ -10,18 +10,20 @@ one (the chat template's system prompt), as the engine's prefix cache does for t
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 from transformers import DynamicCache
+
+from app.engine.drafter import accepted_length
+from app.engine.model_runner import cache_kwarg
 
 
 class DraftModel:
     def __init__(self, model: Any, device: str) -> None:
         self.model = model
         self.device = device
-        self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._cache_kwarg = cache_kwarg(model)
         self._cache: DynamicCache | None = None
         self._tokens: list[int] = []  # the tokens whose KV the cache holds, in order
         self.last_fed = 0  # tokens the last proposal fed before its first guess (catch-up)
@@ -31,11 +33,7 @@ class DraftModel:
         """The draft's ``num_draft`` greedy next tokens after ``tokens``."""
         if num_draft <= 0 or not tokens:
             return []
-        kept = 0
-        for mine, theirs in zip(self._tokens, tokens[:-1], strict=False):  # feed at least one token: its logits start the draft
-            if mine != theirs:
-                break
-            kept += 1
+        kept = accepted_length(self._tokens, tokens[:-1])  # feed at least one token: its logits start the draft
         if self._cache is None or kept == 0:
             self._cache = DynamicCache()
             kept = 0

@@ -72,7 +72,6 @@ class BatchingEngine(Engine):
         self.speculative = "off"  # the `speculative` switch (read once per step by the loop)
         self.set_speculative(speculative)
         self.speculative_tokens = speculative_tokens
-        self.speculative_max_batch = 1
         self.num_drafts = self.num_draft_tokens = self.num_accepted_tokens = self.num_spec_backoffs = 0
         self._plain_step_s: float | None = None  # moving average of a lone plain decode step
         self._exact_verify = getattr(model, "llmjobs_quantization", "none") != "int8-dynamic"
@@ -199,10 +198,9 @@ class BatchingEngine(Engine):
         verify in one pass, keep the agreed prefix plus the model's own next token. Returns False
         when it does not apply, and the step decodes as usual.
 
-        Drafting turns itself down where it stops paying: for batches of more than
-        ``speculative_max_batch`` (today 1; with more rows the step is bound by the matrix
-        products, extra verified positions cost real time, and vLLM measured slowdowns at high
-        load), and for a request whose speculative passes cost more per token than a plain step
+        Drafting turns itself down where it stops paying: for batches of more than one (with
+        more rows the step is bound by the matrix products, extra verified positions cost real
+        time, and vLLM measured slowdowns at high load), and for a request whose speculative passes cost more per token than a plain step
         (drafts mostly rejected, or a draft model too slow for its acceptance): it decodes
         ``SPEC_BACKOFF_TOKENS`` tokens plainly, then tries again (and waits twice as long after
         each further miss).
@@ -212,7 +210,7 @@ class BatchingEngine(Engine):
         would no longer be exactly the one without speculation.
         """
         mode = self.speculative  # read once: the switch may change from another thread
-        if mode == "off" or len(decode) > self.speculative_max_batch or not self._exact_verify:
+        if mode == "off" or len(decode) != 1 or not self._exact_verify:
             return False
         seq = decode[0]
         if seq.sampling.temperature >= GREEDY_BELOW:
@@ -240,7 +238,7 @@ class BatchingEngine(Engine):
         if not draft:
             return False
         logits = self.runner.verify(self._last_token[seq.seq_id], draft)
-        choices = logits.float().argmax(dim=-1).tolist()  # one host sync for all positions
+        choices = sample(logits, [seq] * len(logits))  # greedy: the same rule as a plain step, one host sync
         kept = accepted_length(draft, choices)
         self.runner.rewind(len(draft) - kept)
         self.num_draft_tokens += len(draft)
@@ -308,9 +306,8 @@ class BatchingEngine(Engine):
             log.error("out of memory with a single sequence: failing it")
             self._fail_all(exc)
             return
-        self.runner.drop(victims)
-        for seq in victims:
-            self._last_token.pop(seq.seq_id, None)
+        self.runner.reset()  # every row in flight is a victim
+        self._last_token.clear()
         scheduler.preempt(victims)
         scheduler.max_num_seqs = max(1, len(victims) // 2)
         self.num_preemptions += len(victims)

@@ -58,6 +58,11 @@ class _GrowingLayer(DynamicLayer):
         self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
         return self.keys, self.values
 
+    def crop(self, tokens_to_remove: int) -> None:
+        """Forget the last ``|tokens_to_remove|`` positions (transformers' negative-count convention)."""
+        self._length -= abs(tokens_to_remove)
+        self.keys, self.values = self._k[:, :, : self._length], self._v[:, :, : self._length]
+
 
 class _Cache(DynamicCache):
     def __init__(self, kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> None:
@@ -89,14 +94,18 @@ def _pad_left(tensor: torch.Tensor, width: int, dim: int) -> torch.Tensor:
     return F.pad(tensor, pad)
 
 
+def cache_kwarg(model: Any) -> str:
+    """transformers renamed ``past_key_values`` to ``cache`` (5.2x): the name this version takes."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
 class ModelRunner:
     def __init__(self, model: Any, pad_token_id: int, device: str, prefix_cache: PrefixCache | None = None) -> None:
         self.model = model
         self.prefix_cache = prefix_cache
         self.pad_token_id = pad_token_id
         self.device = device
-        # transformers renamed `past_key_values` to `cache` (5.2x); pass whichever this version takes.
-        self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._cache_kwarg = cache_kwarg(model)
         self.running: _Batch | None = None
         self.group: _Batch | None = None
         self._group_ids: torch.Tensor | None = None  # (G, T) the group's left-padded prompts
@@ -185,62 +194,38 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, last_tokens: list[int]) -> torch.Tensor:
         """One token for every running row; returns logits (B, V)."""
-        batch = self.running
-        assert batch is not None and len(last_tokens) == len(batch.seqs)
-        positions = batch.mask.sum(-1, keepdim=True)  # each row's next position: its real token count
-        batch.mask = torch.cat([batch.mask, torch.ones((len(batch.seqs), 1), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
-        out = self.model(
-            input_ids=torch.tensor(last_tokens, device=self.device).unsqueeze(1),
-            attention_mask=batch.mask,
-            position_ids=positions,
-            **{self._cache_kwarg: batch.cache},
-            use_cache=True,
-        )
-        return out.logits[:, -1, :]
+        assert self.running is not None and len(last_tokens) == len(self.running.seqs)
+        return self._append(torch.tensor(last_tokens, device=self.device).unsqueeze(1))[:, -1, :]
 
     @torch.inference_mode()
     def verify(self, last_token: int, draft: list[int]) -> torch.Tensor:
         """The single running row: feed its last token plus ``draft`` in one pass; returns the
         logits after each of them, (len(draft) + 1, V). Their KV is appended; :meth:`rewind`
         removes what the row does not keep."""
+        assert self.running is not None and len(self.running.seqs) == 1
+        return self._append(torch.tensor([[last_token, *draft]], device=self.device))[0]
+
+    def _append(self, ids: torch.Tensor) -> torch.Tensor:
+        """Run ``ids`` (B, n) after each running row's tokens; returns the logits (B, n, V)."""
         batch = self.running
-        assert batch is not None and len(batch.seqs) == 1
-        n = len(draft) + 1
-        positions = batch.mask.sum(-1, keepdim=True) + torch.arange(n, device=batch.mask.device)
-        batch.mask = torch.cat([batch.mask, torch.ones((1, n), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
-        out = self.model(
-            input_ids=torch.tensor([[last_token, *draft]], device=self.device),
-            attention_mask=batch.mask,
-            position_ids=positions,
-            **{self._cache_kwarg: batch.cache},
-            use_cache=True,
-        )
-        return out.logits[0]
+        assert batch is not None
+        n = ids.shape[1]
+        positions = batch.mask.sum(-1, keepdim=True) + torch.arange(n, device=batch.mask.device)  # each row counts its real tokens
+        batch.mask = torch.cat([batch.mask, torch.ones((len(batch.seqs), n), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
+        out = self.model(input_ids=ids, attention_mask=batch.mask, position_ids=positions, **{self._cache_kwarg: batch.cache}, use_cache=True)
+        return out.logits
 
     def rewind(self, num_tokens: int) -> None:
         """Drop the last ``num_tokens`` positions of the (single-row) running batch: rejected drafts."""
         batch = self.running
         if not num_tokens or batch is None:
             return
-        for layer in batch.layers():
-            layer._length -= num_tokens
-            layer.keys, layer.values = layer._k[:, :, : layer._length], layer._v[:, :, : layer._length]
+        batch.cache.crop(-num_tokens)
         batch.mask = batch.mask[:, :-num_tokens]
 
     def reset(self) -> None:
         """Forget every row (after a failed step)."""
         self.running, self.group, self._group_ids = None, None, None
-
-    def drop(self, seqs: list[Sequence]) -> None:
-        """Forget preempted sequences: their rows leave the running batch, a prefilling group is discarded."""
-        gone = set(map(id, seqs))
-        if self.group is not None and any(id(seq) in gone for seq in self.group.seqs):
-            self.group, self._group_ids = None, None
-        batch = self.running
-        if batch is not None:
-            keep = [row for row, seq in enumerate(batch.seqs) if id(seq) not in gone]
-            if len(keep) != len(batch.seqs):
-                self.running = self._select(batch, keep) if keep else None
 
     def drop_finished(self) -> None:
         """Free the rows of finished sequences and the columns nobody needs any more."""

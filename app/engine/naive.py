@@ -75,11 +75,11 @@ class NaiveEngine(Engine):
         super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft=draft)
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
-    @torch.inference_mode()
     def stats(self) -> EngineStats:
         busy = int(self._lock.locked())
         return EngineStats(num_running=busy, batch_size=busy)
 
+    @torch.inference_mode()
     def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
         sampling = request.sampling
         output = self.start_output(request, self.eos_token_ids)

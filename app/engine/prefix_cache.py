@@ -47,31 +47,28 @@ class PrefixCache:
         block: chat prompts share their template to the token, not to the block (SmolLM2's is
         31 tokens, of which whole 16-token blocks would reuse only 16), and on a short chat
         prompt those tokens are most of the prefill."""
-        if not self.enabled:
-            return 0
+        return self._match(tokens)[1] if self.enabled else 0
+
+    def get(self, tokens: list[int], length: int) -> list[tuple[Any, Any]]:
+        """Per-layer (keys, values) of the first ``length`` tokens (at most what :meth:`longest` found)."""
+        entry, shared = self._match(tokens)
+        if entry is None or shared < length:
+            raise KeyError(f"no stored prefix of {length} tokens")
+        self._entries.move_to_end(entry.tokens)
+        return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
+
+    def _match(self, tokens: list[int]) -> tuple[_Entry | None, int]:
+        """The entry at the longest whole-block boundary ``tokens`` share, and how far it agrees
+        with them (leaving at least one token)."""
         limit = len(tokens) - 1
         for aligned in range((limit // self.block_size) * self.block_size, 0, -self.block_size):
             entry = self._index.get(tuple(tokens[:aligned]))
             if entry is not None:
-                return self._shared(entry, tokens, aligned, limit)
-        return 0
-
-    @staticmethod
-    def _shared(entry: _Entry, tokens: list[int], start: int, limit: int) -> int:
-        """How far ``entry`` agrees with ``tokens``, knowing the first ``start`` agree, up to ``limit``."""
-        length, end = start, min(len(entry.tokens), limit)
-        while length < end and entry.tokens[length] == tokens[length]:
-            length += 1
-        return length
-
-    def get(self, tokens: list[int], length: int) -> list[tuple[Any, Any]]:
-        """Per-layer (keys, values) of the first ``length`` tokens (at most what :meth:`longest` found)."""
-        for aligned in range(((len(tokens) - 1) // self.block_size) * self.block_size, 0, -self.block_size):
-            entry = self._index.get(tuple(tokens[:aligned]))
-            if entry is not None and self._shared(entry, tokens, aligned, length) >= length:  # aligned may exceed length
-                self._entries.move_to_end(entry.tokens)
-                return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
-        raise KeyError(f"no stored prefix of {length} tokens")
+                length, end = aligned, min(len(entry.tokens), limit)
+                while length < end and entry.tokens[length] == tokens[length]:
+                    length += 1
+                return entry, length
+        return None, 0
 
     def record(self, hit_tokens: int) -> None:
         self.num_queries += 1

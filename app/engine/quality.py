@@ -65,15 +65,14 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> lis
     return answers
 
 
-def batch_independence(model, tokenizer, device: str, prompts: list[str], max_tokens: int) -> str:
+def batch_independence(worker_config, model, tokenizer, device: str, prompts: list[str], max_tokens: int) -> str:
     """How many greedy answers the batching engine gives identically alone and all together."""
     import threading
 
-    from app.config import load_config
     from app.engine import engine_for
     from app.engine.types import GenerationRequest, SamplingParams
 
-    engine = engine_for(load_config().worker, model, tokenizer, device=device, model_name="m", context_length=8192)
+    engine = engine_for(worker_config, model, tokenizer, device=device, model_name="m", context_length=8192)
     try:
         sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
         requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True, return_dict=False)), sampling)
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             "greedy_s": round(time.perf_counter() - started, 1),
         }
         if args.batch_check:
-            row["same_answer_alone_and_batched"] = batch_independence(model, tokenizer, device, prompts, args.max_tokens)
+            row["same_answer_alone_and_batched"] = batch_independence(config.worker, model, tokenizer, device, prompts, args.max_tokens)
         if reference is None:
             reference = (row, answers)
         else:

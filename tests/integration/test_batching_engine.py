@@ -210,16 +210,15 @@ def test_prompt_lookup_speculation_is_exact_and_accepts_drafts(model):
 
 
 @pytest.fixture(scope="module")
-def drafts(config, tmp_path_factory):
+def drafts(config, model, tmp_path_factory):
     """Two real draft models with the target's tokenizer: the target itself (its guesses are
     almost always right) and its first 4 layers (almost always wrong, and much cheaper)."""
     from dataclasses import replace
 
     from app.engine.spec_bench import save_truncated_draft
-    from app.models import load_draft_model, load_tokenizer, resolve
+    from app.models import load_draft_model, resolve
 
-    target_dir = resolve(config.model).path
-    tokenizer = load_tokenizer(config.model)
+    target_dir, tokenizer = resolve(config.model).path, model[1]
     truncated = save_truncated_draft(target_dir, tmp_path_factory.mktemp("draft") / "first-4-layers", 4)
     return {name: load_draft_model(replace(config.model, draft_model=str(path)), tokenizer, "cpu") for name, path in (("self", target_dir), ("truncated", truncated))}
 

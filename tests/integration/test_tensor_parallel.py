@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from app.embedded_redis import free_port
-from tests.integration.test_batching_engine import QUESTIONS, run_together
+from tests.integration.test_batching_engine import QUESTIONS, ids, run_together
 
 
 def engine_over(model, tokenizer):
@@ -23,8 +23,7 @@ def engine_over(model, tokenizer):
 def generate_all(engine) -> list[list[int]]:
     from app.engine.types import GenerationRequest, SamplingParams
 
-    requests = [GenerationRequest(str(i), list(engine.tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True,
-                tokenize=True, return_dict=False)), SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:4])]
+    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:4])]
     first = [engine.generate(requests[0]).token_ids]  # alone, then the rest as one batch joining mid-way
     return first + [c.token_ids for c in run_together(engine, requests[1:], stagger_s=0.02)]
 
