@@ -82,11 +82,11 @@ class Gate:
 
 
 def configs_for(config: Config, flags: dict[str, str]) -> Config:
-    """The configuration with the worker's switches applied."""
+    """The configuration with the worker's switches applied. ``prefix_cache`` keeps the
+    configured size: the live switch turns reuse on and off, so it can come back on."""
     worker = replace(
         config.worker,
         engine="batching" if flags["batching"] == "on" else "naive",
-        prefix_cache_tokens=config.worker.prefix_cache_tokens if flags["prefix_cache"] == "on" else 0,
         # draft-model without a draft is refused by the engine's live switch (and reported), not here
         speculative=flags["speculative"] if flags["speculative"] != "draft-model" or config.model.draft_model else config.worker.speculative,
     )

@@ -18,7 +18,7 @@ from typing import Any
 from app import tracing
 from app.config import Config, load_config
 from app.engine import Engine, engine_for, make_engine
-from app.flag_applier import Gate, WorkerFlagApplier, configs_for
+from app.flag_applier import LIVE_SWITCHES, Gate, WorkerFlagApplier, configs_for
 from app.flags import FlagStore, defaults
 from app.cancel_watcher import CancelWatcher
 from app.event_publisher import EventPublisher
@@ -33,6 +33,7 @@ from app.worker_registry import WorkerRegistry
 from app.engine import Completion
 from app.metrics import WorkerMetrics
 from app.stats import JobOutcome
+import redis
 from prometheus_client import CollectorRegistry, start_http_server
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
@@ -75,7 +76,7 @@ class EngineHost:
                 # Start with the switches as they are now, overrides included.
                 try:
                     flags = {name: value for name, (value, _) in self.flag_store.effective().items()}
-                except OSError as exc:  # redis.ConnectionError is an OSError
+                except (redis.RedisError, OSError) as exc:
                     log.warning("flags not read, starting from configuration: %s", exc)
                     flags = defaults(self.config)
                 self.gate.set_capacity(None if flags["batching"] == "on" else 1)
@@ -90,6 +91,8 @@ class EngineHost:
                     engine = engine_for(worker, model, tokenizer, device=device, model_name=resolve(self.config.model).name, context_length=context_length(self.config.model), draft=draft)
                 else:
                     engine = make_engine(started_config.model, started_config.worker)
+                for name, apply in LIVE_SWITCHES.items():  # as a rebuild does: prefix_cache off at start, say
+                    apply(engine, self.started_flags[name])
                 log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
                 self._runner = JobRunner(
                     jobs=self.jobs,
@@ -177,7 +180,7 @@ class EngineHost:
             now = {**self.model_info(), "memory": memory_stats()}  # the switches may have replaced the engine
             try:
                 self.registry.beat(self.worker_id, {**info, **now})
-            except OSError as exc:  # redis.ConnectionError is an OSError: keep beating once Redis returns
+            except (redis.RedisError, OSError) as exc:  # keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
             self._stop.wait(self.config.worker.heartbeat_interval_s)
 
