@@ -27,3 +27,11 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    """Stop the background threads the app factory started (flag poller, event hub)."""
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("llmjobs") if app is not None else None
+    if services is not None:
+        services.stop()

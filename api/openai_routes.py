@@ -7,7 +7,6 @@ the job's events. A client that goes away cancels its job.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,12 +14,13 @@ from flask import Blueprint, g, request
 
 from api.auth import require_tenant
 from api.errors import ApiError, error_response
-from api.jobs import cache_header, enqueue, events_of, json_body
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, parse_openai
 from api.services import Services, services
-from api.sse import client_gone, sse_response
-from app.event_hub import follow
-from app.events import FINAL, TOKEN
+from api.sse import KEEPALIVE, client_gone, sse_response
+from api.view_helpers import cache_header, cache_policy, json_body
+from app.jobs.event_hub import follow
+from app.jobs.events import FINAL, TOKEN
+from app.jobs.submit import events_source
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
@@ -34,7 +34,7 @@ def start_job(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> t
     if body.model != svc.model_name:
         message = f"The model `{body.model}` does not exist. This server serves `{svc.model_name}` (see GET /v1/models)."
         raise ApiError(404, "invalid_request_error", message, param="model", code="model_not_found")
-    job = enqueue(svc, body.to_job(max_tokens=svc.config.api.max_tokens), g.tenant)
+    job = svc.submitter.submit(body.to_job(max_tokens=svc.config.api.max_tokens), g.tenant, cache_policy())
     return svc, body, job
 
 
@@ -68,9 +68,9 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
     created = int(job["created_at"])
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = stream_chunks(svc, job["id"], events_of(job), response_id, created, kind, include_usage)
+        chunks = stream_chunks(svc, job["id"], events_source(job), response_id, created, kind, include_usage)
         return sse_response(chunks, headers={"X-Job-Id": job["id"], "X-Cache": cache_header(job)})
-    final = wait_for_final(svc, job["id"], events_of(job), request.environ)
+    final = wait_for_final(svc, job["id"], events_source(job), request.environ)
     if final is None:
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
     if final["status"] != "succeeded":
@@ -120,7 +120,7 @@ def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, cre
             yield chunk(None, None, first=True)
         for event in follow(svc.hub, svc.events, source):
             if event is None:
-                yield ": keep-alive\n\n"
+                yield KEEPALIVE
             elif event["type"] == TOKEN and event["text"]:
                 yield chunk(event["text"], None)
             elif event["type"] == FINAL:

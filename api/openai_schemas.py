@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidRequestError
-from app.schemas import JobRequest, parse_job_request
+from app.jobs.request import JobRequest, parse_job_request
 
 
 class _Strict(BaseModel):

@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 
 from api.errors import error_response
 from api.services import services
-from app.metrics import SystemCollector, render_api_metrics
+from app.obs.api_metrics import SystemCollector, render_api_metrics
 
 bp = Blueprint("ops", __name__)
 

@@ -8,19 +8,20 @@ from celery import Celery
 from flask import current_app
 
 from app.config import Config
-from app.event_hub import EventHub
-from app.events import EventLog
-from app.jobs import JobStore
-from app.models import context_length, fingerprint, load_tokenizer, resolve
-from app.prompts import PromptBuilder
+from app.flags.api_applier import ApiFlagApplier
+from app.flags.store import FlagStore
+from app.jobs.event_hub import EventHub
+from app.jobs.events import EventLog
+from app.jobs.prompts import PromptBuilder
+from app.jobs.store import JobStore
+from app.jobs.submit import SubmitService
+from app.jobs.worker_registry import WorkerRegistry
+from app.model_files import context_length, fingerprint, load_tokenizer
+from app.obs import tracing
+from app.obs.api_metrics import ApiMetrics, api_metrics
 from app.redis_conn import Keys, connect
-from app.worker_registry import WorkerRegistry
-from app import tracing
-from app.api_flags import ApiFlagApplier
-from app.flags import FlagStore
-from app.metrics import ApiMetrics, api_metrics
 from cache.result_cache import ResultCache
-from workers.celery_app import make_celery
+from workers.celery_app import GENERATE_TASK, make_celery
 
 
 @dataclass
@@ -30,34 +31,55 @@ class Services:
     events: EventLog
     hub: EventHub  # one pub/sub connection shared by every streaming client of this process
     registry: WorkerRegistry
-    celery: Celery
-    prompts: PromptBuilder  # the tokenizer only: the API never loads model weights
+    submitter: SubmitService
     model_name: str
-    model_id: str  # name + revision + numerics: part of every cache key
-    cache: ResultCache
     metrics: ApiMetrics
+    flags: ApiFlagApplier
 
     @classmethod
     def build(cls, config: Config) -> Services:
         tracing.setup(config.tracing, "llmjobs-api")
         client = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
-        tokenizer = load_tokenizer(config.model)
+        jobs = JobStore(client, keys, config.job_ttl_s)
         cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
-        ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
+        celery = make_celery(config)
+        model_name = config.model.source().name
+        metrics = api_metrics()
+        submitter = SubmitService(
+            jobs=jobs,
+            cache=cache,
+            # The tokenizer only: the API never loads model weights.
+            prompts=PromptBuilder(load_tokenizer(config.model), min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
+            send_task=lambda job_id, headers: send_generate(celery, job_id, headers),
+            metrics=metrics,
+            model_name=model_name,
+            model_id=fingerprint(config.model),
+            default_max_tokens=config.api.default_max_tokens,
+            inflight_ttl_s=2 * config.worker.task_time_limit_s,
+        )
+        flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
             config=config,
-            jobs=JobStore(client, keys, config.job_ttl_s),
+            jobs=jobs,
             events=EventLog(client, keys, config.job_ttl_s),
             hub=EventHub(client, keys),
             registry=WorkerRegistry(client, keys, config.worker.heartbeat_interval_s),
-            celery=make_celery(config),
-            prompts=PromptBuilder(tokenizer, min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
-            model_name=resolve(config.model).name,
-            model_id=fingerprint(config.model),
-            cache=cache,
-            metrics=api_metrics(),
+            submitter=submitter,
+            model_name=model_name,
+            metrics=metrics,
+            flags=flags,
         )
+
+    def stop(self) -> None:
+        """Stop the background threads this process started (flag poller, event hub listener)."""
+        self.flags.stop()
+        self.hub.stop()
+
+
+def send_generate(celery: Celery, job_id: str, headers: dict[str, str]) -> None:
+    """The task carries only the job id; the worker reads the request from the job store."""
+    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, headers=headers)
 
 
 def services() -> Services:

@@ -9,11 +9,12 @@ from flask import Blueprint, request
 from flask_sock import ConnectionClosed, Sock
 
 from api.auth import require_tenant
-from api.jobs import events_of, find_job
 from api.services import services
 from api.sse import job_frames, sse_response
+from api.view_helpers import find_job
 from app.errors import InvalidRequestError
-from app.event_hub import follow
+from app.jobs.event_hub import follow
+from app.jobs.submit import events_source
 
 bp = Blueprint("stream", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
@@ -43,7 +44,7 @@ def job_events(job_id: str):
     """The job's events as ``text/event-stream``: replayed from the start (or after
     ``Last-Event-ID``), then live, closing after the ``final`` event."""
     after = last_event_id()
-    source = events_of(find_job(job_id))
+    source = events_source(find_job(job_id))
     svc = services()
     return sse_response(job_frames(follow(svc.hub, svc.events, source, after=after)))
 
@@ -56,7 +57,7 @@ def job_websocket(ws, job_id: str):
     # some WebSocket clients (simple-websocket reads the handshake and the frames after it in one
     # recv and, if the server closes at once, never parses the rest); the subscription's round
     # trip first separates them.
-    for event in follow(svc.hub, svc.events, events_of(find_job(job_id)), after=last_event_id(), replay_ended=False):
+    for event in follow(svc.hub, svc.events, events_source(find_job(job_id)), after=last_event_id(), replay_ended=False):
         if event is None:
             if not ws.connected:
                 return

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from app.errors import ConfigError
+from app.errors import ConfigError, ModelNotPreparedError
 
 T = TypeVar("T")
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+CONVERTED_NAME = "SmolLM2-135M-Instruct"  # the default model's folder under LLMJOBS_MODEL_CACHE
+READY_MARKER = ".complete"  # written last by the conversion: a folder without it is half-written
 QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit")
 ATTENTION_MODES = ("auto", "sdpa", "eager", "flash_attention_2")
 SPECULATIVE_MODES = ("off", "prompt-lookup", "draft-model")
@@ -86,6 +88,15 @@ class RedisConfig:
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """A model resolved to something ``from_pretrained`` can load."""
+
+    name: str  # what clients see as the model id
+    path: str  # a local folder or a hub id
+    local: bool
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     model: str
     cache_dir: Path
@@ -110,6 +121,30 @@ class ModelConfig:
             raise ConfigError("LLMJOBS_ATTENTION", f"must be one of {', '.join(ATTENTION_MODES)}, got {self.attention!r}")
         if self.max_model_len < 0:
             raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
+
+    @property
+    def converted_dir(self) -> Path:
+        """Where the bundled default model is converted to safetensors (once)."""
+        return self.cache_dir / CONVERTED_NAME
+
+    @property
+    def is_prepared(self) -> bool:
+        return self.model != DEFAULT_MODEL or (self.converted_dir / READY_MARKER).exists()
+
+    def source(self) -> ModelSource:
+        """Map ``LLMJOBS_MODEL`` to a loadable source; the default must be prepared first."""
+        if self.model == DEFAULT_MODEL:
+            if not self.is_prepared:
+                raise ModelNotPreparedError(f"the default model is not converted yet under {self.converted_dir}: run `llmjobs prepare`")
+            return ModelSource(name=DEFAULT_MODEL, path=str(self.converted_dir), local=True)
+        folder = Path(self.model).expanduser()
+        if folder.is_dir():
+            return ModelSource(name=folder.name, path=str(folder), local=True)
+        return ModelSource(name=self.model, path=self.model, local=False)
+
+    def context_length_of(self, model_config: object) -> int:
+        """Tokens of context (prompt + output): LLMJOBS_MAX_MODEL_LEN or the model's own (a transformers config)."""
+        return self.max_model_len or int(getattr(model_config, "max_position_embeddings", 2048))
 
 
 @dataclass(frozen=True)

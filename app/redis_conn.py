@@ -6,7 +6,6 @@ import redis
 
 from app.config import RedisConfig
 
-
 MAX_CONNECTIONS = 64  # per process; hundreds of streaming clients share them
 
 

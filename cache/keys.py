@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from app.engine.types import SamplingParams
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,8 @@ class CacheKeys:
     greedy: bool  # temperature 0: a paraphrase's answer is the one the model would likely give
 
 
-def is_deterministic(sampling: SamplingParams) -> bool:
-    return sampling.temperature == 0 or sampling.seed is not None
+def is_deterministic(sampling: Mapping[str, Any]) -> bool:
+    return sampling["temperature"] == 0 or sampling.get("seed") is not None
 
 
 def normalize(text: str) -> str:
@@ -53,12 +52,12 @@ def _digest(parts: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def cache_keys(*, request: dict[str, Any], prompt_ids: list[int], sampling: SamplingParams, tenant: str, model_id: str) -> CacheKeys:
-    """Keys of a validated request (``JobRequest.stored()``) whose prompt renders to ``prompt_ids``."""
-    params = asdict(sampling)
-    params["stop"] = list(sampling.stop)
+def cache_keys(*, request: dict[str, Any], prompt_ids: list[int], sampling: Mapping[str, Any], tenant: str, model_id: str) -> CacheKeys:
+    """Keys of a validated request (``JobRequest.stored()``) whose prompt renders to ``prompt_ids``;
+    ``sampling``: every sampling parameter by name (``JobRequest.sampling()``)."""
+    params = {**sampling, "stop": list(sampling.get("stop", ()))}
     deterministic = is_deterministic(sampling)
-    if sampling.temperature == 0:
+    if sampling["temperature"] == 0:
         params["seed"] = None  # greedy ignores the seed: seeded and unseeded greedy requests share answers
     common = {"model": model_id, "tenant": tenant, "sampling": params}
     text, context = semantic_text(request)
@@ -68,5 +67,5 @@ def cache_keys(*, request: dict[str, Any], prompt_ids: list[int], sampling: Samp
         namespace=_digest({**common, "raw": bool(request.get("raw")), "context": context, "kind": "prompt" if "prompt" in request else "chat"}),
         text=text or None,
         deterministic=deterministic,
-        greedy=sampling.temperature == 0,
+        greedy=sampling["temperature"] == 0,
     )

@@ -15,29 +15,30 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from app import tracing
-from app.config import Config, load_config
-from app.engine import Engine, engine_for, make_engine
-from app.flag_applier import LIVE_SWITCHES, Gate, WorkerFlagApplier, configs_for
-from app.flags import FlagStore, defaults
-from app.cancel_watcher import CancelWatcher
-from app.event_publisher import EventPublisher
-from app.events import EventLog
-from app.job_runner import JobRunner
-from app.jobs import JobStore
-from app.memory import memory_stats
-from app.models import context_length, load_draft_model, resolve
-from app.prompts import PromptBuilder
-from app.redis_conn import Keys, connect
-from app.worker_registry import WorkerRegistry
-from app.engine import Completion
-from app.metrics import WorkerMetrics
-from app.stats import JobOutcome
 import redis
 from prometheus_client import CollectorRegistry, start_http_server
+
+from app.config import Config, load_config
+from app.engine import Completion, Engine, engine_for, make_engine
+from app.engine.loader import load_draft_model
+from app.flags.gate import Gate
+from app.flags.store import FlagStore, defaults
+from app.flags.worker_applier import LIVE_SWITCHES, WorkerFlagApplier, configs_for
+from app.jobs.cache_recorder import CacheRecorder
+from app.jobs.cancel_watcher import CancelWatcher
+from app.jobs.event_publisher import EventPublisher
+from app.jobs.events import EventLog
+from app.jobs.prompts import PromptBuilder
+from app.jobs.runner import JobRunner
+from app.jobs.store import JobStore
+from app.jobs.worker_registry import WorkerRegistry
+from app.obs import tracing
+from app.obs.process_memory import memory_stats
+from app.obs.stats import JobOutcome
+from app.obs.worker_metrics import WorkerMetrics
+from app.redis_conn import Keys, connect
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
-from workers.cache_recorder import CacheRecorder
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,9 @@ class EngineHost:
                 if self.preloaded is not None:  # tensor parallel: every rank loaded its shard together
                     model, tokenizer, device = self.preloaded
                     worker = replace(started_config.worker, engine="batching")
-                    draft = load_draft_model(self.config.model, tokenizer, device)  # rank 0 only, whole: drafting is local
-                    engine = engine_for(worker, model, tokenizer, device=device, model_name=resolve(self.config.model).name, context_length=context_length(self.config.model), draft=draft)
+                    draft_model = load_draft_model(self.config.model, tokenizer, device)  # rank 0 only, whole: drafting is local
+                    engine = engine_for(worker, model, tokenizer, device=device, model_name=self.config.model.source().name,
+                                        context_length=self.config.model.context_length_of(model.config), draft_model=draft_model)
                 else:
                     engine = make_engine(started_config.model, started_config.worker)
                 for name, apply in LIVE_SWITCHES.items():  # as a rebuild does: prefix_cache off at start, say

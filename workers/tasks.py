@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from app.obs.tracing import continued
 from workers.celery_app import GENERATE_TASK
-from app.tracing import continued
 from workers.engine_host import get_host
 
 

@@ -11,8 +11,8 @@ import sys
 import torch.distributed as dist
 
 from app.config import load_config
+from app.engine.loader import load_model
 from app.engine.tensor_parallel import follow, follower_runner, shutdown
-from app.models import load_model
 
 
 def main() -> int:
@@ -23,7 +23,7 @@ def main() -> int:
         follow(follower_runner(model, tokenizer, device, config.worker.prefix_cache_tokens))
         shutdown()
         return 0
-    from app.cli import worker_command
+    from app.cli.commands import worker_command
     from workers.engine_host import get_host
     from workers.main import celery
 

@@ -16,22 +16,23 @@ __all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopC
 
 def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:
     """Load the model and build the engine named by ``LLMJOBS_ENGINE``."""
-    from app.models import context_length, load_draft_model, load_model, resolve
+    from app.engine.loader import load_draft_model, load_model
 
     model, tokenizer, device = load_model(model_config)
-    draft = load_draft_model(model_config, tokenizer, device)
-    return engine_for(worker_config, model, tokenizer, device=device, model_name=resolve(model_config).name, context_length=context_length(model_config), draft=draft)
+    draft_model = load_draft_model(model_config, tokenizer, device)
+    name, context_length = model_config.source().name, model_config.context_length_of(model.config)
+    return engine_for(worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length, draft_model=draft_model)
 
 
-def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, draft: Any = None) -> Engine:
+def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, draft_model: Any = None) -> Engine:
     """The engine named by ``worker_config.engine`` over an already loaded model (and draft)."""
-    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s, "draft": draft}
+    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s, "draft_model": draft_model}
     if worker_config.engine == "naive":
-        from app.engine.naive import NaiveEngine
+        from app.engine.naive_engine import NaiveEngine
 
         return NaiveEngine(model, tokenizer, **common)
-    from app.engine.llm_engine import BatchingEngine
-    from app.memory import kv_tokens_that_fit
+    from app.engine.batching_engine import BatchingEngine
+    from app.engine.kv_budget import kv_tokens_that_fit
 
     max_kv_tokens = kv_tokens_that_fit(model, device, worker_config.kv_cache_tokens)
     if max_kv_tokens < worker_config.kv_cache_tokens:

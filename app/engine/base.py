@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from app.engine.output_processor import OutputProcessor
+from app.engine.stats import EngineStats
 from app.engine.types import Completion, GenerationRequest, TokenDelta
 from app.errors import InvalidRequestError
-from app.stats import EngineStats
 
 DeltaCallback = Callable[[TokenDelta], None]
 StopCheck = Callable[[], bool]  # polled between decode steps; True ends the request ("cancelled")
@@ -30,9 +30,9 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 class Engine(ABC):
-    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft: Any = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None) -> None:
         self.model = model
-        self.draft = draft  # speculative decoding's draft model, if one was loaded (kept across engine rebuilds)
+        self.draft_model = draft_model  # speculative decoding's smaller model, if one was loaded (kept across engine rebuilds)
         self.tokenizer = tokenizer
         self.device = device
         self.model_name = model_name

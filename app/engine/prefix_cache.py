@@ -23,9 +23,10 @@ class _Entry:
 
 
 class PrefixCache:
-    def __init__(self, *, block_size: int = 16, max_tokens: int = 8192) -> None:
+    def __init__(self, *, block_size: int = 16, max_tokens: int = 8192, to_the_token: bool = True) -> None:
         assert block_size > 0 and max_tokens >= 0
         self.block_size = block_size
+        self.to_the_token = to_the_token  # False: reuse stops at the last whole block (the benchmark's baseline)
         self.max_tokens = max_tokens
         self._index: dict[tuple[int, ...], _Entry] = {}
         self._entries: OrderedDict[tuple[int, ...], _Entry] = OrderedDict()  # least recently used first
@@ -64,7 +65,7 @@ class PrefixCache:
         for aligned in range((limit // self.block_size) * self.block_size, 0, -self.block_size):
             entry = self._index.get(tuple(tokens[:aligned]))
             if entry is not None:
-                length, end = aligned, min(len(entry.tokens), limit)
+                length, end = aligned, min(len(entry.tokens), limit) if self.to_the_token else aligned
                 while length < end and entry.tokens[length] == tokens[length]:
                     length += 1
                 return entry, length

@@ -10,8 +10,6 @@ import torch
 
 from app.engine.sequence import Sequence
 
-GREEDY_BELOW = 1e-5  # temperatures this close to 0 overflow the logits: treat as greedy (as vLLM does)
-
 
 def make_generator(seed: int | None) -> torch.Generator:
     generator = torch.Generator()
@@ -28,7 +26,7 @@ def sample(logits: torch.Tensor, seqs: list[Sequence]) -> list[int]:
     chosen = logits.argmax(dim=-1).tolist()  # one host sync for the whole batch
     for row, seq in enumerate(seqs):
         params = seq.sampling
-        if params.temperature < GREEDY_BELOW:
+        if params.is_greedy:
             continue
         if seq.generator is None:
             seq.generator = make_generator(params.seed)

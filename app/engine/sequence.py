@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import itertools
 import queue
-import time
 from enum import Enum, auto
 from typing import Any
 
+from app.engine.backoff import Backoff
 from app.engine.base import StopCheck
 from app.engine.output_processor import OutputProcessor
-from app.engine.types import GenerationRequest
-
-
-SPEC_BACKOFF_TOKENS = 32  # a request whose drafting stopped paying first decodes this many tokens plainly
+from app.engine.types import GenerationRequest, SamplingParams
 
 
 class SequenceStatus(Enum):
@@ -38,15 +35,10 @@ class Sequence:
         self.mailbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # TokenDelta ..., then a Completion or an exception
         self.reserved_tokens = 0  # KV tokens the scheduler set aside when it admitted this sequence
         self.generator: Any = None  # torch.Generator for seeded sampling, made by the sampler
-        self.arrived_at = time.monotonic()
-        # Speculative decoding: seconds per token of this request's recent speculative passes,
-        # and the output length before which it decodes plainly (drafting did not pay).
-        self.spec_step_s: float | None = None
-        self.spec_resume_at = 0
-        self.spec_backoff = SPEC_BACKOFF_TOKENS
+        self.backoff = Backoff()  # speculative decoding's per-request policy
 
     @property
-    def sampling(self):
+    def sampling(self) -> SamplingParams:
         return self.request.sampling
 
     @property

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def engine():
     from app.config import load_config
-    from app.engine.bench import build_engine
-    from app.models import is_prepared, resolve
+    from app.engine.loader import is_prepared, resolve
+    from loadtest.inprocess.engine_bench import build_engine
 
     config = load_config()
     real = is_prepared(config.model) and Path(resolve(config.model).path).exists()
@@ -57,7 +57,7 @@ def test_cancel_stops_between_steps(engine):
 
 
 def test_memory_stats_report_cuda(engine):
-    from app.memory import memory_stats
+    from app.obs.process_memory import memory_stats
 
     stats = memory_stats()
     assert stats["cuda_allocated_bytes"] > 0 and stats["cuda_peak_allocated_bytes"] >= stats["cuda_allocated_bytes"]

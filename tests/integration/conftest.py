@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import api_command, worker_command
+from app.cli.commands import api_command, worker_command
+from app.cli.embedded_redis import EmbeddedRedis, free_port
 from app.config import Config, load_config
-from app.embedded_redis import EmbeddedRedis, free_port
-from app.jobs import JobStore
+from app.jobs.store import JobStore
+from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
-from app.worker_registry import WorkerRegistry
 
 FRANCE = "What is the capital of France? Answer in one sentence."
 STARTUP_TIMEOUT_S = 180

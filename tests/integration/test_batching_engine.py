@@ -19,13 +19,13 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def model(config):
-    from app.models import load_model
+    from app.engine.loader import load_model
 
     return load_model(config.model)
 
 
 def make(model, **limits):
-    from app.engine.llm_engine import BatchingEngine
+    from app.engine.batching_engine import BatchingEngine
 
     weights, tokenizer, device = model
     settings = {"max_num_seqs": 32, "max_num_batched_tokens": 512, "max_kv_tokens": 65536, **limits}
@@ -62,7 +62,7 @@ def run_together(engine, requests, on_delta=None, should_stop=None, stagger_s=0.
 
 
 def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
-    from app.engine.naive import NaiveEngine
+    from app.engine.naive_engine import NaiveEngine
 
     weights, tokenizer, device = model
     naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
@@ -76,7 +76,7 @@ def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
 
 
 def test_long_prompts_prefilled_in_chunks_match_naive(model):
-    from app.engine.naive import NaiveEngine
+    from app.engine.naive_engine import NaiveEngine
     from loadtest.workloads import load
 
     weights, tokenizer, device = model
@@ -94,7 +94,7 @@ def test_long_prompts_prefilled_in_chunks_match_naive(model):
 
 
 def test_shared_prefix_is_reused_and_changes_nothing(model):
-    from app.engine.naive import NaiveEngine
+    from app.engine.naive_engine import NaiveEngine
     from loadtest.workloads import load
 
     weights, tokenizer, device = model
@@ -215,8 +215,8 @@ def drafts(config, model, tmp_path_factory):
     almost always right) and its first 4 layers (almost always wrong, and much cheaper)."""
     from dataclasses import replace
 
-    from app.engine.spec_bench import save_truncated_draft
-    from app.models import load_draft_model, resolve
+    from app.engine.loader import load_draft_model, resolve
+    from loadtest.inprocess.spec_bench import save_truncated_draft
 
     target_dir, tokenizer = resolve(config.model).path, model[1]
     truncated = save_truncated_draft(target_dir, tmp_path_factory.mktemp("draft") / "first-4-layers", 4)
@@ -263,8 +263,8 @@ def test_a_draft_with_another_tokenizer_fails_at_start(config, tmp_path):
 
     from transformers import AutoTokenizer
 
+    from app.engine.loader import load_draft_model, load_tokenizer, resolve
     from app.errors import ModelLoadError
-    from app.models import load_draft_model, load_tokenizer, resolve
 
     target_dir = resolve(config.model).path
     tokenizer = load_tokenizer(config.model)

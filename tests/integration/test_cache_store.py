@@ -11,9 +11,9 @@ import pytest
 import redis
 
 from app.config import CacheConfig
-from app.jobs import JobStore
+from app.jobs.admission import admit
+from app.jobs.store import JobStore
 from app.redis_conn import Keys
-from cache.admission import admit
 from cache.index import VectorIndex
 from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
@@ -118,6 +118,6 @@ def test_redis_down_skips_the_cache_without_hanging(redis_server):
 
 
 def _closed_port() -> int:
-    from app.embedded_redis import free_port
+    from app.cli.embedded_redis import free_port
 
     return free_port()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from app.config import load_config
-from app.flags import FlagStore
+from app.flags.store import FlagStore
 from app.redis_conn import Keys, connect
 from tests.integration.conftest import wait_for_job
 

@@ -7,9 +7,9 @@ import time
 import httpx
 import pytest
 
-from app.cli import FLOWER_ENV, flower_command
-from app.embedded_redis import free_port
-from tests.integration.conftest import answers, FRANCE, _start_and_wait, _stop, wait_for_job
+from app.cli.commands import FLOWER_ENV, flower_command
+from app.cli.embedded_redis import free_port
+from tests.integration.conftest import FRANCE, _start_and_wait, _stop, answers, wait_for_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 

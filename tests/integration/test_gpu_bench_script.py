@@ -6,10 +6,10 @@ import sys
 
 
 def test_gpu_bench_runs_tiny_on_cpu(config, tmp_path):
-    from app.models import resolve
+    from app.engine.loader import resolve
 
     out = tmp_path / "gpu.json"
-    subprocess.run([sys.executable, "-m", "loadtest.gpu_bench", "--tiny", "--tokenizer", resolve(config.model).path, "--levels", "1", "3",
+    subprocess.run([sys.executable, "-m", "loadtest.inprocess.gpu_bench", "--tiny", "--tokenizer", resolve(config.model).path, "--levels", "1", "3",
                     "--prompt-tokens", "16", "--max-tokens", "4", "--out", str(out)], check=True, timeout=300, capture_output=True)
     runs = json.loads(out.read_text())["runs"]
     assert {(r["weights"], r["concurrency"]) for r in runs} >= {("bf16", 1), ("bf16", 3)}

@@ -5,14 +5,14 @@ import uuid
 import pytest
 
 from app.engine import Completion, Engine
-from app.cancel_watcher import CancelWatcher
-from app.event_publisher import EventPublisher
-from app.events import EventLog
-from app.job_runner import JobRunner
-from app.jobs import JobStatus, JobStore
-from app.prompts import PromptBuilder
+from app.jobs.cancel_watcher import CancelWatcher
+from app.jobs.event_publisher import EventPublisher
+from app.jobs.events import EventLog
+from app.jobs.prompts import PromptBuilder
+from app.jobs.runner import JobRunner
+from app.jobs.store import JobStatus, JobStore
+from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
-from app.worker_registry import WorkerRegistry
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from app.embedded_redis import free_port
+from app.cli.embedded_redis import free_port
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from app.engine.quality import greedy_answers, weight_bytes
+from loadtest.inprocess.quality import greedy_answers, weight_bytes
 from tests.integration.test_batching_engine import QUESTIONS
 
 
 def test_fp16_weights_answer_like_float32_in_less_memory(config):
-    from app.models import load_model
+    from app.engine.loader import load_model
 
     full, tokenizer, _ = load_model(replace(config.model, quantization="none"))
     half, _, _ = load_model(replace(config.model, quantization="fp16-weights"))
@@ -25,7 +25,7 @@ def test_fp16_weights_answer_like_float32_in_less_memory(config):
 
 @pytest.mark.parametrize(("mode", "most_mb"), [("int8-dynamic", 300), ("8bit", 260), ("4bit", 200)])  # MiB; float32: 513, fp16 weights: 365
 def test_each_smaller_format_loads_small_and_answers(config, mode, most_mb):
-    from app.models import load_model
+    from app.engine.loader import load_model
 
     model, tokenizer, _ = load_model(replace(config.model, quantization=mode))
     assert model.llmjobs_quantization == mode

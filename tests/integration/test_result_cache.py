@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.cli import api_command
+from app.cli.commands import api_command
+from app.cli.embedded_redis import free_port
 from app.config import load_config
-from app.embedded_redis import free_port
-from tests.integration.conftest import answers, FRANCE, _start_and_wait, _stop, wait_for_job
+from tests.integration.conftest import FRANCE, _start_and_wait, _stop, answers, wait_for_job
 from tests.integration.streams import sse_events
 from tests.integration.test_metrics import sample
 

@@ -6,8 +6,8 @@ import time
 import httpx
 import pytest
 
-from app.events import EventLog, token_event
-from app.jobs import JobStatus
+from app.jobs.events import EventLog, token_event
+from app.jobs.store import JobStatus
 from tests.integration.conftest import FRANCE, wait_for_job
 from tests.integration.streams import check_complete, read_sse, sse_events, ws_events
 

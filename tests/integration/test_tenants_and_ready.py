@@ -67,7 +67,7 @@ def test_submit_with_redis_down_is_a_503(config):
 def test_the_api_process_never_loads_the_model(stack_env, prepared_model):
     code = (
         "import sys; from api import create_app; create_app(); "
-        "loaded = [m for m in ('app.engine.naive', 'workers.engine_host', 'workers.tasks') if m in sys.modules]; "
+        "loaded = [m for m in ('app.engine.naive_engine', 'workers.engine_host', 'workers.tasks') if m in sys.modules]; "
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], env=stack_env, check=True, timeout=120)

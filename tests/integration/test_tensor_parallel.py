@@ -9,12 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.embedded_redis import free_port
+from app.cli.embedded_redis import free_port
 from tests.integration.test_batching_engine import QUESTIONS, ids, run_together
 
 
 def engine_over(model, tokenizer):
-    from app.engine.llm_engine import BatchingEngine
+    from app.engine.batching_engine import BatchingEngine
 
     return BatchingEngine(model, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
                           max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
@@ -32,7 +32,7 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from app.models import resolve
+    from app.engine.loader import resolve
 
     tokenizer = AutoTokenizer.from_pretrained(resolve(config.model).path)
     torch.manual_seed(0)
@@ -58,7 +58,7 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
 def test_a_tensor_parallel_worker_serves_jobs(stack_env, prepared_model, tmp_path):
     """`llmjobs worker` with LLMJOBS_TENSOR_PARALLEL=3 (SmolLM2's 9 heads / 3 KV heads split in 3):
     rank 0 consumes the queue, ranks 1-2 follow; the answer is the single-process one."""
-    from app.cli import tensor_parallel_command
+    from app.cli.commands import tensor_parallel_command
     from tests.integration.conftest import FRANCE, private_stack, wait_for_job
 
     env = {**stack_env, "LLMJOBS_TENSOR_PARALLEL": "3", "LLMJOBS_QUEUE": "llmjobs-test.tp", "LLMJOBS_PORT": str(free_port()),

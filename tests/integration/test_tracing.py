@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import time
 
-from app.cli import worker_command
-from app.embedded_redis import free_port
+from app.cli.commands import worker_command
+from app.cli.embedded_redis import free_port
 from tests.integration.conftest import private_stack, wait_for_job
 
 

@@ -1,0 +1,38 @@
+"""What several blueprints' views share: the JSON body, the caller's job, the cache headers."""
+
+from __future__ import annotations
+
+from flask import abort, g, request
+
+from api.services import services
+from app.errors import InvalidRequestError
+from app.jobs.store import is_job_id
+from app.jobs.submit import CachePolicy
+
+
+def json_body() -> object:
+    body = request.get_json(force=True, silent=True)  # force: accept a missing Content-Type
+    if body is None:
+        raise InvalidRequestError("body", "the request body must be valid JSON" if request.get_data() else "the request body is empty")
+    return body
+
+
+def cache_policy() -> CachePolicy:
+    """From ``Cache-Control``: ``no-store`` opts out of the cache, ``no-cache`` asks for a fresh answer."""
+    directives = request.cache_control
+    return CachePolicy(use=not directives.no_store, read=not directives.no_cache)
+
+
+def find_job(job_id: str) -> dict:
+    """The caller's job, or 404 (an unknown id and another tenant's job look the same)."""
+    job = services().jobs.get(job_id, tenant=g.tenant) if is_job_id(job_id) else None
+    if job is None:
+        abort(404, f"job {job_id!r} does not exist")
+    return job
+
+
+def cache_header(job: dict) -> str:
+    """``X-Cache``: ``hit; tier=exact``, ``hit; tier=semantic``, ``coalesced`` or ``miss``."""
+    if job["cached"]:
+        return f"hit; tier={job['cache']['tier']}"
+    return "coalesced" if job.get("coalesced_with") else "miss"

@@ -1,0 +1,113 @@
+"""The baseline engine: one request at a time through plain ``model.generate``.
+
+This is the seed plan's "current stack" and the rollback for faster engines.
+It streams through a transformers streamer and stops early (stop string,
+cancellation, time limit) through a stopping criterion.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
+from app.engine.output_processor import OutputProcessor
+from app.engine.stats import EngineStats
+from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
+from app.errors import GenerationTimeoutError
+
+
+class _DeltaStreamer(BaseStreamer):
+    """Feeds each generated token to the OutputProcessor and reports the delta."""
+
+    def __init__(self, output: OutputProcessor, on_delta: DeltaCallback | None) -> None:
+        self.output = output
+        self.on_delta = on_delta
+        self.seen_prompt = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.seen_prompt:  # generate() first hands over the prompt ids
+            self.seen_prompt = True
+            return
+        for token_id in value.reshape(-1).tolist():
+            if self.output.finished:
+                return
+            index = len(self.output.token_ids)
+            text = self.output.append(token_id)
+            if self.on_delta is not None:
+                self.on_delta(TokenDelta(index=index, text=text, token_ids=[token_id]))
+
+    def end(self) -> None:
+        pass
+
+
+class _StopWhen(StoppingCriteria):
+    def __init__(self, output: OutputProcessor, should_stop: StopCheck | None, deadline: float) -> None:
+        self.output = output
+        self.should_stop = should_stop
+        self.deadline = deadline
+        self.reason: str | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.BoolTensor:
+        if self.output.finished:
+            stop = True
+        elif self.should_stop is not None and self.should_stop():
+            self.reason, stop = "cancelled", True
+        elif time.monotonic() > self.deadline:
+            self.reason, stop = "timeout", True
+        else:
+            stop = False
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
+class NaiveEngine(Engine):
+    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft: Any = None) -> None:
+        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft=draft)
+        self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
+
+    def stats(self) -> EngineStats:
+        busy = int(self._lock.locked())
+        return EngineStats(num_running=busy, batch_size=busy)
+
+    @torch.inference_mode()
+    def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
+        sampling = request.sampling
+        output = self.start_output(request, self.eos_token_ids)
+        stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
+        if not output.finished:
+            with self._lock:
+                self._generate(request.prompt_token_ids + output.token_ids, sampling.max_tokens - len(output.token_ids), sampling, output, on_delta, stop_when)
+        if stop_when.reason == "timeout":
+            raise GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s")
+        tail = output.finish(stop_when.reason or "length")
+        if tail and on_delta is not None:
+            on_delta(TokenDelta(index=len(output.token_ids), text=tail, token_ids=[]))
+        return completion_of(request, output)
+
+    def _generate(self, input_ids: list[int], max_new_tokens: int, sampling: SamplingParams, output: OutputProcessor, on_delta: DeltaCallback | None, stop_when: _StopWhen) -> None:
+        ids = torch.tensor([input_ids], device=self.device)
+        greedy = sampling.is_greedy
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+        self.model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            min_new_tokens=max_new_tokens if sampling.ignore_eos else None,  # masks EOS until the end
+            do_sample=not greedy,
+            temperature=None if greedy else sampling.temperature,
+            top_p=None if greedy else sampling.top_p,
+            top_k=None if greedy else sampling.top_k,
+            eos_token_id=self.eos_token_ids,
+            pad_token_id=self.eos_token_ids[0],
+            streamer=_DeltaStreamer(output, on_delta),
+            stopping_criteria=StoppingCriteriaList([stop_when]),
+        )
+
+    def close(self) -> None:
+        self.model = None

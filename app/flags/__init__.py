@@ -1,0 +1,1 @@
+"""Live rollback switches: their store in Redis, how workers and API processes apply them, and the `llmjobs flags` command."""

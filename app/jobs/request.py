@@ -1,0 +1,96 @@
+"""The request a client submits, validated with pydantic.
+
+The API validates every body with :func:`parse_job_request`; the worker parses
+the stored copy again with the same function before generating, so a message
+that bypassed the API cannot reach the model unchecked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from app.errors import InvalidRequestError
+
+MAX_STOP_STRINGS = 4
+
+
+def _as_stop_list(value: Any) -> list[str]:
+    """``stop`` may be one string or a list of them (as in OpenAI's API)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise ValueError("must be a string or a list of strings")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class JobRequest(BaseModel):
+    """Body of ``POST /v1/jobs``: either ``prompt`` or ``messages``, plus sampling."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prompt: str | None = Field(default=None, min_length=1)
+    messages: list[Message] | None = Field(default=None, min_length=1)
+    raw: bool = False  # feed `prompt` to the model as-is instead of as one chat turn
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    top_k: int = Field(default=0, ge=0)  # 0: no top-k filtering
+    stop: Annotated[list[str], BeforeValidator(_as_stop_list)] = Field(default_factory=list)
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    ignore_eos: bool = False  # generate exactly max_tokens (for benchmarks that compare equal work)
+    stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
+    cache: bool = True  # False: neither answer from the result cache nor store this answer in it
+
+    @model_validator(mode="after")
+    def _one_input(self) -> JobRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'prompt' or 'messages'")
+        if self.raw and self.messages is not None:
+            raise ValueError("'raw' applies to 'prompt' only")
+        if len(self.stop) > MAX_STOP_STRINGS or any(not s for s in self.stop):
+            raise ValueError(f"'stop' takes at most {MAX_STOP_STRINGS} non-empty strings")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The request as kept in the job record and read back by the worker."""
+        return self.model_dump(exclude_none=True, exclude={"stream", "cache"})
+
+    def sampling(self, default_max_tokens: int) -> dict[str, Any]:
+        """The sampling parameters, named as the engine's ``SamplingParams`` fields (plain data:
+        the API never imports the engine)."""
+        return {
+            "max_tokens": self.max_tokens or default_max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop": list(self.stop),
+            "seed": self.seed,
+            "ignore_eos": self.ignore_eos,
+        }
+
+
+def parse_job_request(body: Any, *, max_tokens: int) -> JobRequest:
+    """Validate a decoded JSON body; raise :class:`InvalidRequestError` naming the field."""
+    if not isinstance(body, dict):
+        raise InvalidRequestError("body", "the request body must be a JSON object")
+    try:
+        request = JobRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = ".".join(str(part) for part in first["loc"]) or "body"
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidRequestError(loc, f"{loc}: {message}") from None
+    if request.max_tokens is not None and request.max_tokens > max_tokens:
+        raise InvalidRequestError("max_tokens", f"max_tokens: must be at most {max_tokens}, got {request.max_tokens}")
+    return request

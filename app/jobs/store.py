@@ -1,0 +1,254 @@
+"""Job records in Redis: one hash per job plus a sorted set that orders the queue.
+
+State changes that must not race (a redelivered task against its first run, a
+late finish against a cancel) run as Lua scripts (app/scripts.py), so each
+is one atomic step that also writes the job's final event.
+A poll is one round trip: HGETALL and ZRANK in a pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from app.jobs import scripts
+from app.jobs.events import encode, final_event, stream_id, token_event
+from app.redis_conn import Keys
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
+
+_JSON_FIELDS = ("request", "usage", "timings", "error", "cache")
+_TIME_FIELDS = ("created_at", "started_at", "finished_at")
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: str  # "started", or why not: "missing", "running_elsewhere", a terminal status
+    request: dict[str, Any] | None = None
+    created_at: float = 0.0
+    started_at: float = 0.0
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_job_id(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int) -> None:
+        self.redis = client
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self._start = client.register_script(scripts.START)
+        self._finish = client.register_script(scripts.FINISH)
+        self._cancel = client.register_script(scripts.CANCEL)
+        self._cancel_follower = client.register_script(scripts.CANCEL_FOLLOWER)
+        self._follow = client.register_script(scripts.FOLLOW)
+
+    def create(self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None) -> dict[str, Any]:
+        """Store a new queued job and return its record. ``cache_ticket`` tells the worker where
+        to cache the answer once it succeeds."""
+        job_id = job_id or new_job_id()
+        now = time.time()
+        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
+        if cache_ticket:
+            fields["cache_ticket"] = cache_ticket
+        key = self.keys.job(job_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self.ttl_s)
+            pipe.zadd(self.keys.queued, {job_id: now})
+            pipe.execute()
+        return _view(fields, queue_rank=None)
+
+    def create_cached(self, request: dict[str, Any], *, tenant: str, model: str, output: str, finish_reason: str,
+                      usage: dict[str, int], token_ids: list[int], cache: dict[str, Any]) -> dict[str, Any]:
+        """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
+        job_id = new_job_id()
+        now = time.time()
+        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
+        timings = {"queue_wait_s": 0.0, "ttft_s": 0.0, "generation_s": 0.0, "total_s": 0.0}
+        fields.update(
+            started_at=repr(now), finished_at=repr(now), output=output, finish_reason=finish_reason,
+            usage=json.dumps(usage), timings=json.dumps(timings), cache=json.dumps(cache),
+        )
+        final = final_event(status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None)
+        events = self.keys.events(job_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.job(job_id), mapping=fields)
+            pipe.expire(self.keys.job(job_id), self.ttl_s)
+            pipe.xadd(events, {"data": encode(token_event(output, token_ids))}, id=stream_id(0))
+            pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
+            pipe.expire(events, self.ttl_s)
+            pipe.execute()
+        return _view(fields, queue_rank=None)
+
+    def create_follower(self, leader_id: str, request: dict[str, Any], *, tenant: str, model: str) -> dict[str, Any] | None:
+        """A job that shares the running ``leader_id``'s answer instead of computing it again;
+        None if the leader has ended (or its own client cancelled it) meanwhile."""
+        job_id = new_job_id()
+        fields = _new_fields(job_id, request, tenant, model, time.time(), "following")
+        fields["follows"] = leader_id
+        flat = [item for pair in fields.items() for item in pair]
+        for _ in range(LEADER_WAIT_TRIES):  # the leader stores its record right after claiming the work
+            followed = self._follow(keys=[self.keys.job(job_id), self.keys.job(leader_id)], args=[*flat, self.ttl_s])
+            if followed != -1:
+                break
+            time.sleep(0.01)
+        return self.get(job_id) if followed == 1 else None
+
+    def cache_ticket(self, job_id: str) -> str | None:
+        return self.redis.hget(self.keys.job(job_id), "cache_ticket")
+
+    def discard(self, job_id: str) -> None:
+        """Remove a job whose enqueueing failed, so no record promises work that never comes."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.job(job_id))
+            pipe.zrem(self.keys.queued, job_id)
+            pipe.execute()
+
+    def get(self, job_id: str, *, tenant: str | None = None, detached_ok: bool = False) -> dict[str, Any] | None:
+        """The job's public record, or None if unknown (or another tenant's).
+
+        ``detached_ok``: show a job its own client cancelled as it really is (for its followers)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.job(job_id))
+            pipe.zrank(self.keys.queued, job_id)
+            fields, rank = pipe.execute()
+        if not fields or (tenant is not None and fields.get("tenant", "") != tenant):
+            return None
+        if fields["status"] == "following":  # show the leader's progress under this job's own id
+            leader = self.get(fields["follows"], detached_ok=True)
+            if leader is None:
+                return None
+            return {**leader, "id": fields["id"], "created_at": float(fields["created_at"]), "request": json.loads(fields["request"]),
+                    "coalesced_with": fields["follows"]}
+        return _view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
+
+    def start(self, job_id: str, worker_id: str) -> Claim:
+        """Claim a job for running; ``Claim.request`` is None when it must not run."""
+        now = time.time()
+        reply = self._start(
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker(""), self.keys.events(job_id)],
+            args=[job_id, repr(now), worker_id, self.ttl_s, encode(_cancelled_event())],
+        )
+        if reply[0] != "started":
+            return Claim(outcome=reply[0])
+        try:
+            request = json.loads(reply[1])
+        except (TypeError, ValueError):
+            request = {"invalid": reply[1]}  # let the runner fail the job with a clear error
+        return Claim(outcome="started", request=request, created_at=float(reply[2] or now), started_at=now)
+
+    def finish(
+        self,
+        job_id: str,
+        worker_id: str,
+        status: JobStatus,
+        *,
+        output: str | None = None,
+        finish_reason: str | None = None,
+        usage: dict[str, int] | None = None,
+        timings: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+        last_event: dict[str, Any] | None = None,
+    ) -> bool:
+        """End a running job: record, optional last token event and final event, atomically."""
+        assert status in TERMINAL, status
+        fields: dict[str, Any] = {"status": status.value, "finished_at": repr(time.time())}
+        for name, value in (("output", output), ("finish_reason", finish_reason), ("usage", usage), ("timings", timings), ("error", error)):
+            if value is not None:
+                fields[name] = json.dumps(value) if name in _JSON_FIELDS else value
+        final = final_event(status=status.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=error)
+        flat = [item for pair in fields.items() for item in pair]
+        return bool(
+            self._finish(
+                keys=[self.keys.job(job_id), self.keys.events(job_id)],
+                args=[self.ttl_s, worker_id, encode(last_event) if last_event else "", encode(final), *flat],
+            )
+        )
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel a job: "dequeued" (it was waiting: now cancelled), "cancelling" (its worker is told),
+        "detached" (others coalesced onto it: it goes on for them), or its terminal status."""
+        leader = self.redis.hget(self.keys.job(job_id), "follows")
+        if leader:
+            return self._cancel_follower(
+                keys=[self.keys.job(job_id), self.keys.job(leader), self.keys.queued, self.keys.events(leader)],
+                args=[leader, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+            )
+        return self._cancel(
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.events(job_id)],
+            args=[job_id, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+        )
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        return self.redis.hget(self.keys.job(job_id), "cancel_requested") == "1"
+
+
+def _cancelled_event() -> dict[str, Any]:
+    return final_event(status=JobStatus.CANCELLED.value, finish_reason="cancelled", output="", usage=None, timings=None, error=None)
+
+
+def _new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, now: float, status: str) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "status": status,
+        "tenant": tenant,
+        "model": model,
+        "created_at": repr(now),
+        "request": json.dumps(request, separators=(",", ":")),
+        "attempts": 0,
+    }
+
+
+def _view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False) -> dict[str, Any]:
+    """The record clients see: typed values, no internal fields."""
+    if detached:  # its client cancelled it; it goes on only for the jobs that coalesced onto it
+        fields = {**fields, "status": JobStatus.CANCELLED.value, "finish_reason": "cancelled", "output": None, "usage": None}
+    status = fields["status"]
+    view: dict[str, Any] = {
+        "id": fields["id"],
+        "object": "job",
+        "status": status,
+        "model": fields.get("model"),
+        **{name: float(fields[name]) if fields.get(name) else None for name in _TIME_FIELDS},
+        "request": json.loads(fields["request"]),
+        "output": fields.get("output"),
+        "finish_reason": fields.get("finish_reason"),
+        "usage": json.loads(fields["usage"]) if fields.get("usage") else None,
+        "timings": json.loads(fields["timings"]) if fields.get("timings") else None,
+        "error": json.loads(fields["error"]) if fields.get("error") else None,
+        "attempts": int(fields.get("attempts", 0)),
+        "cached": bool(fields.get("cache")),
+    }
+    if fields.get("cache"):
+        view["cache"] = json.loads(fields["cache"])
+    if fields.get("follows"):
+        view["coalesced_with"] = fields["follows"]
+    if status == JobStatus.QUEUED:
+        view["queue_position"] = queue_rank + 1 if queue_rank is not None else None
+    return view

@@ -1,0 +1,64 @@
+"""The API processes' Prometheus series. gunicorn runs several processes, so their counters use
+prometheus-client's multiprocess mode (a shared folder of memory-mapped files,
+``PROMETHEUS_MULTIPROC_DIR``, set up by ``llmjobs api``); gauges that describe the shared system
+(queue depth, live workers) are read from Redis when ``/metrics`` is scraped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+PREFIX = "llmjobs_"
+
+
+class ApiMetrics:
+    """The API processes' counters (multiprocess mode when gunicorn runs several)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        kwargs = {"registry": registry} if registry is not None else {}
+        self.cache_lookups = Counter(PREFIX + "cache_lookups", "Result-cache lookups by tier and result.", ["tier", "result"], **kwargs)
+        self.submitted = Counter(PREFIX + "jobs_submitted", "Jobs accepted by the API, by how they were served.", ["served_by"], **kwargs)
+
+    def cache_lookup(self, tier: str, result: str) -> None:
+        self.cache_lookups.labels(tier=tier, result=result).inc()
+
+    def job_submitted(self, served_by: str) -> None:
+        """``served_by``: queue, cache or coalesced."""
+        self.submitted.labels(served_by=served_by).inc()
+
+
+class SystemCollector(Collector):
+    """Queue depth and live workers, read from Redis at scrape time (the same for every API process)."""
+
+    def __init__(self, queue_depth: Callable[[], int], live_workers: Callable[[], int]) -> None:
+        self.queue_depth = queue_depth
+        self.live_workers = live_workers
+
+    def collect(self) -> Iterator[Any]:
+        yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=self.queue_depth())
+        yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=self.live_workers())
+
+
+@functools.cache
+def api_metrics() -> ApiMetrics:
+    """One set per process: the series register once, however many apps the process builds."""
+    return ApiMetrics()
+
+
+def render_api_metrics(system: Collector, *, multiprocess_dir: str) -> tuple[bytes, str]:
+    """The text exposition for ``/metrics``: every API process's counters plus the system gauges."""
+    if multiprocess_dir:  # set by `llmjobs api` (api/gunicorn_conf.py) for gunicorn's processes
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        for collector in (api_metrics().cache_lookups, api_metrics().submitted):
+            registry.register(collector)
+    registry.register(system)
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,140 @@
+"""Measure the result cache's parts on this machine (``python -m loadtest.inprocess.cache_bench``).
+
+- ``quality``: precision, recall and false-hit rate of the semantic tier (embedding
+  similarity plus the near-miss guard) on ``cache/data/pairs.jsonl`` over a range of
+  thresholds, and the embedding time per prompt.
+- ``lookup``: a semantic lookup without the embedding (index search, fetching the
+  candidates from Redis, the guard) with 1k, 10k and 100k entries in one namespace.
+  Vectors are random unit vectors: search cost does not depend on what they encode.
+
+The end-to-end figures (exact-hit latency through the API, hit rate and throughput
+cache on vs off) come from the HTTP load test, ``python -m loadtest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+PAIRS = Path(__file__).resolve().parent / "data" / "pairs.jsonl"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def quality(thresholds: list[float]) -> dict:
+    from cache.embedder import Embedder
+    from cache.guard import why_different
+
+    embedder = Embedder()
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    timings = []
+    sims = []
+    for row in rows:
+        started = time.perf_counter()
+        a = embedder.embed(row["a"])
+        timings.append((time.perf_counter() - started) * 1000)
+        b = embedder.embed(row["b"])
+        sims.append(float(a @ b))
+    guarded = [why_different(row["a"], row["b"]) is None for row in rows]
+    table = []
+    for threshold in thresholds:
+        for use_guard in (False, True):
+            hit = [s >= threshold and (g or not use_guard) for s, g in zip(sims, guarded, strict=True)]
+            tp = sum(h for h, r in zip(hit, rows, strict=True) if r["label"] == "paraphrase")
+            fp = sum(h for h, r in zip(hit, rows, strict=True) if r["label"] == "near_miss")
+            positives = sum(r["label"] == "paraphrase" for r in rows)
+            negatives = len(rows) - positives
+            table.append({
+                "threshold": threshold, "guard": use_guard, "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+                "recall": round(tp / positives, 4), "false_hit_rate": round(fp / negatives, 4), "paraphrase_pairs": positives, "near_miss_pairs": negatives,
+            })
+    return {"pairs": len(rows), "embed_ms": {"p50": round(percentile(timings, 0.5), 2), "p95": round(percentile(timings, 0.95), 2), "n": len(timings)}, "table": table}
+
+
+def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
+    import redis
+
+    from app.config import CacheConfig
+    from cache.index import VectorIndex
+    from cache.index_sync import IndexSync
+    from cache.keys import CacheKeys
+    from cache.result_cache import ResultCache
+    from cache.store import CacheStore, encode_vector
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    results = []
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        prefix = f"llmjobs-bench-{uuid.uuid4().hex[:8]}"
+        config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=3600, max_entries=size, sampled=False)
+        store = CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=size)
+        vectors = rng.standard_normal((size, 384), dtype=np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        started = time.perf_counter()
+        for start in range(0, size, 1000):
+            with client.pipeline(transaction=False) as pipe:
+                for i in range(start, min(size, start + 1000)):
+                    store._insert(keys=[store.base + "seq", store.exact_key(f"x{i}"), store.namespace_key("ns"), store.log_key],
+                                  args=[3600, size, "ns", f"x{i}", repr(time.time()), f"prompt number {i}", json.dumps({"output": f"answer {i}"}),
+                                        encode_vector(vectors[i]), 1_000_000, store.base + "e:", store.base + "x:"], client=pipe)
+                pipe.execute()
+        insert_s = time.perf_counter() - started
+        index = VectorIndex()
+        sync = IndexSync(store, index)
+        started = time.perf_counter()
+        sync.load()
+        load_s = time.perf_counter() - started
+        cache = ResultCache(config, store, None, index, sync)
+        timings, found = [], 0
+        for q in range(queries):
+            target = int(rng.integers(size))
+            noisy = vectors[target] + 0.01 * rng.standard_normal(384, dtype=np.float32)
+            noisy /= np.linalg.norm(noisy)
+            keys = CacheKeys(exact="", namespace="ns", text=f"prompt number {target}", deterministic=True, greedy=True)
+            started = time.perf_counter()
+            hit = cache._nearest(keys, noisy)
+            timings.append((time.perf_counter() - started) * 1000)
+            found += hit is not None and hit.entry.number == target + 1
+        for key in client.scan_iter(match=prefix + ":*", count=1000):
+            client.unlink(key)
+        results.append({
+            "entries": size, "lookup_ms": {"p50": round(percentile(timings, 0.5), 3), "p95": round(percentile(timings, 0.95), 3), "mean": round(statistics.mean(timings), 3)},
+            "found_rate": round(found / queries, 4), "queries": queries, "insert_s": round(insert_s, 1), "index_load_s": round(load_s, 1),
+        })
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["quality", "lookup", "all"])
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95])
+    parser.add_argument("--out", type=Path, help="write the figures here as JSON")
+    args = parser.parse_args()
+    report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.what in ("quality", "all"):
+        report["quality"] = quality(args.thresholds)
+        print(json.dumps(report["quality"]["embed_ms"]))
+        for row in report["quality"]["table"]:
+            print(json.dumps(row))
+    if args.what in ("lookup", "all"):
+        report["lookup"] = lookup(args.redis_url, args.sizes, args.queries)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The seed plan's GPU figures for a Mistral-7B-shaped model, in one script that runs offline in
+under 8 minutes on one H100: ``python -m loadtest.inprocess.gpu_bench --tokenizer DIR --out gpu.json``.
+
+It builds Mistral-7B-v0.2's published shape (32 layers, hidden 4096, 32 heads / 8 KV heads,
+MLP 14336, vocab 32000) with random bfloat16 weights on the GPU: speed and memory do not depend
+on the weights' values, and no hub is needed. It runs the batching engine in-process (there is
+no server to talk to) at 1, 32 and 128 requests in
+flight, each with a 128-token prompt of random ids and exactly 128 output tokens, for every
+attention kernel that can run (SDPA; flash-attn's when it imports) and for bfloat16 and NF4
+4-bit weights (bitsandbytes, when it imports). It prints and writes TTFT p50/p95, output
+tokens/s, requests/s and peak VRAM per run. Targets (seed plan, Mistral-7B on one GPU):
+TTFT p95 < 500 ms, > 100 req/s, VRAM < 16 GB.
+
+``--tiny`` shrinks the model to 2 small layers so the script itself can be checked on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from loadtest.report import write_json
+
+MISTRAL_7B = {  # mistralai/Mistral-7B-Instruct-v0.2's config.json
+    "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 32768,
+    "rope_theta": 1000000.0, "rms_norm_eps": 1e-5, "sliding_window": None, "tie_word_embeddings": False,
+}
+TINY = {**MISTRAL_7B, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2}
+
+
+def build_model(shape: dict[str, Any], device: str, attention: str, weights: str) -> Any:
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
+
+    config = MistralConfig(**shape, attn_implementation=attention)
+    torch.manual_seed(0)
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    with torch.device(device):  # initialize on the GPU: 7B parameters on the CPU would take minutes
+        model = MistralForCausalLM(config).to(dtype)
+    if weights == "4bit":
+        model = to_nf4(model, dtype)
+    return model.eval()
+
+
+def to_nf4(model: Any, compute_dtype: Any) -> Any:
+    """Swap every decoder linear layer for bitsandbytes' NF4 (double quantization), as
+    ``BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4")`` would while loading."""
+    import bitsandbytes as bnb
+    import torch
+
+    for module in list(model.model.layers.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Linear):
+                quantized = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None, compute_dtype=compute_dtype,
+                                              quant_type="nf4", compress_statistics=True, device="meta")
+                quantized.weight = bnb.nn.Params4bit(child.weight.data.to("cpu"), requires_grad=False, quant_type="nf4", compress_statistics=True)
+                quantized = quantized.to(child.weight.device)
+                setattr(module, name, quantized)
+    torch.cuda.empty_cache() if torch.cuda.is_available() else None
+    return model
+
+
+def run_level(engine: Any, concurrency: int, prompt_len: int, max_tokens: int, vocab: int) -> dict[str, Any]:
+    import torch
+
+    from app.engine.types import GenerationRequest, SamplingParams
+
+    sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
+    generator = torch.Generator().manual_seed(concurrency)
+    prompts = [torch.randint(3, vocab, (prompt_len,), generator=generator).tolist() for _ in range(concurrency)]
+    ttfts: list[float] = []
+    tokens = [0]
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        begin = time.perf_counter()
+        first: list[float] = []
+        completion = engine.generate(GenerationRequest(f"r{i}", prompts[i], sampling), on_delta=lambda d: first or first.append(time.perf_counter()))
+        with lock:
+            ttfts.append(first[0] - begin)
+            tokens[0] += completion.completion_tokens
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(ttfts)
+    return {
+        "concurrency": concurrency,
+        "ttft_ms": {"p50": round(statistics.median(ordered) * 1000, 1), "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1)},
+        "output_tokens_per_s": round(tokens[0] / wall, 1),
+        "requests_per_s": round(concurrency / wall, 2),
+        "peak_vram_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None,
+        "wall_s": round(wall, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.gpu_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tokenizer", type=Path, required=True, help="a tokenizer folder (any; the text is noise)")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 32, 128])
+    parser.add_argument("--prompt-tokens", type=int, default=128)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--tiny", action="store_true", help="2 small layers on the CPU: checks the script, measures nothing")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    import torch
+    from transformers import AutoTokenizer
+
+    from app.engine.batching_engine import BatchingEngine
+
+    device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
+    shape = TINY if args.tiny else MISTRAL_7B
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
+    attentions = ["sdpa"] + (["flash_attention_2"] if device == "cuda" and importlib.util.find_spec("flash_attn") else [])
+    weights = ["bf16"] + (["4bit"] if importlib.util.find_spec("bitsandbytes") else [])
+    report: dict[str, Any] = {"model": "Mistral-7B shape, random weights" if not args.tiny else "tiny Mistral shape (script check)",
+                              "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "torch": torch.__version__, "runs": []}
+    for weight in weights:
+        for attention in attentions:
+            started = time.perf_counter()
+            model = build_model(shape, device, attention, weight)
+            engine = BatchingEngine(model, tokenizer, device=device, model_name="mistral-7b-shape", context_length=shape["max_position_embeddings"],
+                                    time_limit_s=3600, max_num_seqs=max(args.levels), max_num_batched_tokens=8192,
+                                    max_kv_tokens=max(args.levels) * (args.prompt_tokens + args.max_tokens), prefix_cache_tokens=0)
+            build_s = time.perf_counter() - started
+            run_level(engine, 2, 16, 4, shape["vocab_size"])  # warm-up: kernels, allocator
+            for level in args.levels:
+                row = {"weights": weight, "attention": attention, "build_s": round(build_s, 1),
+                       **run_level(engine, level, args.prompt_tokens, args.max_tokens, shape["vocab_size"])}
+                report["runs"].append(row)
+                print(json.dumps(row), flush=True)
+            engine.close()
+            del engine, model
+            if device == "cuda":
+                torch.cuda.empty_cache()
+    if args.out:
+        write_json(report, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""What a weight format costs in quality and memory (``python -m loadtest.inprocess.quality``).
+
+For each mode of ``LLMJOBS_QUANTIZATION`` given: the bytes the weights occupy, perplexity on
+``loadtest/workloads/sentences.txt`` (a text shipped in the repository), and how many greedy
+answers to the 32 ``short_chat`` prompts come out token-for-token identical to mode ``none``
+(and at which token the others first differ). The seed plan's "quality loss < 2 %" is read as:
+perplexity within 2 % of ``none``. With ``--batch-check``, also how many of those answers stay
+the same when the batching engine runs them all at once instead of one by one (a format that
+scales activations across the batch fails this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from app.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def weight_bytes(model) -> int:
+    """Parameters plus the packed weights that quantized modules keep outside ``parameters()``."""
+    import torch
+
+    total = sum(p.numel() * p.element_size() for p in model.parameters())
+    for module in model.modules():
+        if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
+            weight, bias = module._weight_bias()  # unpacked as float32: count the packed format's size
+            size = 2 if module._packed_params.dtype == torch.float16 else weight.element_size()
+            total += weight.numel() * size + (0 if bias is None else bias.numel() * bias.element_size())
+    return total
+
+
+def perplexity(model, tokenizer, text: str, window: int = 512) -> float:
+    import torch
+
+    ids = tokenizer(text, return_tensors="pt")["input_ids"][0]
+    nll, count = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(ids) - 1, window):
+            chunk = ids[start : start + window + 1].unsqueeze(0)
+            if chunk.shape[1] < 2:
+                break
+            logits = model(input_ids=chunk[:, :-1]).logits.float()
+            loss = torch.nn.functional.cross_entropy(logits[0], chunk[0, 1:], reduction="sum")
+            nll += float(loss)
+            count += chunk.shape[1] - 1
+    return math.exp(nll / count)
+
+
+def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> list[list[int]]:
+    import torch
+
+    answers = []
+    with torch.inference_mode():
+        for prompt in prompts:
+            ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            out = model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+            answers.append(out[0, ids["input_ids"].shape[1] :].tolist())
+    return answers
+
+
+def batch_independence(worker_config, model, tokenizer, device: str, prompts: list[str], max_tokens: int) -> str:
+    """How many greedy answers the batching engine gives identically alone and all together."""
+    import threading
+
+    from app.engine import engine_for
+    from app.engine.types import GenerationRequest, SamplingParams
+
+    engine = engine_for(worker_config, model, tokenizer, device=device, model_name="m", context_length=8192)
+    try:
+        sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
+        requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True, return_dict=False)), sampling)
+                    for i, p in enumerate(prompts)]
+        alone = [engine.generate(r).token_ids for r in requests]
+        together: list = [None] * len(requests)
+        threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, engine.generate(requests[i]).token_ids)) for i in range(len(requests))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        engine.close()
+    return f"{sum(a == b for a, b in zip(alone, together, strict=True))}/{len(prompts)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.quality", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modes", nargs="+", default=["none", "fp16-weights"])
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--prompts", type=int, default=32, help="how many short_chat prompts (slow modes: fewer)")
+    parser.add_argument("--batch-check", action="store_true", help="also compare answers alone and batched")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    from app.engine.loader import load_model
+
+    config = load_config()
+    text = (ROOT / "loadtest" / "workloads" / "sentences.txt").read_text()
+    prompts = [json.loads(line)["messages"][-1]["content"] for line in (ROOT / "loadtest" / "workloads" / "short_chat.jsonl").read_text().splitlines()][: args.prompts]
+    results, reference = [], None
+    for mode in args.modes:
+        model, tokenizer, device = load_model(replace(config.model, quantization=mode))
+        started = time.perf_counter()
+        answers = greedy_answers(model, tokenizer, prompts, args.max_tokens)
+        row = {
+            "mode": getattr(model, "llmjobs_quantization", mode),
+            "device": device,
+            "weight_mb": round(weight_bytes(model) / 2**20, 1),
+            "perplexity": round(perplexity(model, tokenizer, text), 4),
+            "greedy_s": round(time.perf_counter() - started, 1),
+        }
+        if args.batch_check:
+            row["same_answer_alone_and_batched"] = batch_independence(config.worker, model, tokenizer, device, prompts, args.max_tokens)
+        if reference is None:
+            reference = (row, answers)
+        else:
+            first_diffs = [next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b), None) for mine, ref in zip(answers, reference[1], strict=True)]
+            row["identical_greedy_answers"] = f"{sum(mine == ref for mine, ref in zip(answers, reference[1], strict=True))}/{len(prompts)}"
+            row["first_difference_at_token"] = sorted(d for d in first_diffs if d is not None)
+            row["perplexity_change_pct"] = round(100 * (row["perplexity"] / reference[0]["perplexity"] - 1), 3)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        del model
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"max_tokens": args.max_tokens, "prompts": len(prompts), "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

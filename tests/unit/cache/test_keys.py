@@ -1,0 +1,70 @@
+"""Cache keys and the near-miss guard: pure logic, no Redis, no model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.engine.types import SamplingParams
+from cache.guard import why_different
+from cache.keys import cache_keys
+
+PAIRS = Path(__file__).resolve().parents[3] / "cache" / "data" / "pairs.jsonl"
+GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
+
+
+def keys(request=None, ids=(1, 2, 3), sampling=GREEDY, tenant="t", model="m"):
+    request = request or {"messages": [{"role": "user", "content": "Hi"}]}
+    return cache_keys(request=request, prompt_ids=list(ids), sampling=sampling, tenant=tenant, model_id=model)
+
+
+def test_exact_key_changes_with_everything_that_changes_the_answer():
+    base = keys()
+    assert keys().exact == base.exact
+    assert keys(ids=(1, 2, 4)).exact != base.exact
+    assert keys(tenant="u").exact != base.exact
+    assert keys(model="m2").exact != base.exact
+    for change in ({"max_tokens": 65}, {"top_p": 0.9}, {"top_k": 5}, {"stop": ("x",)}, {"temperature": 0.5, "seed": 1}, {"ignore_eos": True}):
+        other = SamplingParams(**{"max_tokens": 64, "temperature": 0.0, **change})
+        assert keys(sampling=other).exact != base.exact, change
+        assert keys(sampling=other).namespace != base.namespace, change
+
+
+def test_greedy_requests_ignore_the_seed():
+    assert keys(sampling=SamplingParams(max_tokens=64, temperature=0.0, seed=7)).exact == keys().exact
+
+
+def test_semantic_text_is_the_last_user_turn_and_the_rest_is_namespace():
+    one = keys({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": " What is 2+2? "}]})
+    two = keys({"messages": [{"role": "system", "content": "Be verbose."}, {"role": "user", "content": "What is 2+2?"}]})
+    assert one.text == two.text == "What is 2+2?"
+    assert one.namespace != two.namespace
+    assert keys({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}).text is None
+
+
+def test_determinism():
+    assert keys().deterministic and keys().greedy
+    seeded = keys(sampling=SamplingParams(max_tokens=8, temperature=0.7, seed=3))
+    assert seeded.deterministic and not seeded.greedy
+    assert not keys(sampling=SamplingParams(max_tokens=8, temperature=0.7)).deterministic
+
+
+def test_guard_refuses_one_entity_number_or_negation_apart():
+    assert why_different("What is the capital of France?", "What is the capital of Germany?")
+    assert why_different("Name 3 fruits.", "Name 5 fruits.") == "numbers differ"
+    assert why_different("Give me three tips.", "Give me 3 tips.") is None
+    assert why_different("Is coffee bad for you?", "Is coffee not bad for you?") == "negation differs"
+    assert why_different("Isn't it safe?", "Is it safe?") == "negation differs"
+    assert why_different("When did World War II end?", "When did World War I end?")
+    assert why_different("Convert 5 km to miles", "Convert 5 miles to km")
+    assert why_different("Summarize the plot of Hamlet.", "Give me a summary of the plot of Hamlet.") is None
+
+
+def test_guard_on_the_shipped_pair_set():
+    """The guard alone (no embeddings) lets no near miss of the set through but one it leaves to the threshold."""
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    assert sum(r["label"] == "paraphrase" for r in rows) >= 50 and sum(r["label"] == "near_miss" for r in rows) >= 50
+    passed = [r for r in rows if r["label"] == "near_miss" and why_different(r["a"], r["b"]) is None]
+    refused = [r for r in rows if r["label"] == "paraphrase" and why_different(r["a"], r["b"]) is not None]
+    assert len(passed) <= 3, passed
+    assert len(refused) <= 8, refused
