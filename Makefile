@@ -10,6 +10,8 @@ run: $(STAMP)
 	$(VENV)/bin/llmjobs up
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 install: $(STAMP)

@@ -27,12 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
+from loadtest.stats import percentile
 
 
 class _Stream:

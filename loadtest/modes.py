@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from loadtest.driver import closed_loop_async
 from loadtest.stats import Sample
 from loadtest.targets import Params, Target
 
@@ -54,33 +55,16 @@ async def run(
         on_done(sample)
         return sample
 
-    if mode == "single":
-        samples = [await one(i, item) for i, item in enumerate(items)]
-    elif mode in ("concurrent", "streaming"):
-        samples = await _closed_loop(one, items, concurrency)
-    elif mode == "batch":
-        samples = list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))
+    # single, concurrent and batch are one closed loop at 1, N and all requests in flight
+    in_flight = {"single": 1, "concurrent": concurrency, "streaming": concurrency, "batch": len(items)}
+    if mode in in_flight:
+        samples = await closed_loop_async(list(enumerate(items)), in_flight[mode], lambda pair: one(*pair))
     elif mode == "rate":
         assert arrivals is not None, "rate mode needs arrival times"
         samples = await _open_loop(one, items, arrivals, start)
     else:
         raise ValueError(f"unknown mode {mode!r}")
     return samples, time.perf_counter() - start
-
-
-async def _closed_loop(one, items: list[dict[str, Any]], concurrency: int) -> list[Sample]:
-    queue: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
-    for pair in enumerate(items):
-        queue.put_nowait(pair)
-    samples: list[Sample] = []
-
-    async def worker() -> None:
-        while not queue.empty():
-            index, item = queue.get_nowait()
-            samples.append(await one(index, item))
-
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    return sorted(samples, key=lambda s: s.index)
 
 
 async def _open_loop(one, items: list[dict[str, Any]], arrivals: list[float], start: float) -> list[Sample]:

@@ -1,7 +1,8 @@
 """The Celery app, built from the project's configuration.
 
 The API builds one too, only to send tasks by name: it never imports the tasks
-module or anything that loads a model.
+module or anything that loads a model. There is no result backend: a job's outcome lives in its
+job record and event log (app/jobs/store.py), which is what clients read.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ GENERATE_TASK = "llmjobs.generate"
 
 
 def make_celery(config: Config) -> Celery:
-    app = Celery("llmjobs", broker=config.redis.url, backend=config.redis.url)
+    app = Celery("llmjobs", broker=config.redis.url)
     app.conf.update(
         # JSON only: a pickle message from anyone who can write to Redis would run code.
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
-        result_accept_content=["json"],
+        task_ignore_result=True,  # nobody reads Celery's results: no write per task to Redis
         # Ack after the task ends, and requeue if the worker dies mid-task: no accepted job is lost.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -30,8 +30,6 @@ def make_celery(config: Config) -> Celery:
         # Enforced by prefork pools; the engine enforces the same limit itself between decode steps.
         task_time_limit=config.worker.task_time_limit_s + 30,
         broker_transport_options={"visibility_timeout": config.worker.visibility_timeout_s},
-        result_expires=config.job_ttl_s,
-        task_track_started=True,
         worker_send_task_events=True,  # for Flower
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,

@@ -14,11 +14,11 @@ import subprocess
 import sys
 
 from app.cli.commands import api_command, ensure_prepared, tensor_parallel_command, worker_command
+from app.cli.prepare import prepare
 from app.cli.stack import run_stack
 from app.config import load_config
 from app.errors import ConfigError, ModelNotPreparedError
 from app.flags import cli as flags_cli
-from app.model_files import prepare
 
 
 def main(argv: list[str] | None = None) -> int:

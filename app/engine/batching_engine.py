@@ -25,7 +25,7 @@ from app.engine.sequence import Sequence
 from app.engine.speculator import Speculator
 from app.engine.stats import EngineStats
 from app.engine.types import Completion, GenerationRequest, TokenDelta
-from app.errors import GenerationTimeoutError, InvalidRequestError
+from app.errors import GenerationTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ class BatchingEngine(Engine):
         if output.finished:
             return completion_of(request, output)
         seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
-        if seq.num_reserved_tokens > self.scheduler.max_kv_tokens:
-            raise InvalidRequestError("prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.scheduler.max_kv_tokens}")
+        self.scheduler.check_fits(seq)
         with self._wake:
             if self._closed:
                 raise RuntimeError("the engine is closed")

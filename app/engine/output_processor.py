@@ -1,30 +1,27 @@
 """Turns a stream of generated token ids into text deltas, honouring stop strings.
 
-Written by hand because transformers' streamers only print or queue whole words
-and know nothing of stop strings that must be cut from the text, and the
-tokenizers library has no incremental decoder for byte-level BPE. The
-detokenizing follows the prefix/read offset scheme of TGI and vLLM: decode a
-short window, emit only what the newest token added, and hold back a trailing
-U+FFFD (half of a multi-byte character) until the next token completes it.
+Detokenizing is the tokenizers library's ``DecodeStream`` (as in vLLM v1): one step per token,
+which holds back half of a multi-byte character until the next token completes it. The stop
+strings are ours: transformers' streamers know nothing of stop strings that must be cut from the
+text, nor of holding back a tail that may still grow into one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any
 
-REPLACEMENT_CHAR = "\ufffd"
-
-
-class Decoder(Protocol):
-    def decode(self, token_ids: list[int], skip_special_tokens: bool = ...) -> str: ...
+from tokenizers import Tokenizer
+from tokenizers.decoders import DecodeStream
 
 
 class OutputProcessor:
     """Per-request output state: token ids, text, and whether and why it finished."""
 
-    def __init__(self, decoder: Decoder, *, stop: Iterable[str] = (), eos_token_ids: Iterable[int] = (), max_tokens: int) -> None:
-        self.decoder = decoder
+    def __init__(self, tokenizer: Any, *, stop: Iterable[str] = (), eos_token_ids: Iterable[int] = (), max_tokens: int) -> None:
+        # A transformers fast tokenizer wraps a tokenizers.Tokenizer; tests may pass one directly.
+        self._tokenizer: Tokenizer = tokenizer if isinstance(tokenizer, Tokenizer) else tokenizer.backend_tokenizer
+        self._stream = DecodeStream(skip_special_tokens=True)
         self.stop = tuple(stop)
         self.eos_token_ids = frozenset(eos_token_ids)
         self.max_tokens = max_tokens
@@ -33,8 +30,6 @@ class OutputProcessor:
         self._text = ""  # everything decoded so far, stop strings included
         self._num_emitted = 0  # characters of _text already handed out
         self._text_end: int | None = None  # where the final text ends (before a stop string)
-        self._prefix_offset = 0
-        self._read_offset = 0
 
     @property
     def finished(self) -> bool:
@@ -52,7 +47,7 @@ class OutputProcessor:
         if token_id in self.eos_token_ids:
             self.finish_reason = "stop"
             return self._flush()
-        self._text += self._decode_new()
+        self._text += self._stream.step(self._tokenizer, token_id) or ""
         if self.stop and self._find_stop():
             return self._flush()
         if len(self.token_ids) >= self.max_tokens:
@@ -65,16 +60,6 @@ class OutputProcessor:
         if self.finish_reason is None:
             self.finish_reason = reason
         return self._flush()
-
-    def _decode_new(self) -> str:
-        ids = self.token_ids
-        prefix = self.decoder.decode(ids[self._prefix_offset : self._read_offset], skip_special_tokens=True)
-        full = self.decoder.decode(ids[self._prefix_offset :], skip_special_tokens=True)
-        if full.endswith(REPLACEMENT_CHAR) or len(full) <= len(prefix):
-            return ""  # an unfinished multi-byte character: wait for the next token
-        self._prefix_offset = self._read_offset
-        self._read_offset = len(ids)
-        return full[len(prefix) :]
 
     def _find_stop(self) -> bool:
         # Only the tail can hold a new match: the part before it was checked already.

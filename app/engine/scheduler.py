@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.engine.sequence import Sequence, SequenceStatus
+from app.errors import InvalidRequestError
 
 
 @dataclass
@@ -55,9 +56,13 @@ class Scheduler:
         self.prefix_len = prefix_len or (lambda seq: 0)
         self.num_reserved_tokens = 0
 
-    def add(self, seq: Sequence) -> None:
+    def check_fits(self, seq: Sequence) -> None:
+        """Refuse a request that could never be admitted (before it is queued)."""
         if seq.num_reserved_tokens > self.max_kv_tokens:
-            raise ValueError(f"request needs {seq.num_reserved_tokens} KV tokens, more than the engine's {self.max_kv_tokens}")
+            raise InvalidRequestError("prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.max_kv_tokens}")
+
+    def add(self, seq: Sequence) -> None:
+        assert seq.num_reserved_tokens <= self.max_kv_tokens, "check_fits() first"
         self.waiting.append(seq)
 
     @property

@@ -1,1 +1,5 @@
-"""In-process benchmarks and quality checks: the engine, speculative decoding, prefix reuse, the result cache and the GPU run, without the HTTP stack."""
+"""In-process benchmarks and quality checks, without the HTTP stack: the engine (``engine_bench``),
+speculative decoding (``spec_bench``), weight formats (``quality``), prefix reuse (``prefix_bench``),
+the result cache's parts (``cache_bench``) and the GPU run (``gpu_bench``). Each runs as
+``python -m loadtest.inprocess.<name>``; the engine benchmarks share ``driver.drive``.
+"""

@@ -18,16 +18,14 @@ import json
 import statistics
 import time
 import uuid
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-PAIRS = Path(__file__).resolve().parent / "data" / "pairs.jsonl"
+from loadtest.stats import percentile
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+PAIRS = files("cache") / "data" / "pairs.jsonl"  # package data of the cache (pyproject's package-data), wherever it is installed
 
 
 def quality(thresholds: list[float]) -> dict:
@@ -57,7 +55,7 @@ def quality(thresholds: list[float]) -> dict:
                 "threshold": threshold, "guard": use_guard, "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
                 "recall": round(tp / positives, 4), "false_hit_rate": round(fp / negatives, 4), "paraphrase_pairs": positives, "near_miss_pairs": negatives,
             })
-    return {"pairs": len(rows), "embed_ms": {"p50": round(percentile(timings, 0.5), 2), "p95": round(percentile(timings, 0.95), 2), "n": len(timings)}, "table": table}
+    return {"pairs": len(rows), "embed_ms": {"p50": round(percentile(timings, 50), 2), "p95": round(percentile(timings, 95), 2), "n": len(timings)}, "table": table}
 
 
 def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
@@ -95,7 +93,7 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
         load_s = time.perf_counter() - started
         cache = ResultCache(config, store, None, index, sync)
         timings, found = [], 0
-        for q in range(queries):
+        for _ in range(queries):
             target = int(rng.integers(size))
             noisy = vectors[target] + 0.01 * rng.standard_normal(384, dtype=np.float32)
             noisy /= np.linalg.norm(noisy)
@@ -107,22 +105,22 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
         for key in client.scan_iter(match=prefix + ":*", count=1000):
             client.unlink(key)
         results.append({
-            "entries": size, "lookup_ms": {"p50": round(percentile(timings, 0.5), 3), "p95": round(percentile(timings, 0.95), 3), "mean": round(statistics.mean(timings), 3)},
+            "entries": size, "lookup_ms": {"p50": round(percentile(timings, 50), 3), "p95": round(percentile(timings, 95), 3), "mean": round(statistics.fmean(timings), 3)},
             "found_rate": round(found / queries, 4), "queries": queries, "insert_s": round(insert_s, 1), "index_load_s": round(load_s, 1),
         })
         print(json.dumps(results[-1]), flush=True)
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.cache_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["quality", "lookup", "all"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95])
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S")}
     if args.what in ("quality", "all"):
         report["quality"] = quality(args.thresholds)
@@ -134,7 +132,8 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -6,7 +6,8 @@
 
 ``--random-weights`` builds the model from a folder holding only its config and
 tokenizer (same shapes, random values): the speed and memory figures are the
-real model's on a machine that cannot hold the weights, the text is noise.
+real model's on a machine that cannot hold the weights, the text is noise. Requests run in a
+closed loop (``--concurrency`` in flight, the next one sent as soon as one ends).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +24,8 @@ from app.engine import engine_for
 from app.engine.base import Engine
 from app.engine.types import GenerationRequest, SamplingParams
 from app.obs.process_memory import memory_stats
+from loadtest.inprocess.driver import chat_ids, drive
+from loadtest.stats import percentile
 
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
 
@@ -68,40 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     engine = build_engine(args)
     load_s = time.perf_counter() - started
-    prompt_ids = engine.tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], add_generation_prompt=True, tokenize=True, return_dict=False)
+    prompt_ids = chat_ids(engine.tokenizer, PROMPT)
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=0.0, ignore_eos=True)
-
-    def sync() -> None:
-        if engine.device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    engine.generate(GenerationRequest("warmup", list(prompt_ids), replace(sampling, max_tokens=8)))
-    runs: list[dict] = []
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        first: list[float] = []
-        begin = time.perf_counter()
-        completion = engine.generate(GenerationRequest(str(i), list(prompt_ids), sampling), on_delta=lambda d: first or first.append(time.perf_counter()))
-        total = time.perf_counter() - begin
-        with lock:
-            runs.append({"ttft_s": first[0] - begin, "total_s": total, "tokens": completion.completion_tokens, "tokens_per_s": completion.completion_tokens / total})
-
-    sync()
-    wall_begin = time.perf_counter()
-    for wave in range(0, args.requests, args.concurrency):
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(wave, min(args.requests, wave + args.concurrency))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    sync()
-    wall = time.perf_counter() - wall_begin
+    drive(engine, [GenerationRequest("warmup", prompt_ids, replace(sampling, max_tokens=8))], 1)  # kernels, allocator
+    run = drive(engine, [GenerationRequest(str(i), prompt_ids, sampling) for i in range(args.requests)], args.concurrency)
+    runs = [{"ttft_s": t.ttft_s, "total_s": t.total_s, "tokens": t.tokens, "tokens_per_s": t.tokens / t.total_s} for t in run.timings]
     figures = {
         "engine": args.engine,
         "concurrency": args.concurrency,
         "requests": args.requests,
-        "total_tokens_per_s": round(sum(r["tokens"] for r in runs) / wall, 2),
+        "total_tokens_per_s": round(run.tokens_per_s, 2),
         "model": engine.model_name,
         "device": engine.device,
         "device_name": torch.cuda.get_device_name() if engine.device.startswith("cuda") else None,
@@ -110,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_s": round(load_s, 3),
         "prompt_tokens": len(prompt_ids),
         "max_tokens": args.max_tokens,
-        "tokens_per_s_median": round(sorted(r["tokens_per_s"] for r in runs)[len(runs) // 2], 2),  # per request
-        "ttft_ms_median": round(sorted(r["ttft_s"] for r in runs)[len(runs) // 2] * 1000, 2),
+        "tokens_per_s_median": round(percentile((r["tokens_per_s"] for r in runs), 50), 2),  # per request
+        "ttft_ms_median": round(percentile((r["ttft_s"] for r in runs if r["ttft_s"] is not None), 50) * 1000, 2),
         "memory": memory_stats(),
         "runs": runs,
     }

@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from app.engine.types import GenerationRequest, SamplingParams
+from loadtest.inprocess.driver import drive
 from loadtest.report import write_json
+from loadtest.stats import percentile
 
 MISTRAL_7B = {  # mistralai/Mistral-7B-Instruct-v0.2's config.json
     "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
@@ -68,43 +69,23 @@ def to_nf4(model: Any, compute_dtype: Any) -> Any:
 
 
 def run_level(engine: Any, concurrency: int, prompt_len: int, max_tokens: int, vocab: int) -> dict[str, Any]:
+    """``concurrency`` requests of random prompts, all in flight at once."""
     import torch
-
-    from app.engine.types import GenerationRequest, SamplingParams
 
     sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     generator = torch.Generator().manual_seed(concurrency)
-    prompts = [torch.randint(3, vocab, (prompt_len,), generator=generator).tolist() for _ in range(concurrency)]
-    ttfts: list[float] = []
-    tokens = [0]
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        begin = time.perf_counter()
-        first: list[float] = []
-        completion = engine.generate(GenerationRequest(f"r{i}", prompts[i], sampling), on_delta=lambda d: first or first.append(time.perf_counter()))
-        with lock:
-            ttfts.append(first[0] - begin)
-            tokens[0] += completion.completion_tokens
-
+    requests = [GenerationRequest(f"r{i}", torch.randint(3, vocab, (prompt_len,), generator=generator).tolist(), sampling) for i in range(concurrency)]
     if torch.cuda.is_available():
-        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    ordered = sorted(ttfts)
+    run = drive(engine, requests, concurrency)
+    ttfts_ms = [t.ttft_s * 1000 for t in run.timings if t.ttft_s is not None]
     return {
         "concurrency": concurrency,
-        "ttft_ms": {"p50": round(statistics.median(ordered) * 1000, 1), "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1)},
-        "output_tokens_per_s": round(tokens[0] / wall, 1),
-        "requests_per_s": round(concurrency / wall, 2),
+        "ttft_ms": {"p50": round(percentile(ttfts_ms, 50), 1), "p95": round(percentile(ttfts_ms, 95), 1)},
+        "output_tokens_per_s": round(run.tokens_per_s, 1),
+        "requests_per_s": round(concurrency / run.wall_s, 2),
         "peak_vram_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None,
-        "wall_s": round(wall, 2),
+        "wall_s": round(run.wall_s, 2),
     }
 
 

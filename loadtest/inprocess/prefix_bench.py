@@ -12,31 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
 from app.engine import engine_for
 from app.engine.loader import load_model
-from app.engine.prefix_cache import PrefixCache
 from app.engine.types import GenerationRequest, SamplingParams
-from loadtest.inprocess.spec_bench import run
+from loadtest.inprocess.driver import chat_ids, drive, short_chat_questions
 from loadtest.report import write_json
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class BlockPrefixCache(PrefixCache):
-    """The baseline: reuse stops at the last whole block."""
-
-    def _match(self, tokens):  # noqa: ANN001, ANN202 - as the parent
-        entry, length = super()._match(tokens)
-        return entry, length // self.block_size * self.block_size
 
 
 def burst(engine, prompts: list[list[int]]) -> float:
     """Seconds until every prompt has its one token (all sent at once)."""
     sampling = SamplingParams(max_tokens=1, temperature=0.0)
-    return run(engine, [GenerationRequest(str(i), prompt, sampling) for i, prompt in enumerate(prompts)], len(prompts))[0]
+    return drive(engine, [GenerationRequest(str(i), prompt, sampling) for i, prompt in enumerate(prompts)], len(prompts)).wall_s
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,22 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config()
     model, tokenizer, device = load_model(config.model)
-
-    def chat(content: str) -> list[int]:
-        return list(tokenizer.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=True, return_dict=False))
-
-    lines = (ROOT / "loadtest" / "workloads" / "short_chat.jsonl").read_text().splitlines()
-    prompts = [chat(json.loads(line)["messages"][-1]["content"]) for line in lines][: args.requests]
-    warm = chat("Zebras: black with white stripes, or white with black?")
+    worker_config = replace(config.worker, engine="batching")  # the prefix cache is the batching engine's
+    name, context_length = config.model.source().name, config.model.context_length_of(model.config)
+    prompts = [chat_ids(tokenizer, question) for question in short_chat_questions()][: args.requests]
+    warm = chat_ids(tokenizer, "Zebras: black with white stripes, or white with black?")
     times: dict[str, list[float]] = {"tokens": [], "blocks": []}
     hits: dict[str, int] = {}
     for _ in range(args.rounds):
-        for mode in times:
-            engine = engine_for(config.worker, model, tokenizer, device=device, model_name="m", context_length=8192)
-            if mode == "blocks":
-                engine.prefix_cache.__class__ = BlockPrefixCache
+        for mode, spent in times.items():
+            engine = engine_for(worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length)
+            engine.prefix_cache.to_the_token = mode == "tokens"  # blocks: the baseline, reuse stops at the last whole block
             engine.generate(GenerationRequest("warm", warm, SamplingParams(max_tokens=1, temperature=0.0)))
-            times[mode].append(burst(engine, prompts))
+            spent.append(burst(engine, prompts))
             hits[mode] = engine.prefix_cache.num_hit_tokens
             engine.close()
     result = {

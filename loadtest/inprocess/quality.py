@@ -19,8 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
-
-ROOT = Path(__file__).resolve().parents[2]
+from loadtest.driver import closed_loop
+from loadtest.inprocess.driver import chat_ids, short_chat_questions
+from loadtest.workloads import FOLDER
 
 
 def weight_bytes(model) -> int:
@@ -65,28 +66,22 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> lis
     return answers
 
 
-def batch_independence(worker_config, model, tokenizer, device: str, prompts: list[str], max_tokens: int) -> str:
-    """How many greedy answers the batching engine gives identically alone and all together."""
-    import threading
-
-    from app.engine import engine_for
+def batch_independence(engine, prompts: list[str], max_tokens: int) -> str:
+    """How many greedy answers a batching engine gives identically alone and all together."""
     from app.engine.types import GenerationRequest, SamplingParams
 
-    engine = engine_for(worker_config, model, tokenizer, device=device, model_name="m", context_length=8192)
-    try:
-        sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
-        requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=True, return_dict=False)), sampling)
-                    for i, p in enumerate(prompts)]
-        alone = [engine.generate(r).token_ids for r in requests]
-        together: list = [None] * len(requests)
-        threads = [threading.Thread(target=lambda i=i: together.__setitem__(i, engine.generate(requests[i]).token_ids)) for i in range(len(requests))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        engine.close()
+    sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
+    requests = [GenerationRequest(str(i), chat_ids(engine.tokenizer, p), sampling) for i, p in enumerate(prompts)]
+    alone = closed_loop(requests, 1, lambda r: engine.generate(r).token_ids)
+    together = closed_loop(requests, len(requests), lambda r: engine.generate(r).token_ids)
     return f"{sum(a == b for a, b in zip(alone, together, strict=True))}/{len(prompts)}"
+
+
+def batching_engine(config, model, tokenizer, device: str):
+    from app.engine import engine_for
+
+    worker_config = replace(config.worker, engine="batching")
+    return engine_for(worker_config, model, tokenizer, device=device, model_name=config.model.source().name, context_length=config.model.context_length_of(model.config))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     from app.engine.loader import load_model
 
     config = load_config()
-    text = (ROOT / "loadtest" / "workloads" / "sentences.txt").read_text()
-    prompts = [json.loads(line)["messages"][-1]["content"] for line in (ROOT / "loadtest" / "workloads" / "short_chat.jsonl").read_text().splitlines()][: args.prompts]
+    text = (FOLDER / "sentences.txt").read_text()
+    prompts = short_chat_questions()[: args.prompts]
     results, reference = [], None
     for mode in args.modes:
         model, tokenizer, device = load_model(replace(config.model, quantization=mode))
@@ -115,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             "greedy_s": round(time.perf_counter() - started, 1),
         }
         if args.batch_check:
-            row["same_answer_alone_and_batched"] = batch_independence(config.worker, model, tokenizer, device, prompts, args.max_tokens)
+            engine = batching_engine(config, model, tokenizer, device)
+            try:
+                row["same_answer_alone_and_batched"] = batch_independence(engine, prompts, args.max_tokens)
+            finally:
+                engine.close()
         if reference is None:
             reference = (row, answers)
         else:

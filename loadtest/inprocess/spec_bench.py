@@ -14,52 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
 from app.engine import engine_for
-from app.engine.loader import context_length, load_draft_model, load_model, resolve
+from app.engine.loader import load_draft_model, load_model
 from app.engine.types import GenerationRequest, SamplingParams
+from loadtest.inprocess.driver import chat_ids, drive
+from loadtest.workloads import FOLDER
 
-ROOT = Path(__file__).resolve().parents[2]
 INSTRUCTION = "Rewrite the following text in the past tense. Keep every sentence and every detail:\n\n"
 
 
 def paragraphs(count: int, sentences: int = 4) -> list[str]:
-    lines = [line for line in (ROOT / "loadtest" / "workloads" / "sentences.txt").read_text().splitlines() if line.strip()]
+    lines = [line for line in (FOLDER / "sentences.txt").read_text().splitlines() if line.strip()]
     return [" ".join(lines[(i * sentences + k) % len(lines)] for k in range(sentences)) for i in range(count)]
-
-
-def run(engine, requests: list[GenerationRequest], concurrency: int) -> tuple[float, int]:
-    """(seconds, tokens) for ``requests`` with ``concurrency`` in flight (closed loop)."""
-    tokens, lock, pending, errors = [0], threading.Lock(), list(requests), []
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if not pending:
-                    return
-                request = pending.pop(0)
-            try:
-                completion = engine.generate(request)
-            except Exception as exc:  # re-raised below: a failed request must fail the benchmark
-                errors.append(exc)
-                return
-            with lock:
-                tokens[0] += completion.completion_tokens
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - started, tokens[0]
 
 
 def save_truncated_draft(target_dir: str, out_dir: Path, layers: int) -> Path:
@@ -93,15 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config()
     model, tokenizer, device = load_model(config.model)
+    source = config.model.source()
     with tempfile.TemporaryDirectory() as scratch:
         draft_path = args.draft
         if args.draft_layers:
-            draft_path = str(save_truncated_draft(resolve(config.model).path, Path(scratch) / "draft", args.draft_layers))
-        draft = load_draft_model(replace(config.model, draft_model=draft_path), tokenizer, device) if draft_path else None
-        modes = ["off", *([] if args.no_prompt_lookup else ["prompt-lookup"]), *(["draft-model"] if draft is not None else [])]
+            draft_path = str(save_truncated_draft(source.path, Path(scratch) / "draft", args.draft_layers))
+        draft_model = load_draft_model(replace(config.model, draft_model=draft_path), tokenizer, device) if draft_path else None
+        modes = ["off", *([] if args.no_prompt_lookup else ["prompt-lookup"]), *(["draft-model"] if draft_model is not None else [])]
         engines = {
-            mode: engine_for(replace(config.worker, engine="batching", speculative=mode), model, tokenizer, device=device, draft=draft,
-                             model_name=resolve(config.model).name, context_length=context_length(config.model))
+            mode: engine_for(replace(config.worker, engine="batching", speculative=mode), model, tokenizer, device=device, draft_model=draft_model,
+                             model_name=source.name, context_length=config.model.context_length_of(model.config))
             for mode in modes
         }
         results = measure(engines, tokenizer, args)
@@ -114,9 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 def measure(engines: dict, tokenizer, args) -> list[dict]:
     texts = paragraphs(max(args.requests))
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=0.0)
-    prompts = [list(tokenizer.apply_chat_template([{"role": "user", "content": INSTRUCTION + t}], add_generation_prompt=True, tokenize=True, return_dict=False)) for t in texts]
+    prompts = [chat_ids(tokenizer, INSTRUCTION + text) for text in texts]
     for engine in engines.values():  # warm-up, and fill each engine's prefix cache alike
-        run(engine, [GenerationRequest("w", prompts[0], replace(sampling, max_tokens=8))], 1)
+        drive(engine, [GenerationRequest("w", prompts[0], replace(sampling, max_tokens=8))], 1)
     results = []
     for level, count in zip(args.levels, args.requests, strict=True):
         totals = {mode: [0.0, 0] for mode in engines}
@@ -124,9 +95,9 @@ def measure(engines: dict, tokenizer, args) -> list[dict]:
         for round_ in range(args.rounds):
             for mode, engine in engines.items():
                 requests = [GenerationRequest(f"{mode}-{round_}-{i}", prompts[i], sampling) for i in range(count)]
-                seconds, tokens = run(engine, requests, level)
-                totals[mode][0] += seconds
-                totals[mode][1] += tokens
+                run = drive(engine, requests, level)
+                totals[mode][0] += run.wall_s
+                totals[mode][1] += run.tokens
         row: dict = {"concurrency": level, "requests_per_round": count}
         for mode, engine in engines.items():
             tok_s = totals[mode][1] / totals[mode][0]

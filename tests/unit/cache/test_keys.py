@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import asdict
 
 from app.engine.types import SamplingParams
 from cache.guard import why_different
 from cache.keys import cache_keys
 
-PAIRS = Path(__file__).resolve().parents[3] / "cache" / "data" / "pairs.jsonl"
 GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
 
 
 def keys(request=None, ids=(1, 2, 3), sampling=GREEDY, tenant="t", model="m"):
     request = request or {"messages": [{"role": "user", "content": "Hi"}]}
-    return cache_keys(request=request, prompt_ids=list(ids), sampling=sampling, tenant=tenant, model_id=model)
+    return cache_keys(request=request, prompt_ids=list(ids), sampling=asdict(sampling), tenant=tenant, model_id=model)
 
 
 def test_exact_key_changes_with_everything_that_changes_the_answer():
@@ -60,9 +58,9 @@ def test_guard_refuses_one_entity_number_or_negation_apart():
     assert why_different("Summarize the plot of Hamlet.", "Give me a summary of the plot of Hamlet.") is None
 
 
-def test_guard_on_the_shipped_pair_set():
+def test_guard_on_the_shipped_pair_set(pair_rows):
     """The guard alone (no embeddings) lets no near miss of the set through but one it leaves to the threshold."""
-    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    rows = pair_rows
     assert sum(r["label"] == "paraphrase" for r in rows) >= 50 and sum(r["label"] == "near_miss" for r in rows) >= 50
     passed = [r for r in rows if r["label"] == "near_miss" and why_different(r["a"], r["b"]) is None]
     refused = [r for r in rows if r["label"] == "paraphrase" and why_different(r["a"], r["b"]) is not None]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from app.config import ENV_VARS
 from cache.guard import why_different
-from tests.unit.test_cache_keys import PAIRS
 
 THRESHOLD = float(ENV_VARS["LLMJOBS_CACHE_THRESHOLD"][0])
 
@@ -28,9 +25,9 @@ def test_embeddings_are_unit_vectors_and_long_prompts_get_none(embedder):
     assert embedder.embed(long_prompt) is None  # never truncated into a false hit
 
 
-def test_pair_set_at_the_default_threshold(embedder):
+def test_pair_set_at_the_default_threshold(embedder, pair_rows):
     """Near misses (one entity, number or negation apart) never hit; most paraphrases do."""
-    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    rows = pair_rows
     hits = {True: 0, False: 0}
     for row in rows:
         similarity = float(embedder.embed(row["a"]) @ embedder.embed(row["b"]))

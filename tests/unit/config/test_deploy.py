@@ -47,7 +47,7 @@ def test_compose_has_the_services_and_redis_keeps_the_broker_safe():
 
 
 def test_every_command_and_variable_exists():
-    cli = (ROOT / "app" / "cli.py").read_text()
+    cli = (ROOT / "app" / "cli" / "main.py").read_text()
     for name in ("api", "worker", "worker-cpu", "flower"):
         service = SERVICES[name]
         command = service["command"]

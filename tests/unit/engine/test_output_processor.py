@@ -1,22 +1,16 @@
-"""OutputProcessor with a tiny fake decoder: pure logic, no model."""
+"""OutputProcessor with a tiny byte-level tokenizer (token i is byte i): pure logic, no model."""
 
 import pytest
 
 from app.engine.output_processor import OutputProcessor
+from tests.helpers.byte_tokenizer import byte_tokenizer
 
 EOS = 0
 
 
-class ByteDecoder:
-    """Token i < 256 is byte i (like byte-level BPE); EOS decodes to nothing."""
-
-    def decode(self, ids, skip_special_tokens=True):
-        return bytes(i for i in ids if i != EOS).decode("utf-8", errors="replace")
-
-
 def run(text_or_ids, **kw):
     ids = list(text_or_ids.encode()) if isinstance(text_or_ids, str) else text_or_ids
-    proc = OutputProcessor(ByteDecoder(), eos_token_ids=[EOS], max_tokens=kw.pop("max_tokens", 100), **kw)
+    proc = OutputProcessor(byte_tokenizer(), eos_token_ids=[EOS], max_tokens=kw.pop("max_tokens", 100), **kw)
     deltas = []
     for token in ids:
         deltas.append(proc.append(token))

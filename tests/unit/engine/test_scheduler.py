@@ -8,16 +8,12 @@ from app.engine.output_processor import OutputProcessor
 from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence, SequenceStatus
 from app.engine.types import GenerationRequest, SamplingParams
-
-
-class Decoder:
-    def decode(self, ids, skip_special_tokens=True):
-        return "".join(chr(97 + i % 26) for i in ids)
+from tests.helpers.byte_tokenizer import byte_tokenizer
 
 
 def seq(prompt_len=4, max_tokens=4):
     request = GenerationRequest("r", list(range(prompt_len)), SamplingParams(max_tokens=max_tokens, temperature=0))
-    return Sequence(request, OutputProcessor(Decoder(), max_tokens=max_tokens), None, deadline=1e18)
+    return Sequence(request, OutputProcessor(byte_tokenizer(), max_tokens=max_tokens), None, deadline=1e18)
 
 
 def run_step(scheduler):

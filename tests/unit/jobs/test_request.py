@@ -13,13 +13,22 @@ def parse(**body):
 def test_prompt_with_defaults():
     request = parse(prompt="hi")
     sampling = request.sampling(default_max_tokens=7)
-    assert sampling.max_tokens == 7 and sampling.temperature == 1.0 and sampling.top_k == 0
-    assert sampling.stop == () and sampling.seed is None
+    assert sampling["max_tokens"] == 7 and sampling["temperature"] == 1.0 and sampling["top_k"] == 0
+    assert sampling["stop"] == [] and sampling["seed"] is None
+
+
+def test_sampling_names_the_engine_fields():
+    """Plain data the engine's SamplingParams takes as it is (the API never imports the engine)."""
+    from app.engine.types import SamplingParams
+
+    sampling = parse(prompt="hi", temperature=0.5, top_p=0.9, top_k=5, stop="x", seed=3, ignore_eos=True).sampling(default_max_tokens=7)
+    params = SamplingParams(**{**sampling, "stop": tuple(sampling["stop"])})
+    assert params == SamplingParams(max_tokens=7, temperature=0.5, top_p=0.9, top_k=5, stop=("x",), seed=3, ignore_eos=True)
 
 
 def test_stop_string_or_list():
-    assert parse(prompt="hi", stop="x").sampling(1).stop == ("x",)
-    assert parse(prompt="hi", stop=["x", "y"]).sampling(1).stop == ("x", "y")
+    assert parse(prompt="hi", stop="x").sampling(1)["stop"] == ["x"]
+    assert parse(prompt="hi", stop=["x", "y"]).sampling(1)["stop"] == ["x", "y"]
 
 
 def test_messages():
