@@ -1,90 +1,53 @@
-"""All configuration, read from ``LLMJOBS_*`` environment variables in one place.
+"""Per-component configuration (frozen dataclasses), built by ``load_config`` from the variables of ``app.settings``."""
 
-Each component gets its own frozen dataclass and receives only that. Values are
-validated while loading: a bad value raises :class:`ConfigError` naming the
-variable, and the process entry points turn that into a one-line message.
-Nothing else in the code base reads ``os.environ``.
-"""
+# Each component receives only its own dataclass. The variables themselves (default, type,
+# bounds, help) are declared once in app/settings.py; this module maps them onto the
+# components and turns pydantic's errors into ConfigError, which the entry points print as one
+# line naming the variable. Nothing else in the code base reads ``os.environ``.
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import get_args
+
+from pydantic import ValidationError
 
 from app.errors import ConfigError, ModelNotPreparedError
+from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, SPECULATIVE_MODES, Settings, env_text, parse_api_keys
 
-T = TypeVar("T")
+__all__ = [
+    "ATTENTION_MODES",
+    "CONVERTED_NAME",
+    "DEFAULT_MODEL",
+    "ENV_VARS",
+    "QUANTIZATION_MODES",
+    "READY_MARKER",
+    "SPECULATIVE_MODES",
+    "ApiConfig",
+    "CacheConfig",
+    "Config",
+    "ModelConfig",
+    "ModelSource",
+    "RedisConfig",
+    "TracingConfig",
+    "WorkerConfig",
+    "load_config",
+    "parse_api_keys",
+]
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
 CONVERTED_NAME = "SmolLM2-135M-Instruct"  # the default model's folder under LLMJOBS_MODEL_CACHE
 READY_MARKER = ".complete"  # written last by the conversion: a folder without it is half-written
-QUANTIZATION_MODES = ("auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit")
-ATTENTION_MODES = ("auto", "sdpa", "eager", "flash_attention_2")
-SPECULATIVE_MODES = ("off", "prompt-lookup", "draft-model")
 
-# name -> (default, meaning). The README's configuration table mirrors this
-# mapping, and a unit test keeps the two in step.
-ENV_VARS: dict[str, tuple[str, str]] = {
-    "LLMJOBS_REDIS_URL": ("redis://127.0.0.1:6379/0", "Redis for the broker, job records and worker heartbeats. `make run` starts an embedded Redis when nothing answers here."),
-    "LLMJOBS_KEY_PREFIX": ("llmjobs", "Prefix of every Redis key the project writes (job records, queue index, heartbeats)."),
-    "LLMJOBS_MODEL": (DEFAULT_MODEL, "`smollm2-135m-instruct` (the bundled default), a local Hugging Face model folder, or a hub id where a hub is reachable."),
-    "LLMJOBS_MODEL_CACHE": ("~/.cache/llmjobs", "Where the default model's GGUF file is converted once to safetensors."),
-    "LLMJOBS_DEVICE": ("auto", "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`."),
-    "LLMJOBS_DTYPE": ("auto", "`auto` (float32 on CPU, bfloat16 on CUDA), `float32`, `bfloat16` or `float16`."),
-    "LLMJOBS_QUANTIZATION": ("auto", "Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), `int8-dynamic` (CPU: PyTorch dynamic int8 linear layers; smaller and faster still in large batches, but an answer can change with its batch companions), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is."),
-    "LLMJOBS_ATTENTION": ("auto", "Attention kernels: `auto` (`flash_attention_2` when the flash-attn package imports and CUDA is present, else `sdpa`), `sdpa`, `eager` or `flash_attention_2` (fails at start where it cannot run)."),
-    "LLMJOBS_TENSOR_PARALLEL": ("1", "Devices one worker spans (transformers' tensor-parallel plan under `torchrun`; `llmjobs worker` starts it). Rank 0 consumes tasks, the other ranks follow its forward passes."),
-    "LLMJOBS_MAX_MODEL_LEN": ("0", "Context length in tokens (prompt + output); 0 takes the model's own."),
-    "LLMJOBS_ENGINE": ("batching", "Worker engine. `batching`: continuous batching (requests join and leave the running batch every step); `naive`: one request at a time with `model.generate` (the baseline, and the rollback)."),
-    "LLMJOBS_MAX_NUM_SEQS": ("32", "Batching engine: most sequences in the running batch."),
-    "LLMJOBS_MAX_BATCHED_TOKENS": ("1024", "Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding."),
-    "LLMJOBS_PREFIX_CACHE_TOKENS": ("8192", "Batching engine: tokens of prompt-prefix KV kept for reuse (LRU); 0 turns prefix reuse off."),
-    "LLMJOBS_KV_CACHE_TOKENS": ("65536", "Batching engine: KV memory budget in tokens (prompt + max_tokens of every admitted request); requests beyond it wait. Also caps prompt + max_tokens at the API."),
-    "LLMJOBS_SPECULATIVE": ("off", "Batching engine: speculative decoding for greedy requests decoding alone. `prompt-lookup` drafts tokens by finding the latest tokens earlier in the prompt/output; `draft-model` asks the smaller model of `LLMJOBS_DRAFT_MODEL`; the target verifies a whole draft in one forward pass, and drafting backs off for a request while it does not pay. `off`."),
-    "LLMJOBS_DRAFT_MODEL": ("", "Speculative decoding: a Hugging Face model folder (or hub id) of a smaller causal LM with exactly the target's tokenizer, loaded beside the target so `draft-model` can be switched on. Empty: none."),
-    "LLMJOBS_SPECULATIVE_TOKENS": ("5", "Speculative decoding: tokens drafted per verification pass."),
-    "LLMJOBS_QUEUE": ("llmjobs.generate", "Celery queue that generation tasks are routed to."),
-    "LLMJOBS_WORKER_CONCURRENCY": ("0", "Task threads per worker process (each waits on one request); 0 means the engine's capacity: LLMJOBS_MAX_NUM_SEQS for `batching`, 1 for `naive`."),
-    "LLMJOBS_PREFETCH_MULTIPLIER": ("1", "Celery `worker_prefetch_multiplier`: messages reserved per task thread."),
-    "LLMJOBS_TASK_TIME_LIMIT": ("300", "Seconds one generation may run before it fails. The broker's visibility timeout (after which Redis redelivers the task of a worker that died) is this plus 60 s."),
-    "LLMJOBS_WORKER_METRICS_PORT": ("9101", "Port on which each worker process serves its Prometheus metrics (`/metrics`); 0 turns it off. A second worker on the same host logs that the port is taken and runs without it."),
-    "LLMJOBS_HEARTBEAT_INTERVAL": ("2", "Seconds between worker heartbeats; `/readyz` counts a worker live for 5 intervals."),
-    "LLMJOBS_JOB_TTL": ("86400", "Seconds job records and task results are kept after their last change."),
-    "LLMJOBS_MAX_TOKENS": ("2048", "Largest `max_tokens` a request may ask for."),
-    "LLMJOBS_DEFAULT_MAX_TOKENS": ("256", "`max_tokens` when a request gives none."),
-    "LLMJOBS_MAX_BODY_BYTES": ("1048576", "Largest request body in bytes; larger ones get `413`."),
-    "LLMJOBS_API_KEYS": ("", "Optional `key:tenant` pairs, comma-separated. When set, every `/v1` request needs `Authorization: Bearer <key>` and sees only its tenant's jobs."),
-    "LLMJOBS_HOST": ("127.0.0.1", "Address the API binds to."),
-    "LLMJOBS_PORT": ("8000", "Port the API binds to."),
-    "LLMJOBS_API_WORKERS": ("2", "gunicorn worker processes for the API."),
-    "LLMJOBS_API_WORKER_CLASS": ("gevent", "gunicorn worker class: `gevent` (one greenlet per connection: hundreds of open streams are cheap) or `gthread`."),
-    "LLMJOBS_API_CONNECTIONS": ("1000", "Open connections (streams included) per gunicorn worker: gevent's worker connections, or gthread's threads."),
-    "LLMJOBS_FLOWER_PORT": ("5555", "Port of Celery Flower started by `llmjobs up`; 0 leaves Flower out."),
-    "LLMJOBS_CACHE": ("on", "Result cache checked by the API before enqueueing (`on`/`off`): exact duplicates, then paraphrases (semantic tier). Requests can opt out with `\"cache\": false` or `Cache-Control: no-cache`."),
-    "LLMJOBS_CACHE_SEMANTIC": ("on", "The semantic tier (`on`/`off`): all-MiniLM-L6-v2 embeddings, cosine similarity within the same model, sampling parameters, conversation and tenant."),
-    "LLMJOBS_CACHE_THRESHOLD": ("0.85", "Cosine similarity a paraphrase needs for a semantic hit (it must also pass the near-miss checks of `cache/guard.py`)."),
-    "LLMJOBS_CACHE_TTL": ("86400", "Seconds a cached answer is kept."),
-    "LLMJOBS_CACHE_MAX_ENTRIES": ("10000", "Most cached answers per namespace (model + sampling parameters + conversation + tenant); the oldest are evicted first."),
-    "LLMJOBS_CACHE_SAMPLED": ("off", "Also cache sampled requests (temperature > 0 without a `seed`), whose answers differ on every run; off by default."),
-    "LLMJOBS_TRACING": ("off", "OpenTelemetry traces, one per job across API, queue and worker: `off`, `console` (printed by each process) or `otlp`."),
-    "LLMJOBS_OTLP_ENDPOINT": ("http://127.0.0.1:4318/v1/traces", "Where `LLMJOBS_TRACING=otlp` sends spans (OTLP over HTTP)."),
-    "LLMJOBS_RUN_DIR": (".run", "Folder for the embedded Redis's data and logs under `llmjobs up`."),
-}
+# The dataclasses only carry values: load_config builds them from a validated Settings, so they check nothing again.
 
 
 @dataclass(frozen=True)
 class RedisConfig:
     url: str
     key_prefix: str
-
-    def __post_init__(self) -> None:
-        if not self.url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("LLMJOBS_REDIS_URL", f"must start with redis://, rediss:// or unix://, got {self.url!r}")
-        if not self.key_prefix or any(c in self.key_prefix for c in " \t\n{}"):
-            raise ConfigError("LLMJOBS_KEY_PREFIX", f"must be a non-empty word without spaces or braces, got {self.key_prefix!r}")
 
 
 @dataclass(frozen=True)
@@ -107,20 +70,6 @@ class ModelConfig:
     attention: str = "auto"
     tensor_parallel: int = 1
     draft_model: str = ""  # speculative decoding's draft: a model folder or hub id
-
-    def __post_init__(self) -> None:
-        if not self.model:
-            raise ConfigError("LLMJOBS_MODEL", "must not be empty")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ConfigError("LLMJOBS_DEVICE", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise ConfigError("LLMJOBS_DTYPE", f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
-        if self.quantization not in QUANTIZATION_MODES:
-            raise ConfigError("LLMJOBS_QUANTIZATION", f"must be one of {', '.join(QUANTIZATION_MODES)}, got {self.quantization!r}")
-        if self.attention not in ATTENTION_MODES:
-            raise ConfigError("LLMJOBS_ATTENTION", f"must be one of {', '.join(ATTENTION_MODES)}, got {self.attention!r}")
-        if self.max_model_len < 0:
-            raise ConfigError("LLMJOBS_MAX_MODEL_LEN", "must be 0 (the model's own) or a positive number of tokens")
 
     @property
     def converted_dir(self) -> Path:
@@ -163,14 +112,6 @@ class WorkerConfig:
     speculative: str = "off"
     speculative_tokens: int = 5
 
-    def __post_init__(self) -> None:
-        if self.engine not in ("batching", "naive"):
-            raise ConfigError("LLMJOBS_ENGINE", f"must be batching or naive, got {self.engine!r}")
-        if not self.queue:
-            raise ConfigError("LLMJOBS_QUEUE", "must not be empty")
-        if self.speculative not in SPECULATIVE_MODES:
-            raise ConfigError("LLMJOBS_SPECULATIVE", f"must be one of {', '.join(SPECULATIVE_MODES)}, got {self.speculative!r}")
-
     @property
     def task_threads(self) -> int:
         """Celery task threads: one per request the engine can hold at once."""
@@ -203,12 +144,6 @@ class ApiConfig:
     # prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn's processes.
     metrics_dir: str = ""
 
-    def __post_init__(self) -> None:
-        if self.worker_class not in ("gevent", "gthread"):
-            raise ConfigError("LLMJOBS_API_WORKER_CLASS", f"must be gevent or gthread, got {self.worker_class!r}")
-        if self.default_max_tokens > self.max_tokens:
-            raise ConfigError("LLMJOBS_DEFAULT_MAX_TOKENS", f"must not exceed LLMJOBS_MAX_TOKENS ({self.max_tokens})")
-
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -225,10 +160,6 @@ class TracingConfig:
     mode: str
     otlp_endpoint: str
 
-    def __post_init__(self) -> None:
-        if self.mode not in ("off", "console", "otlp"):
-            raise ConfigError("LLMJOBS_TRACING", f"must be off, console or otlp, got {self.mode!r}")
-
 
 @dataclass(frozen=True)
 class Config:
@@ -243,99 +174,96 @@ class Config:
     run_dir: Path
 
 
-_SWITCH_VALUES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
 def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """Build the whole configuration from ``env`` (default: ``os.environ``)."""
+    """Build the whole configuration from ``env`` (default: ``os.environ``); unset variables take their defaults."""
     env = os.environ if env is None else env
-
-    def get(name: str) -> str:
-        return env.get(name, ENV_VARS[name][0]).strip()
-
-    def number(name: str, parse: Callable[[str], T], low: float, high: float = float("inf")) -> T:
-        raw = get(name)
-        try:
-            value = parse(raw)
-        except ValueError:
-            raise ConfigError(name, f"must be a number, got {raw!r}") from None
-        if not low <= value <= high:  # type: ignore[operator]
-            raise ConfigError(name, f"must be between {low:g} and {high:g}, got {raw}")
-        return value
-
-    def switch(name: str) -> bool:
-        raw = get(name).lower()
-        if raw not in _SWITCH_VALUES:
-            raise ConfigError(name, f"must be on or off, got {raw!r}")
-        return _SWITCH_VALUES[raw]
-
-    config = Config(
-        redis=RedisConfig(url=get("LLMJOBS_REDIS_URL"), key_prefix=get("LLMJOBS_KEY_PREFIX")),
+    # Only the declared variables, so whatever else the mapping holds cannot matter.
+    given = {name: env[name].strip() for name in ENV_VARS if name in env}
+    try:
+        s = Settings.model_validate(given)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+    return Config(
+        redis=RedisConfig(url=s.redis_url, key_prefix=s.key_prefix),
         model=ModelConfig(
-            model=get("LLMJOBS_MODEL"),
-            cache_dir=Path(get("LLMJOBS_MODEL_CACHE")).expanduser(),
-            device=get("LLMJOBS_DEVICE"),
-            dtype=get("LLMJOBS_DTYPE"),
-            max_model_len=number("LLMJOBS_MAX_MODEL_LEN", int, 0),
-            quantization=get("LLMJOBS_QUANTIZATION"),
-            attention=get("LLMJOBS_ATTENTION"),
-            tensor_parallel=number("LLMJOBS_TENSOR_PARALLEL", int, 1, 64),
-            draft_model=get("LLMJOBS_DRAFT_MODEL"),
+            model=s.model,
+            cache_dir=s.model_cache,
+            device=s.device,
+            dtype=s.dtype,
+            max_model_len=s.max_model_len,
+            quantization=s.quantization,
+            attention=s.attention,
+            tensor_parallel=s.tensor_parallel,
+            draft_model=s.draft_model,
         ),
         worker=WorkerConfig(
-            engine=get("LLMJOBS_ENGINE"),
-            queue=get("LLMJOBS_QUEUE"),
-            concurrency=number("LLMJOBS_WORKER_CONCURRENCY", int, 0, 1024),
-            max_num_seqs=number("LLMJOBS_MAX_NUM_SEQS", int, 1, 4096),
-            max_num_batched_tokens=number("LLMJOBS_MAX_BATCHED_TOKENS", int, 16, 1 << 20),
-            kv_cache_tokens=number("LLMJOBS_KV_CACHE_TOKENS", int, 256, 1 << 30),
-            prefix_cache_tokens=number("LLMJOBS_PREFIX_CACHE_TOKENS", int, 0, 1 << 30),
-            prefetch_multiplier=number("LLMJOBS_PREFETCH_MULTIPLIER", int, 1, 1024),
-            task_time_limit_s=number("LLMJOBS_TASK_TIME_LIMIT", int, 1, 86400),
-            heartbeat_interval_s=number("LLMJOBS_HEARTBEAT_INTERVAL", float, 0.1, 60),
-            metrics_port=number("LLMJOBS_WORKER_METRICS_PORT", int, 0, 65535),
-            speculative=get("LLMJOBS_SPECULATIVE"),
-            speculative_tokens=number("LLMJOBS_SPECULATIVE_TOKENS", int, 1, 64),
+            engine=s.engine,
+            queue=s.queue,
+            concurrency=s.worker_concurrency,
+            max_num_seqs=s.max_num_seqs,
+            max_num_batched_tokens=s.max_batched_tokens,
+            kv_cache_tokens=s.kv_cache_tokens,
+            prefix_cache_tokens=s.prefix_cache_tokens,
+            prefetch_multiplier=s.prefetch_multiplier,
+            task_time_limit_s=s.task_time_limit,
+            heartbeat_interval_s=s.heartbeat_interval,
+            metrics_port=s.worker_metrics_port,
+            speculative=s.speculative,
+            speculative_tokens=s.speculative_tokens,
         ),
         api=ApiConfig(
-            host=get("LLMJOBS_HOST"),
-            port=number("LLMJOBS_PORT", int, 1, 65535),
-            workers=number("LLMJOBS_API_WORKERS", int, 1, 64),
-            worker_class=get("LLMJOBS_API_WORKER_CLASS"),
-            connections=number("LLMJOBS_API_CONNECTIONS", int, 1, 100_000),
-            max_tokens=number("LLMJOBS_MAX_TOKENS", int, 1, 1_000_000),
-            default_max_tokens=number("LLMJOBS_DEFAULT_MAX_TOKENS", int, 1, 1_000_000),
-            max_body_bytes=number("LLMJOBS_MAX_BODY_BYTES", int, 1024, 1 << 30),
-            api_keys=parse_api_keys(get("LLMJOBS_API_KEYS")),
+            host=s.host,
+            port=s.port,
+            workers=s.api_workers,
+            worker_class=s.api_worker_class,
+            connections=s.api_connections,
+            max_tokens=s.max_tokens,
+            default_max_tokens=s.default_max_tokens,
+            max_body_bytes=s.max_body_bytes,
+            api_keys=s.api_keys,
+            # Not ours: prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn.
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         ),
         cache=CacheConfig(
-            enabled=switch("LLMJOBS_CACHE"),
-            semantic=switch("LLMJOBS_CACHE_SEMANTIC"),
-            threshold=number("LLMJOBS_CACHE_THRESHOLD", float, 0.5, 1.0),
-            ttl_s=number("LLMJOBS_CACHE_TTL", int, 1, 365 * 86400),
-            max_entries=number("LLMJOBS_CACHE_MAX_ENTRIES", int, 1, 10_000_000),
-            sampled=switch("LLMJOBS_CACHE_SAMPLED"),
+            enabled=s.cache,
+            semantic=s.cache_semantic,
+            threshold=s.cache_threshold,
+            ttl_s=s.cache_ttl,
+            max_entries=s.cache_max_entries,
+            sampled=s.cache_sampled,
         ),
-        tracing=TracingConfig(mode=get("LLMJOBS_TRACING"), otlp_endpoint=get("LLMJOBS_OTLP_ENDPOINT")),
-        job_ttl_s=number("LLMJOBS_JOB_TTL", int, 60, 365 * 86400),
-        flower_port=number("LLMJOBS_FLOWER_PORT", int, 0, 65535),
-        run_dir=Path(get("LLMJOBS_RUN_DIR")).expanduser(),
+        tracing=TracingConfig(mode=s.tracing, otlp_endpoint=s.otlp_endpoint),
+        job_ttl_s=s.job_ttl,
+        flower_port=s.flower_port,
+        run_dir=s.run_dir,
     )
-    if config.worker.speculative == "draft-model" and not config.model.draft_model:
-        raise ConfigError("LLMJOBS_SPECULATIVE", "draft-model needs LLMJOBS_DRAFT_MODEL (a smaller model with the same tokenizer)")
-    return config
 
 
-def parse_api_keys(raw: str) -> dict[str, str]:
-    """``"k1:alice,k2:bob"`` -> ``{"k1": "alice", "k2": "bob"}``."""
-    keys: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in raw.split(","))):
-        key, sep, tenant = pair.partition(":")
-        key, tenant = key.strip(), tenant.strip()
-        if not sep or not key or not tenant:
-            raise ConfigError("LLMJOBS_API_KEYS", "must be comma-separated key:tenant pairs")
-        if key in keys:
-            raise ConfigError("LLMJOBS_API_KEYS", "lists one key twice")
-        keys[key] = tenant
-    return keys
+def _config_error(exc: ValidationError) -> ConfigError:
+    """pydantic's first error as one line naming the variable: ``LLMJOBS_PORT must be between 1 and 65535, got 70000``."""
+    # Every error is a field's (the cross-field checks raise ConfigError themselves), and its loc is the alias.
+    error = exc.errors()[0]
+    variable = str(error["loc"][0])
+    info = Settings.model_fields[variable.removeprefix("LLMJOBS_").lower()]
+    got = repr(error["input"])
+    match error["type"]:
+        case "greater_than_equal" | "less_than_equal":
+            low = next(m.ge for m in info.metadata if hasattr(m, "ge"))
+            high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+            problem = f"must be between {env_text(low)} and {env_text(high)}" if high is not None else f"must be at least {env_text(low)}"
+            got = str(error["input"])
+        case "int_parsing":
+            problem = "must be a whole number"
+        case "float_parsing":
+            problem = "must be a number"
+        case "string_too_short":
+            problem = "must not be empty"
+        case "literal_error":
+            problem = f"must be one of {', '.join(get_args(info.annotation))}"
+        case "string_pattern_mismatch":
+            problem = f"must be {info.json_schema_extra['expects']}"  # type: ignore[index]  # set by settings._expects
+        case "value_error":
+            problem = str(error["ctx"]["error"])
+        case _:
+            problem = error["msg"]
+    return ConfigError(variable, f"{problem}, got {got}")

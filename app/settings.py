@@ -71,7 +71,8 @@ class Settings(BaseModel):
         "redis://127.0.0.1:6379/0",
         pattern=r"^(redis|rediss|unix)://",
         json_schema_extra=_expects("a redis://, rediss:// or unix:// URL"),
-        description="Redis for the broker, job records and worker heartbeats. `make run` starts an embedded Redis when nothing answers here.",
+        description="Redis for the broker, job records and worker heartbeats. "
+        "`make run` starts an embedded Redis when nothing answers here.",
     )
     key_prefix: str = Field(
         "llmjobs",
@@ -82,7 +83,8 @@ class Settings(BaseModel):
     model: str = Field(
         DEFAULT_MODEL,
         min_length=1,
-        description="`smollm2-135m-instruct` (the bundled default), a local Hugging Face model folder, or a hub id where a hub is reachable.",
+        description="`smollm2-135m-instruct` (the bundled default), a local Hugging Face model folder, "
+        "or a hub id where a hub is reachable.",
     )
     model_cache: ExpandedPath = Field(
         Path("~/.cache/llmjobs"), description="Where the default model's GGUF file is converted once to safetensors."
@@ -98,10 +100,11 @@ class Settings(BaseModel):
     )
     quantization: QuantizationMode = Field(
         "auto",
-        description="Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster decoding), "
-        "`int8-dynamic` (CPU: PyTorch dynamic int8 linear layers; smaller and faster still in large batches, but an answer can change with its "
-        "batch companions), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double quantization: less memory, not more speed), or `auto` "
-        "(`fp16-weights` on CPU, `none` on CUDA). A checkpoint already quantized (GPTQ, AWQ) loads as it is.",
+        description="Weight format: `none`, `fp16-weights` (CPU: linear layers keep float16 weights and compute in float32, ~2x faster "
+        "decoding), `int8-dynamic` (CPU: PyTorch dynamic int8 linear layers; smaller and faster still in large batches, but "
+        "an answer can change with its batch companions), `8bit` or `4bit` (bitsandbytes LLM.int8() / NF4 with double "
+        "quantization: less memory, not more speed), or `auto` (`fp16-weights` on CPU, `none` on CUDA). A checkpoint already "
+        "quantized (GPTQ, AWQ) loads as it is.",
     )
     attention: AttentionMode = Field(
         "auto",
@@ -126,7 +129,8 @@ class Settings(BaseModel):
         1024,
         ge=16,
         le=1 << 20,
-        description="Batching engine: tokens per step (decodes plus one prefill chunk), which bounds how long a long prompt can stall decoding.",
+        description="Batching engine: tokens per step (decodes plus one prefill chunk), "
+        "which bounds how long a long prompt can stall decoding.",
     )
     prefix_cache_tokens: int = Field(
         8192, ge=0, le=1 << 30, description="Batching engine: tokens of prompt-prefix KV kept for reuse (LRU); 0 turns prefix reuse off."
@@ -140,14 +144,15 @@ class Settings(BaseModel):
     )
     speculative: SpeculativeMode = Field(
         "off",
-        description="Batching engine: speculative decoding for greedy requests decoding alone. `prompt-lookup` drafts tokens by finding the "
-        "latest tokens earlier in the prompt/output; `draft-model` asks the smaller model of `LLMJOBS_DRAFT_MODEL`; the target verifies a "
-        "whole draft in one forward pass, and drafting backs off for a request while it does not pay. `off`.",
+        description="Batching engine: speculative decoding for greedy requests decoding alone. `prompt-lookup` drafts tokens by finding "
+        "the latest tokens earlier in the prompt/output; `draft-model` asks the smaller model of `LLMJOBS_DRAFT_MODEL`; the "
+        "target verifies a whole draft in one forward pass, and drafting backs off for a request while it does not pay. "
+        "`off`.",
     )
     draft_model: str = Field(
         "",
-        description="Speculative decoding: a Hugging Face model folder (or hub id) of a smaller causal LM with exactly the target's tokenizer, "
-        "loaded beside the target so `draft-model` can be switched on. Empty: none.",
+        description="Speculative decoding: a Hugging Face model folder (or hub id) of a smaller causal LM with exactly the target's "
+        "tokenizer, loaded beside the target so `draft-model` can be switched on. Empty: none.",
     )
     speculative_tokens: int = Field(5, ge=1, le=64, description="Speculative decoding: tokens drafted per verification pass.")
     queue: str = Field("llmjobs.generate", min_length=1, description="Celery queue that generation tasks are routed to.")
@@ -222,7 +227,8 @@ class Settings(BaseModel):
         10000,
         ge=1,
         le=10_000_000,
-        description="Most cached answers per namespace (model + sampling parameters + conversation + tenant); the oldest are evicted first.",
+        description="Most cached answers per namespace (model + sampling parameters + conversation + tenant); "
+        "the oldest are evicted first.",
     )
     cache_sampled: Switch = Field(
         False,

@@ -33,10 +33,21 @@ def _positive(kind):
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m loadtest", description="Benchmark llmjobs and OpenAI-compatible servers side by side.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m loadtest",
+        description="Benchmark llmjobs and OpenAI-compatible servers side by side.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = root.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("run", help="run a benchmark", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench.add_argument("--target", action="append", required=True, metavar="[NAME=]KIND:URL", help=f"repeatable; KIND: {', '.join(KINDS)}; OpenAI URLs end in /v1")
+    bench.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="[NAME=]KIND:URL",
+        help=f"repeatable; KIND: {', '.join(KINDS)}; OpenAI URLs end in /v1",
+    )
     bench.add_argument("--mode", choices=MODES, default="concurrent")
     bench.add_argument("--workload", choices=workloads.NAMES, default="short_chat")
     bench.add_argument("--levels", type=_positive(float), nargs="+", default=[1.0], help="concurrency per run (requests/s in rate mode)")
@@ -112,7 +123,8 @@ def _check(result: dict, plan: Plan) -> int:
     for run_ in result["runs"]:
         s = run_["summary"]
         if not (s["requests"] == s["succeeded"] + s["failed"] == len(run_["samples"]) == plan.requests):
-            problems.append(f"{run_['target']}: counts do not add up: {s['requests']} sent, {s['succeeded']} ok, {s['failed']} failed, {len(run_['samples'])} samples")
+            counts = f"{s['requests']} sent, {s['succeeded']} ok, {s['failed']} failed, {len(run_['samples'])} samples"
+            problems.append(f"{run_['target']}: counts do not add up: {counts}")
         if s["failed"]:
             problems.append(f"{run_['target']}: {s['failed']} requests failed: {s['errors']}")
         if s["succeeded"] and not (s["ttft_s"] and s["e2e_s"] and s["output_tokens"] > 0):

@@ -41,7 +41,18 @@ def compare(before: dict[str, Any], after: dict[str, Any], threshold_pct: float 
                 continue
             change = (b - a) / a * 100 if a else (0.0 if b == a else float("inf"))
             worse = -change if higher_is_better else change
-            rows.append({"target": key[0], "mode": key[1], "level": key[2], "figure": name, "before": a, "after": b, "change_pct": change, "regression": worse > threshold_pct})
+            rows.append(
+                {
+                    "target": key[0],
+                    "mode": key[1],
+                    "level": key[2],
+                    "figure": name,
+                    "before": a,
+                    "after": b,
+                    "change_pct": change,
+                    "regression": worse > threshold_pct,
+                }
+            )
     return rows
 
 
@@ -49,5 +60,6 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'target':<24} {'mode':<10} {'level':>5}  {'figure':<20} {'before':>12} {'after':>12} {'change':>9}"]
     for r in rows:
         mark = "  REGRESSION" if r["regression"] else ""
-        lines.append(f"{r['target']:<24} {r['mode']:<10} {r['level']:>5g}  {r['figure']:<20} {r['before']:>12.4g} {r['after']:>12.4g} {r['change_pct']:>+8.1f}%{mark}")
+        run = f"{r['target']:<24} {r['mode']:<10} {r['level']:>5g}"
+        lines.append(f"{run}  {r['figure']:<20} {r['before']:>12.4g} {r['after']:>12.4g} {r['change_pct']:>+8.1f}%{mark}")
     return "\n".join(lines)

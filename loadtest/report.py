@@ -13,7 +13,26 @@ def _ms(dist: dict[str, float] | None, key: str) -> str:
 
 def table(report: dict[str, Any]) -> str:
     """A plain-text table: one row per target and level, ratios against the first target."""
-    header = ("target", "mode", "level", "req", "ok", "err%", "req/s", "out tok/s", "x first", "TTFT p50", "TTFT p95", "ITL p50", "ITL p95", "TPOT p50", "E2E p50", "E2E p95", "cache%", "peak RSS MB")
+    header = (
+        "target",
+        "mode",
+        "level",
+        "req",
+        "ok",
+        "err%",
+        "req/s",
+        "out tok/s",
+        "x first",
+        "TTFT p50",
+        "TTFT p95",
+        "ITL p50",
+        "ITL p95",
+        "TPOT p50",
+        "E2E p50",
+        "E2E p95",
+        "cache%",
+        "peak RSS MB",
+    )
     rows = [header]
     first_by_level: dict[float, float] = {}
     for run in report["runs"]:

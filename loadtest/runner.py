@@ -81,7 +81,9 @@ async def _one_round(plan: Plan, target: Target, client, items, level: float, ro
         arrivals = modes.poisson_schedule(level, plan.duration_s / plan.rounds, seed=plan.seed + round_index)
         bar.total += len(arrivals)
         chunk = workloads.take(items, len(arrivals))
-    return await modes.run(plan.mode, target, client, chunk, plan.params, concurrency=int(level), arrivals=arrivals, on_done=lambda _: bar.update())
+    return await modes.run(
+        plan.mode, target, client, chunk, plan.params, concurrency=int(level), arrivals=arrivals, on_done=lambda _: bar.update()
+    )
 
 
 async def _worker_memory(client: httpx.AsyncClient, target: Target) -> list[dict[str, Any]] | None:
@@ -95,7 +97,10 @@ async def _worker_memory(client: httpx.AsyncClient, target: Target) -> list[dict
 
 def _meta(plan: Plan) -> dict[str, Any]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True, timeout=5).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {

@@ -44,7 +44,10 @@ def load(name: str, *, seed: int = 0) -> list[dict[str, Any]]:
     if name == "short_chat":
         items = questions
     elif name == "long_prompt":
-        items = [{"messages": [{"role": "user", "content": "Summarize this text in three sentences:\n\n" + _document(rng, 1000)}]} for _ in range(16)]
+        items = [
+            {"messages": [{"role": "user", "content": "Summarize this text in three sentences:\n\n" + _document(rng, 1000)}]}
+            for _ in range(16)
+        ]
     elif name == "shared_prefix":
         system = "You answer questions for visitors of a harbour town. Background:\n\n" + _document(random.Random(1234), 1000)
         items = [{"messages": [{"role": "system", "content": system}, *q["messages"]]} for q in questions]

@@ -49,20 +49,20 @@ class EngineHost:
         tracing.setup(config.tracing, "llmjobs-worker")
         # Unique per process: a restarted worker is a different owner for the job store.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        redis = connect(config.redis)
+        client = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
-        self.jobs = JobStore(redis, keys, config.job_ttl_s)
-        self.events = EventLog(redis, keys, config.job_ttl_s)
-        self.registry = WorkerRegistry(redis, keys, config.worker.heartbeat_interval_s)
+        self.jobs = JobStore(client, keys, config.job_ttl_s)
+        self.events = EventLog(client, keys, config.job_ttl_s)
+        self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         self.cancels = CancelWatcher(self.jobs)
-        store = CacheStore(redis, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
+        store = CacheStore(client, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
         self.metrics = WorkerMetrics(CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats, self.model_info)
         self._load_lock = threading.Lock()
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
-        self.flag_store = FlagStore(redis, keys, config)
+        self.flag_store = FlagStore(client, keys, config)
         self.gate = Gate()  # closed while a rollback switch rebuilds the engine
         self._flags: WorkerFlagApplier | None = None
         self.started_flags: dict[str, str] = defaults(config)

@@ -51,11 +51,22 @@ def quality(thresholds: list[float]) -> dict:
             fp = sum(h for h, r in zip(hit, rows, strict=True) if r["label"] == "near_miss")
             positives = sum(r["label"] == "paraphrase" for r in rows)
             negatives = len(rows) - positives
-            table.append({
-                "threshold": threshold, "guard": use_guard, "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
-                "recall": round(tp / positives, 4), "false_hit_rate": round(fp / negatives, 4), "paraphrase_pairs": positives, "near_miss_pairs": negatives,
-            })
-    return {"pairs": len(rows), "embed_ms": {"p50": round(percentile(timings, 50), 2), "p95": round(percentile(timings, 95), 2), "n": len(timings)}, "table": table}
+            table.append(
+                {
+                    "threshold": threshold,
+                    "guard": use_guard,
+                    "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+                    "recall": round(tp / positives, 4),
+                    "false_hit_rate": round(fp / negatives, 4),
+                    "paraphrase_pairs": positives,
+                    "near_miss_pairs": negatives,
+                }
+            )
+    return {
+        "pairs": len(rows),
+        "embed_ms": {"p50": round(percentile(timings, 50), 2), "p95": round(percentile(timings, 95), 2), "n": len(timings)},
+        "table": table,
+    }
 
 
 def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
@@ -81,9 +92,23 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
         for start in range(0, size, 1000):
             with client.pipeline(transaction=False) as pipe:
                 for i in range(start, min(size, start + 1000)):
-                    store._insert(keys=[store.base + "seq", store.exact_key(f"x{i}"), store.namespace_key("ns"), store.log_key],
-                                  args=[3600, size, "ns", f"x{i}", repr(time.time()), f"prompt number {i}", json.dumps({"output": f"answer {i}"}),
-                                        encode_vector(vectors[i]), 1_000_000, store.base + "e:", store.base + "x:"], client=pipe)
+                    store._insert(
+                        keys=[store.base + "seq", store.exact_key(f"x{i}"), store.namespace_key("ns"), store.log_key],
+                        args=[
+                            3600,
+                            size,
+                            "ns",
+                            f"x{i}",
+                            repr(time.time()),
+                            f"prompt number {i}",
+                            json.dumps({"output": f"answer {i}"}),
+                            encode_vector(vectors[i]),
+                            1_000_000,
+                            store.base + "e:",
+                            store.base + "x:",
+                        ],
+                        client=pipe,
+                    )
                 pipe.execute()
         insert_s = time.perf_counter() - started
         index = VectorIndex()
@@ -104,16 +129,28 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
             found += hit is not None and hit.entry.number == target + 1
         for key in client.scan_iter(match=prefix + ":*", count=1000):
             client.unlink(key)
-        results.append({
-            "entries": size, "lookup_ms": {"p50": round(percentile(timings, 50), 3), "p95": round(percentile(timings, 95), 3), "mean": round(statistics.fmean(timings), 3)},
-            "found_rate": round(found / queries, 4), "queries": queries, "insert_s": round(insert_s, 1), "index_load_s": round(load_s, 1),
-        })
+        results.append(
+            {
+                "entries": size,
+                "lookup_ms": {
+                    "p50": round(percentile(timings, 50), 3),
+                    "p95": round(percentile(timings, 95), 3),
+                    "mean": round(statistics.fmean(timings), 3),
+                },
+                "found_rate": round(found / queries, 4),
+                "queries": queries,
+                "insert_s": round(insert_s, 1),
+                "index_load_s": round(load_s, 1),
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.cache_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.inprocess.cache_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["quality", "lookup", "all"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])

@@ -69,7 +69,9 @@ def _synchronize(device: str) -> None:
 
 def chat_ids(tokenizer: Any, content: str) -> list[int]:
     """The token ids of one user message in the model's chat template, ready for a reply."""
-    return list(tokenizer.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=True, return_dict=False))
+    return list(
+        tokenizer.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True, tokenize=True, return_dict=False)
+    )
 
 
 def short_chat_questions() -> list[str]:

@@ -36,7 +36,9 @@ def build_engine(args: argparse.Namespace) -> Engine:
     config = load_config()
     model_config = replace(config.model, device=args.device, dtype=args.dtype)
     engine_kind = getattr(args, "engine", "naive")
-    worker_config = replace(config.worker, engine=engine_kind, max_num_seqs=max(config.worker.max_num_seqs, getattr(args, "concurrency", 1)))
+    worker_config = replace(
+        config.worker, engine=engine_kind, max_num_seqs=max(config.worker.max_num_seqs, getattr(args, "concurrency", 1))
+    )
     if args.random_weights is None:
         from app.engine import make_engine
 
@@ -51,7 +53,14 @@ def build_engine(args: argparse.Namespace) -> Engine:
     model = AutoModelForCausalLM.from_config(hf_config, dtype=pick_dtype(model_config, device)).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.random_weights, local_files_only=True)
     worker_config = replace(worker_config, task_time_limit_s=3600)
-    return engine_for(worker_config, model, tokenizer, device=device, model_name=f"{hf_config.model_type} (random weights)", context_length=hf_config.max_position_embeddings)
+    return engine_for(
+        worker_config,
+        model,
+        tokenizer,
+        device=device,
+        model_name=f"{hf_config.model_type} (random weights)",
+        context_length=hf_config.max_position_embeddings,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,11 +29,26 @@ from loadtest.report import write_json
 from loadtest.stats import percentile
 
 MISTRAL_7B = {  # mistralai/Mistral-7B-Instruct-v0.2's config.json
-    "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
-    "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 32768,
-    "rope_theta": 1000000.0, "rms_norm_eps": 1e-5, "sliding_window": None, "tie_word_embeddings": False,
+    "vocab_size": 32000,
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "max_position_embeddings": 32768,
+    "rope_theta": 1000000.0,
+    "rms_norm_eps": 1e-5,
+    "sliding_window": None,
+    "tie_word_embeddings": False,
 }
-TINY = {**MISTRAL_7B, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2}
+TINY = {
+    **MISTRAL_7B,
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+}
 
 
 def build_model(shape: dict[str, Any], device: str, attention: str, weights: str) -> Any:
@@ -59,9 +74,18 @@ def to_nf4(model: Any, compute_dtype: Any) -> Any:
     for module in list(model.model.layers.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, torch.nn.Linear):
-                quantized = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None, compute_dtype=compute_dtype,
-                                              quant_type="nf4", compress_statistics=True, device="meta")
-                quantized.weight = bnb.nn.Params4bit(child.weight.data.to("cpu"), requires_grad=False, quant_type="nf4", compress_statistics=True)
+                quantized = bnb.nn.Linear4bit(
+                    child.in_features,
+                    child.out_features,
+                    bias=child.bias is not None,
+                    compute_dtype=compute_dtype,
+                    quant_type="nf4",
+                    compress_statistics=True,
+                    device="meta",
+                )
+                quantized.weight = bnb.nn.Params4bit(
+                    child.weight.data.to("cpu"), requires_grad=False, quant_type="nf4", compress_statistics=True
+                )
                 quantized = quantized.to(child.weight.device)
                 setattr(module, name, quantized)
     torch.cuda.empty_cache() if torch.cuda.is_available() else None
@@ -74,7 +98,10 @@ def run_level(engine: Any, concurrency: int, prompt_len: int, max_tokens: int, v
 
     sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     generator = torch.Generator().manual_seed(concurrency)
-    requests = [GenerationRequest(f"r{i}", torch.randint(3, vocab, (prompt_len,), generator=generator).tolist(), sampling) for i in range(concurrency)]
+    requests = [
+        GenerationRequest(f"r{i}", torch.randint(3, vocab, (prompt_len,), generator=generator).tolist(), sampling)
+        for i in range(concurrency)
+    ]
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     run = drive(engine, requests, concurrency)
@@ -108,20 +135,37 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
     attentions = ["sdpa"] + (["flash_attention_2"] if device == "cuda" and importlib.util.find_spec("flash_attn") else [])
     weights = ["bf16"] + (["4bit"] if importlib.util.find_spec("bitsandbytes") else [])
-    report: dict[str, Any] = {"model": "Mistral-7B shape, random weights" if not args.tiny else "tiny Mistral shape (script check)",
-                              "device": torch.cuda.get_device_name() if device == "cuda" else "cpu", "torch": torch.__version__, "runs": []}
+    report: dict[str, Any] = {
+        "model": "Mistral-7B shape, random weights" if not args.tiny else "tiny Mistral shape (script check)",
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "runs": [],
+    }
     for weight in weights:
         for attention in attentions:
             started = time.perf_counter()
             model = build_model(shape, device, attention, weight)
-            engine = BatchingEngine(model, tokenizer, device=device, model_name="mistral-7b-shape", context_length=shape["max_position_embeddings"],
-                                    time_limit_s=3600, max_num_seqs=max(args.levels), max_num_batched_tokens=8192,
-                                    max_kv_tokens=max(args.levels) * (args.prompt_tokens + args.max_tokens), prefix_cache_tokens=0)
+            engine = BatchingEngine(
+                model,
+                tokenizer,
+                device=device,
+                model_name="mistral-7b-shape",
+                context_length=shape["max_position_embeddings"],
+                time_limit_s=3600,
+                max_num_seqs=max(args.levels),
+                max_num_batched_tokens=8192,
+                max_kv_tokens=max(args.levels) * (args.prompt_tokens + args.max_tokens),
+                prefix_cache_tokens=0,
+            )
             build_s = time.perf_counter() - started
             run_level(engine, 2, 16, 4, shape["vocab_size"])  # warm-up: kernels, allocator
             for level in args.levels:
-                row = {"weights": weight, "attention": attention, "build_s": round(build_s, 1),
-                       **run_level(engine, level, args.prompt_tokens, args.max_tokens, shape["vocab_size"])}
+                row = {
+                    "weights": weight,
+                    "attention": attention,
+                    "build_s": round(build_s, 1),
+                    **run_level(engine, level, args.prompt_tokens, args.max_tokens, shape["vocab_size"]),
+                }
                 report["runs"].append(row)
                 print(json.dumps(row), flush=True)
             engine.close()

@@ -60,7 +60,9 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> lis
     answers = []
     with torch.inference_mode():
         for prompt in prompts:
-            ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True)
+            ids = tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
             out = model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tokenizer.eos_token_id)
             answers.append(out[0, ids["input_ids"].shape[1] :].tolist())
     return answers
@@ -81,7 +83,14 @@ def batching_engine(config, model, tokenizer, device: str):
     from app.engine import engine_for
 
     worker_config = replace(config.worker, engine="batching")
-    return engine_for(worker_config, model, tokenizer, device=device, model_name=config.model.source().name, context_length=config.model.context_length_of(model.config))
+    return engine_for(
+        worker_config,
+        model,
+        tokenizer,
+        device=device,
+        model_name=config.model.source().name,
+        context_length=config.model.context_length_of(model.config),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         if reference is None:
             reference = (row, answers)
         else:
-            first_diffs = [next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b), None) for mine, ref in zip(answers, reference[1], strict=True)]
+            first_diffs = [
+                next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b), None)
+                for mine, ref in zip(answers, reference[1], strict=True)
+            ]
             row["identical_greedy_answers"] = f"{sum(mine == ref for mine, ref in zip(answers, reference[1], strict=True))}/{len(prompts)}"
             row["first_difference_at_token"] = sorted(d for d in first_diffs if d is not None)
             row["perplexity_change_pct"] = round(100 * (row["perplexity"] / reference[0]["perplexity"] - 1), 3)

@@ -1,12 +1,12 @@
 """Speculative decoding on an input-grounded workload, with and without, side by side:
 ``python -m loadtest.inprocess.spec_bench --json out.json``.
 
-One model load, one batching engine per mode over the same weights (``off``,
-``prompt-lookup``, and ``draft-model`` when ``--draft`` names a model folder or
-``--draft-layers N`` builds one from the target's first N layers), alternated round by round. The workload rewrites paragraphs of the shipped
-``loadtest/workloads/sentences.txt`` (the answer copies most of its input, as summaries,
-rewrites and extractions do). Greedy, so both engines produce the same tokens and the
-comparison is of equal work. Concurrency 1 (one request at a time) and 32 (all at once).
+One model load, one batching engine per mode over the same weights (``off``, ``prompt-lookup``,
+and ``draft-model`` when ``--draft`` names a model folder or ``--draft-layers N`` builds one from
+the target's first N layers), alternated round by round. The workload rewrites paragraphs of the
+shipped ``loadtest/workloads/sentences.txt`` (the answer copies most of its input, as summaries,
+rewrites and extractions do). Greedy, so both engines produce the same tokens and the comparison
+is of equal work. Concurrency 1 (one request at a time) and 32 (all at once), in a closed loop.
 """
 
 from __future__ import annotations
@@ -71,14 +71,31 @@ def main(argv: list[str] | None = None) -> int:
         draft_model = load_draft_model(replace(config.model, draft_model=draft_path), tokenizer, device) if draft_path else None
         modes = ["off", *([] if args.no_prompt_lookup else ["prompt-lookup"]), *(["draft-model"] if draft_model is not None else [])]
         engines = {
-            mode: engine_for(replace(config.worker, engine="batching", speculative=mode), model, tokenizer, device=device, draft_model=draft_model,
-                             model_name=source.name, context_length=config.model.context_length_of(model.config))
+            mode: engine_for(
+                replace(config.worker, engine="batching", speculative=mode),
+                model,
+                tokenizer,
+                device=device,
+                draft_model=draft_model,
+                model_name=source.name,
+                context_length=config.model.context_length_of(model.config),
+            )
             for mode in modes
         }
         results = measure(engines, tokenizer, args)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"max_tokens": args.max_tokens, "rounds": args.rounds, "draft": args.draft or (f"first {args.draft_layers} layers" if args.draft_layers else None), "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "max_tokens": args.max_tokens,
+                    "rounds": args.rounds,
+                    "draft": args.draft or (f"first {args.draft_layers} layers" if args.draft_layers else None),
+                    "results": results,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -13,7 +13,20 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 def test_check_run_against_the_stack(api_url, stack_env, tmp_path):
     out = tmp_path / "check.json"
-    command = [sys.executable, "-m", "loadtest", "run", "--check", "--no-progress", "--target", f"llmjobs:{api_url}", "--target", f"openai-chat:{api_url}/v1", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "loadtest",
+        "run",
+        "--check",
+        "--no-progress",
+        "--target",
+        f"llmjobs:{api_url}",
+        "--target",
+        f"openai-chat:{api_url}/v1",
+        "--out",
+        str(out),
+    ]
     result = subprocess.run(command, env=stack_env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "check passed" in result.stdout

@@ -9,6 +9,7 @@ import pytest
 
 from app.config import ENV_VARS, load_config, parse_api_keys
 from app.errors import ConfigError
+from app.settings import markdown_table
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -46,6 +47,12 @@ def test_defaults():
         ("LLMJOBS_DEFAULT_MAX_TOKENS", "5000"),
         ("LLMJOBS_SPECULATIVE", "draft-model"),  # without LLMJOBS_DRAFT_MODEL
         ("LLMJOBS_SPECULATIVE_TOKENS", "0"),
+        ("LLMJOBS_CACHE", "maybe"),  # a switch takes on/off/true/false/1/0/yes/no only
+        ("LLMJOBS_CACHE_THRESHOLD", "0.3"),  # a float bound
+        ("LLMJOBS_HEARTBEAT_INTERVAL", "0.05"),
+        ("LLMJOBS_QUANTIZATION", "int3"),
+        ("LLMJOBS_DEVICE", "cuda:x"),
+        ("LLMJOBS_MODEL", " "),
     ],
 )
 def test_bad_value_names_the_variable(name, value):
@@ -53,6 +60,53 @@ def test_bad_value_names_the_variable(name, value):
         load_config({name: value})
     assert info.value.variable == name
     assert name in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LLMJOBS_PORT", "70000", "LLMJOBS_PORT must be between 1 and 65535, got 70000"),
+        ("LLMJOBS_CACHE_THRESHOLD", "1.5", "LLMJOBS_CACHE_THRESHOLD must be between 0.5 and 1, got 1.5"),
+        ("LLMJOBS_MAX_MODEL_LEN", "-4", "LLMJOBS_MAX_MODEL_LEN must be at least 0, got -4"),
+        ("LLMJOBS_PORT", "abc", "LLMJOBS_PORT must be a whole number, got 'abc'"),
+        ("LLMJOBS_CACHE", "maybe", "LLMJOBS_CACHE must be on or off, got 'maybe'"),
+        ("LLMJOBS_ENGINE", "magic", "LLMJOBS_ENGINE must be one of batching, naive, got 'magic'"),
+        ("LLMJOBS_DEVICE", "tpu", "LLMJOBS_DEVICE must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+    ],
+)
+def test_messages_read_as_one_line(name, value, message):
+    with pytest.raises(ConfigError) as info:
+        load_config({name: value})
+    assert str(info.value) == message
+
+
+def test_values_are_converted():
+    config = load_config(
+        {
+            "LLMJOBS_CACHE": " OFF ",
+            "LLMJOBS_CACHE_SAMPLED": "Yes",
+            "LLMJOBS_CACHE_SEMANTIC": "0",
+            "LLMJOBS_CACHE_THRESHOLD": "0.9",
+            "LLMJOBS_HEARTBEAT_INTERVAL": "0.5",
+            "LLMJOBS_DEVICE": "cuda:1",
+            "LLMJOBS_MODEL_CACHE": "~/models",
+            "LLMJOBS_API_KEYS": "k1:alice",
+            "PROMETHEUS_MULTIPROC_DIR": "/tmp/metrics",
+        }
+    )
+    assert (config.cache.enabled, config.cache.sampled, config.cache.semantic, config.cache.threshold) == (False, True, False, 0.9)
+    assert config.worker.heartbeat_interval_s == 0.5 and config.model.device == "cuda:1"
+    assert config.model.cache_dir == Path("~/models").expanduser() and "~" not in str(config.model.cache_dir)
+    assert config.api.api_keys == {"k1": "alice"} and config.api.metrics_dir == "/tmp/metrics"
+
+
+def test_env_vars_are_derived_from_the_settings():
+    assert ENV_VARS["LLMJOBS_CACHE"][0] == "on" and ENV_VARS["LLMJOBS_HEARTBEAT_INTERVAL"][0] == "2"
+    assert ENV_VARS["LLMJOBS_MODEL_CACHE"][0] == "~/.cache/llmjobs" and ENV_VARS["LLMJOBS_API_KEYS"][0] == ""
+    assert all(name.startswith("LLMJOBS_") and meaning for name, (_, meaning) in ENV_VARS.items())
+    # every default is itself a valid value
+    assert load_config({name: default for name, (default, _) in ENV_VARS.items()}) == load_config({})
 
 
 def test_draft_model_speculation_with_a_draft():
@@ -67,15 +121,19 @@ def test_api_keys():
 
 def test_cli_stops_on_a_bad_value_with_one_line():
     env = {"PATH": "/usr/bin:/bin", "LLMJOBS_PREFETCH_MULTIPLIER": "lots"}
-    result = subprocess.run([sys.executable, "-m", "app.cli.main", "worker"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "app.cli", "worker"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "LLMJOBS_PREFETCH_MULTIPLIER" in result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
 
 
 def test_readme_documents_every_variable():
-    table = set(re.findall(r"^\| `(LLMJOBS_[A-Z_]+)` \|", README.read_text(), flags=re.M))
+    readme = README.read_text()
+    table = set(re.findall(r"^\| `(LLMJOBS_[A-Z_]+)` \|", readme, flags=re.M))
     assert table == set(ENV_VARS)
+    # Defaults and help text too: regenerate with `python -m app.settings` and paste it in.
+    assert markdown_table() in readme
 
 
 def test_only_config_reads_the_environment():

@@ -8,6 +8,7 @@ from app.engine.output_processor import OutputProcessor
 from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence, SequenceStatus
 from app.engine.types import GenerationRequest, SamplingParams
+from app.errors import InvalidRequestError
 from tests.helpers.byte_tokenizer import byte_tokenizer
 
 
@@ -94,8 +95,11 @@ def test_admission_respects_max_num_seqs_and_the_kv_budget():
 
 
 def test_a_request_larger_than_the_budget_is_refused():
-    with pytest.raises(ValueError):
-        Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=10).add(seq(prompt_len=8, max_tokens=8))
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=10)
+    with pytest.raises(InvalidRequestError, match="KV tokens") as info:
+        scheduler.check_fits(seq(prompt_len=8, max_tokens=8))
+    assert info.value.field == "prompt"
+    scheduler.check_fits(seq(prompt_len=6, max_tokens=4))  # exactly the budget fits
 
 
 def test_finishing_frees_the_slot_at_once_and_everyone_finishes():

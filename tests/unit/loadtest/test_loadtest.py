@@ -1,16 +1,26 @@
-"""Pure logic of the benchmark tool: percentiles, Poisson arrivals, compare, the OpenAI stream parser."""
+"""Pure logic of the benchmark tools: the shared percentile and closed loop, Poisson arrivals, compare,
+the OpenAI stream parser, and old reports still reading."""
 
+import asyncio
+import importlib
 import json
 import statistics
+import threading
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from loadtest import compare, workloads
+from loadtest import compare, modes, report, workloads
 from loadtest.cli import main
+from loadtest.driver import closed_loop, closed_loop_async
+from loadtest.inprocess.driver import drive
 from loadtest.modes import poisson_schedule
 from loadtest.openai_stream import BadStream, StreamState, feed_line
 from loadtest.stats import Sample, percentile, summarize
-from loadtest.targets import Target
+from loadtest.targets import Params, Target
+
+OLD_REPORTS = sorted(p for p in (Path(__file__).parents[3] / "docs" / "benchmarks").glob("*/*.json") if "meta" in json.loads(p.read_text()))
 
 
 def test_percentile_interpolates_like_numpy():
@@ -19,8 +29,118 @@ def test_percentile_interpolates_like_numpy():
     assert percentile(values, 90) == pytest.approx(9.1)
     assert percentile(values, 0) == 1 and percentile(values, 100) == 10
     assert percentile([7], 95) == 7
+    assert percentile(iter([3.0, 1.0, 2.0]), 50) == 2.0  # any iterable, in any order
+    cuts = statistics.quantiles(values, n=100, method="inclusive")  # the same method, by the standard library
+    assert [percentile(values, q) for q in range(1, 100)] == pytest.approx(cuts)
     with pytest.raises(ValueError):
         percentile([], 50)
+
+
+class InFlight:
+    """Counts calls in flight; ``Barrier(group)`` passes only when ``group`` calls run at once."""
+
+    def __init__(self, group: int) -> None:
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+        self.barrier = threading.Barrier(group, timeout=10)
+
+    def __call__(self, item: int) -> int:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        self.barrier.wait()
+        with self.lock:
+            self.now -= 1
+        return item * 10
+
+
+def test_closed_loop_keeps_exactly_concurrency_in_flight_and_the_order():
+    calls = InFlight(group=3)
+    assert closed_loop(range(6), 3, calls) == [0, 10, 20, 30, 40, 50]
+    assert calls.peak == 3
+    assert closed_loop([], 4, calls) == []
+
+
+def test_closed_loop_raises_a_failed_call():
+    def fn(item: int) -> int:
+        if item == 2:
+            raise RuntimeError("request 2 failed")
+        return item
+
+    with pytest.raises(RuntimeError, match="request 2"):
+        closed_loop(range(4), 2, fn)
+
+
+def test_closed_loop_async_keeps_exactly_concurrency_in_flight_and_the_order():
+    async def scenario() -> tuple[list[int], int]:
+        barrier, state = asyncio.Barrier(2), {"now": 0, "peak": 0}
+
+        async def fn(item: int) -> int:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            await asyncio.wait_for(barrier.wait(), 10)
+            state["now"] -= 1
+            return -item
+
+        return await closed_loop_async(range(4), 2, fn), state["peak"]
+
+    assert asyncio.run(scenario()) == ([0, -1, -2, -3], 2)
+
+
+@pytest.mark.parametrize(("mode", "peak"), [("single", 1), ("concurrent", 2), ("batch", 4)])
+def test_http_modes_are_the_closed_loop_at_their_level(mode, peak):
+    state = {"now": 0, "peak": 0}
+
+    class FakeTarget:
+        async def send(self, client, item, params, index, run_start):
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            await asyncio.sleep(0)  # let every admitted request start before any ends
+            state["now"] -= 1
+            return Sample("fake", index, 0.0, True, output_tokens=item["n"])
+
+    items = [{"n": n} for n in range(4)]
+    samples, wall = asyncio.run(modes.run(mode, FakeTarget(), None, items, Params(), concurrency=2))
+    assert [s.index for s in samples] == [0, 1, 2, 3] and [s.output_tokens for s in samples] == [0, 1, 2, 3]
+    assert state["peak"] == peak and wall >= 0
+
+
+class FakeEngine:
+    device = "cpu"
+
+    def generate(self, request, on_delta=None):
+        for _ in request.input_ids:
+            on_delta(None)
+        return SimpleNamespace(completion_tokens=len(request.input_ids))
+
+
+def test_drive_times_each_request_in_order():
+    requests = [SimpleNamespace(input_ids=[1] * n) for n in (3, 0, 2)]
+    run = drive(FakeEngine(), requests, concurrency=2)
+    assert [t.tokens for t in run.timings] == [3, 0, 2] and run.tokens == 5
+    assert run.timings[1].ttft_s is None  # nothing generated: no first token
+    assert all(0 <= t.ttft_s <= t.total_s <= run.wall_s for t in (run.timings[0], run.timings[2]))
+    assert run.tokens_per_s == pytest.approx(5 / run.wall_s)
+
+
+@pytest.mark.parametrize("name", ["engine_bench", "spec_bench", "quality", "prefix_bench", "cache_bench", "gpu_bench"])
+def test_inprocess_benchmarks_answer_help(name, capsys):
+    with pytest.raises(SystemExit) as info:
+        importlib.import_module(f"loadtest.inprocess.{name}").main(["--help"])
+    assert info.value.code == 0
+    assert f"python -m loadtest.inprocess.{name}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", OLD_REPORTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_old_reports_still_read_and_summarize_alike(path):
+    old = json.loads(path.read_text())
+    assert report.table(old)
+    assert not any(row["regression"] or row["change_pct"] for row in compare.compare(old, old))
+    for run in old["runs"]:
+        samples = [Sample(**sample) for sample in run["samples"]]
+        again = summarize(samples, run["summary"]["wall_s"])
+        for figure in ("ttft_s", "itl_s", "tpot_s", "e2e_s"):
+            assert again[figure] == (pytest.approx(run["summary"][figure], abs=2e-6) if run["summary"][figure] else None)
 
 
 def test_summary_counts_and_rates():
@@ -48,13 +168,21 @@ def test_poisson_schedule_is_seeded_and_has_the_right_rate():
     assert statistics.stdev(gaps) == pytest.approx(0.2, rel=0.1)  # exponential: sd equals the mean
 
 
-def report(tok_s, ttft_p95, error_rate=0.0):
-    summary = {"requests_per_s": 1.0, "output_tokens_per_s": tok_s, "error_rate": error_rate, "ttft_s": {"p50": 0.1, "p95": ttft_p95}, "itl_s": None, "tpot_s": None, "e2e_s": None}
+def fake_report(tok_s, ttft_p95, error_rate=0.0):
+    summary = {
+        "requests_per_s": 1.0,
+        "output_tokens_per_s": tok_s,
+        "error_rate": error_rate,
+        "ttft_s": {"p50": 0.1, "p95": ttft_p95},
+        "itl_s": None,
+        "tpot_s": None,
+        "e2e_s": None,
+    }
     return {"runs": [{"target": "a", "mode": "concurrent", "level": 32, "summary": summary}]}
 
 
 def test_compare_known_pair():
-    rows = {r["figure"]: r for r in compare.compare(report(100.0, 0.5), report(80.0, 0.54), threshold_pct=10)}
+    rows = {r["figure"]: r for r in compare.compare(fake_report(100.0, 0.5), fake_report(80.0, 0.54), threshold_pct=10)}
     assert rows["output_tokens_per_s"]["change_pct"] == pytest.approx(-20.0)
     assert rows["output_tokens_per_s"]["regression"]
     assert rows["ttft_s.p95"]["change_pct"] == pytest.approx(8.0)
@@ -65,8 +193,8 @@ def test_compare_known_pair():
 
 def test_compare_cli_gates(tmp_path, capsys):
     before, after = tmp_path / "a.json", tmp_path / "b.json"
-    before.write_text(json.dumps(report(100.0, 0.5)))
-    after.write_text(json.dumps(report(130.0, 0.9)))
+    before.write_text(json.dumps(fake_report(100.0, 0.5)))
+    after.write_text(json.dumps(fake_report(130.0, 0.9)))
     assert main(["compare", str(before), str(after)]) == 0
     assert main(["compare", str(before), str(after), "--gate"]) == 1
     assert "REGRESSION" in capsys.readouterr().out
@@ -74,7 +202,8 @@ def test_compare_cli_gates(tmp_path, capsys):
 
 
 RECORDED_CHAT = [
-    'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}',
+    'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    '"finish_reason":null}]}',
     "",
     'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"The"},"finish_reason":null}]}',
     ": keep-alive",
@@ -113,7 +242,16 @@ def test_target_specs():
             Target.parse(bad)
 
 
-@pytest.mark.parametrize("argv", [["run"], ["run", "--target", "nope:http://x"], ["run", "--target", "llmjobs:http://x", "--levels", "0"], ["run", "--target", "llmjobs:http://x", "--mode", "turbo"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run"],
+        ["run", "--target", "nope:http://x"],
+        ["run", "--target", "llmjobs:http://x", "--levels", "0"],
+        ["run", "--target", "llmjobs:http://x", "--mode", "turbo"],
+        ["frobnicate"],
+    ],
+)
 def test_bad_arguments_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
