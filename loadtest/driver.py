@@ -1,9 +1,10 @@
-"""The closed loop every benchmark here drives its requests with: ``concurrency`` in flight, the next
+"""The closed loop the benchmarks here drive their requests with: ``concurrency`` in flight, the next
 one sent as soon as one ends, results in the order of the items.
 
 ``closed_loop`` runs a blocking call in threads (the in-process benchmarks: ``engine.generate``
-releases the GIL in torch and waits on the engine's own loop); ``closed_loop_async`` runs a
-coroutine (the HTTP load test). Both are the same loop over the standard library's pools.
+blocks its caller while the engine steps, so one thread per request in flight is what a worker
+does too); ``closed_loop_async`` runs a coroutine (the HTTP load test). Both rest on the standard
+library (a thread pool, a semaphore), not on a hand-written queue of workers.
 """
 
 from __future__ import annotations
