@@ -81,14 +81,18 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
         choice["message"] = {"role": "assistant", "content": final["output"]}
     else:
         choice["text"] = final["output"]
-    return {
-        "id": response_id,
-        "object": "chat.completion" if kind == "chat" else "text_completion",
-        "created": created,
-        "model": svc.model_name,
-        "choices": [choice],
-        "usage": final["usage"],
-    }, 200, {"X-Job-Id": job["id"], "X-Cache": cache_header(job)}
+    return (
+        {
+            "id": response_id,
+            "object": "chat.completion" if kind == "chat" else "text_completion",
+            "created": created,
+            "model": svc.model_name,
+            "choices": [choice],
+            "usage": final["usage"],
+        },
+        200,
+        {"X-Job-Id": job["id"], "X-Cache": cache_header(job)},
+    )
 
 
 def wait_for_final(svc: Services, job_id: str, source: str, environ: dict) -> dict | None:
@@ -105,7 +109,12 @@ def wait_for_final(svc: Services, job_id: str, source: str, environ: dict) -> di
 def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, created: int, kind: str, include_usage: bool) -> Iterator[str]:
     """OpenAI's ``data: {...}`` chunks ending with ``data: [DONE]``; cancels the job if the client leaves."""
     finished = False
-    base = {"id": response_id, "object": "chat.completion.chunk" if kind == "chat" else "text_completion", "created": created, "model": svc.model_name}
+    base = {
+        "id": response_id,
+        "object": "chat.completion.chunk" if kind == "chat" else "text_completion",
+        "created": created,
+        "model": svc.model_name,
+    }
 
     def chunk(text: str | None, finish_reason: str | None, first: bool = False) -> str:
         if kind == "chat":
@@ -127,7 +136,16 @@ def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, cre
                 finished = True
                 if event["status"] != "succeeded":
                     message = (event.get("error") or {}).get("message", event["status"])
-                    yield data({"error": {"message": f"generation {event['status']}: {message}", "type": "server_error", "param": None, "code": None}})
+                    yield data(
+                        {
+                            "error": {
+                                "message": f"generation {event['status']}: {message}",
+                                "type": "server_error",
+                                "param": None,
+                                "code": None,
+                            }
+                        }
+                    )
                 else:
                     yield chunk(None, event["finish_reason"])
                     if include_usage:

@@ -62,7 +62,14 @@ class _Common(_Strict):
             raise InvalidRequestError("stream_options", "stream_options is only allowed when stream is true")
 
     def sampling_fields(self) -> dict[str, Any]:
-        fields = {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k, "stop": self.stop, "seed": self.seed, "ignore_eos": self.ignore_eos}
+        fields = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "stop": self.stop,
+            "seed": self.seed,
+            "ignore_eos": self.ignore_eos,
+        }
         return {k: v for k, v in fields.items() if v is not None}
 
 

@@ -50,7 +50,9 @@ class Services:
             jobs=jobs,
             cache=cache,
             # The tokenizer only: the API never loads model weights.
-            prompts=PromptBuilder(load_tokenizer(config.model), min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)),
+            prompts=PromptBuilder(
+                load_tokenizer(config.model), min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)
+            ),
             send_task=lambda job_id, headers: send_generate(celery, job_id, headers),
             metrics=metrics,
             model_name=model_name,

@@ -42,8 +42,21 @@ _NUMBER_WORDS = {
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
         "seventeen eighteen nineteen twenty".split()
     )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
-     "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000", "dozen": "12", "half": "0.5"}
+} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "seventy": "70",
+    "eighty": "80",
+    "ninety": "90",
+    "hundred": "100",
+    "thousand": "1000",
+    "million": "1000000",
+    "billion": "1000000000",
+    "dozen": "12",
+    "half": "0.5",
+}
 _ORDINALS = {word: f"#{n}" for n, word in enumerate("zeroth first second third fourth fifth sixth seventh eighth ninth tenth".split())}
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12"}
 _DIRECTIONS = {"to": "to", "into": "to", "from": "from", "than": "than", "vs": "vs", "versus": "vs"}

@@ -64,7 +64,9 @@ def cache_keys(*, request: dict[str, Any], prompt_ids: list[int], sampling: Mapp
     context = [{"role": m["role"], "content": normalize(m["content"])} for m in context]
     return CacheKeys(
         exact=_digest({**common, "prompt_ids": prompt_ids}),
-        namespace=_digest({**common, "raw": bool(request.get("raw")), "context": context, "kind": "prompt" if "prompt" in request else "chat"}),
+        namespace=_digest(
+            {**common, "raw": bool(request.get("raw")), "context": context, "kind": "prompt" if "prompt" in request else "chat"}
+        ),
         text=text or None,
         deterministic=deterministic,
         greedy=sampling["temperature"] == 0,

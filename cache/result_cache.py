@@ -62,7 +62,14 @@ class CacheStats:
 
 
 class ResultCache:
-    def __init__(self, config: CacheConfig, store: CacheStore, embedder: Embedder | None = None, index: VectorIndex | None = None, sync: IndexSync | None = None) -> None:
+    def __init__(
+        self,
+        config: CacheConfig,
+        store: CacheStore,
+        embedder: Embedder | None = None,
+        index: VectorIndex | None = None,
+        sync: IndexSync | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.embedder = embedder

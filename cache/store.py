@@ -114,8 +114,19 @@ class CacheStore:
         return int(
             self._insert(
                 keys=[self.base + "seq", self.exact_key(exact), self.namespace_key(namespace), self.log_key],
-                args=[self.ttl_s, self.max_entries, namespace, exact, repr(time.time()), text, json.dumps(answer, separators=(",", ":")),
-                      vector or "", LOG_MAXLEN, self.base + "e:", self.base + "x:"],
+                args=[
+                    self.ttl_s,
+                    self.max_entries,
+                    namespace,
+                    exact,
+                    repr(time.time()),
+                    text,
+                    json.dumps(answer, separators=(",", ":")),
+                    vector or "",
+                    LOG_MAXLEN,
+                    self.base + "e:",
+                    self.base + "x:",
+                ],
             )
         )
 
@@ -177,5 +188,7 @@ class CacheStore:
         """Forget the in-flight mark if it is still this job's (compare and delete, atomically)."""
         self.redis.eval(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-            1, self.inflight_key(exact), job_id,
+            1,
+            self.inflight_key(exact),
+            job_id,
         )

@@ -57,7 +57,9 @@ class EngineHost:
         self.cancels = CancelWatcher(self.jobs)
         store = CacheStore(client, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
-        self.metrics = WorkerMetrics(CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats, self.model_info)
+        self.metrics = WorkerMetrics(
+            CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats, self.model_info
+        )
         self._load_lock = threading.Lock()
         self._runner: JobRunner | None = None
         self._stop = threading.Event()
@@ -89,13 +91,26 @@ class EngineHost:
                     model, tokenizer, device = self.preloaded
                     worker = replace(started_config.worker, engine="batching")
                     draft_model = load_draft_model(self.config.model, tokenizer, device)  # rank 0 only, whole: drafting is local
-                    engine = engine_for(worker, model, tokenizer, device=device, model_name=self.config.model.source().name,
-                                        context_length=self.config.model.context_length_of(model.config), draft_model=draft_model)
+                    engine = engine_for(
+                        worker,
+                        model,
+                        tokenizer,
+                        device=device,
+                        model_name=self.config.model.source().name,
+                        context_length=self.config.model.context_length_of(model.config),
+                        draft_model=draft_model,
+                    )
                 else:
                     engine = make_engine(started_config.model, started_config.worker)
                 for name, apply in LIVE_SWITCHES.items():  # as a rebuild does: prefix_cache off at start, say
                     apply(engine, self.started_flags[name])
-                log.info("engine %s loaded %s on %s in %.1f s", self.config.worker.engine, engine.model_name, engine.device, time.monotonic() - started)
+                log.info(
+                    "engine %s loaded %s on %s in %.1f s",
+                    self.config.worker.engine,
+                    engine.model_name,
+                    engine.device,
+                    time.monotonic() - started,
+                )
                 self._runner = JobRunner(
                     jobs=self.jobs,
                     events=self.events,
@@ -166,8 +181,16 @@ class EngineHost:
     def _beat_forever(self) -> None:
         engine = self.runner.engine  # load the model before announcing this worker as live
         try:
-            self._flags = WorkerFlagApplier(self.flag_store, self.config, self.worker_id, self.gate, lambda: self.runner.engine, self._set_engine,
-                                            initial=self.started_flags, fixed=self.preloaded is not None).start()
+            self._flags = WorkerFlagApplier(
+                self.flag_store,
+                self.config,
+                self.worker_id,
+                self.gate,
+                lambda: self.runner.engine,
+                self._set_engine,
+                initial=self.started_flags,
+                fixed=self.preloaded is not None,
+            ).start()
         except OSError as exc:
             log.warning("rollback switches unavailable (Redis): %s", exc)
         info = {

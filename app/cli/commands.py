@@ -27,7 +27,16 @@ def worker_command(config: Config) -> list[str]:
 
 def tensor_parallel_command(config: Config) -> list[str]:
     """One worker over LLMJOBS_TENSOR_PARALLEL devices: torchrun starts a process per device."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(config.model.tensor_parallel), "-m", "workers.tp_main"]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(config.model.tensor_parallel),
+        "-m",
+        "workers.tp_main",
+    ]
 
 
 def api_command(config: Config) -> list[str]:

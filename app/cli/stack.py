@@ -108,8 +108,13 @@ def run_stack(config: Config) -> int:
             return 1
         addr = f"{config.api.host}:{config.api.port}"
         flower = f" · Flower http://127.0.0.1:{config.flower_port}" if config.flower_port else ""
-        metrics = f" · Metrics http://{addr}/metrics" + (f" and http://{config.api.host}:{config.worker.metrics_port}/metrics (worker)" if config.worker.metrics_port else "")
-        print(f"\nllmjobs is ready: API http://{addr}{flower}{metrics} · Ctrl-C stops everything. Try:\n{CURL_EXAMPLE.format(addr=addr)}\n", flush=True)
+        metrics = f" · Metrics http://{addr}/metrics" + (
+            f" and http://{config.api.host}:{config.worker.metrics_port}/metrics (worker)" if config.worker.metrics_port else ""
+        )
+        print(
+            f"\nllmjobs is ready: API http://{addr}{flower}{metrics} · Ctrl-C stops everything. Try:\n{CURL_EXAMPLE.format(addr=addr)}\n",
+            flush=True,
+        )
         while (name := stack.exited()) is None:
             time.sleep(0.5)
         print(f"llmjobs: {name} exited; stopping the stack", file=sys.stderr)

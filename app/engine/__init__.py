@@ -21,12 +21,22 @@ def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engin
     model, tokenizer, device = load_model(model_config)
     draft_model = load_draft_model(model_config, tokenizer, device)
     name, context_length = model_config.source().name, model_config.context_length_of(model.config)
-    return engine_for(worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length, draft_model=draft_model)
+    return engine_for(
+        worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length, draft_model=draft_model
+    )
 
 
-def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, draft_model: Any = None) -> Engine:
+def engine_for(
+    worker_config: WorkerConfig, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, draft_model: Any = None
+) -> Engine:
     """The engine named by ``worker_config.engine`` over an already loaded model (and draft)."""
-    common = {"device": device, "model_name": model_name, "context_length": context_length, "time_limit_s": worker_config.task_time_limit_s, "draft_model": draft_model}
+    common = {
+        "device": device,
+        "model_name": model_name,
+        "context_length": context_length,
+        "time_limit_s": worker_config.task_time_limit_s,
+        "draft_model": draft_model,
+    }
     if worker_config.engine == "naive":
         from app.engine.naive_engine import NaiveEngine
 
@@ -36,7 +46,11 @@ def engine_for(worker_config: WorkerConfig, model: Any, tokenizer: Any, *, devic
 
     max_kv_tokens = kv_tokens_that_fit(model, device, worker_config.kv_cache_tokens)
     if max_kv_tokens < worker_config.kv_cache_tokens:
-        log.warning("KV budget lowered to %d tokens (LLMJOBS_KV_CACHE_TOKENS=%d does not fit in the free memory)", max_kv_tokens, worker_config.kv_cache_tokens)
+        log.warning(
+            "KV budget lowered to %d tokens (LLMJOBS_KV_CACHE_TOKENS=%d does not fit in the free memory)",
+            max_kv_tokens,
+            worker_config.kv_cache_tokens,
+        )
     return BatchingEngine(
         model,
         tokenizer,

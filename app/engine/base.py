@@ -30,7 +30,9 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 class Engine(ABC):
-    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None
+    ) -> None:
         self.model = model
         self.draft_model = draft_model  # speculative decoding's smaller model, if one was loaded (kept across engine rebuilds)
         self.tokenizer = tokenizer
@@ -49,17 +51,17 @@ class Engine(ABC):
     ) -> Completion:
         """Run ``request`` to its end and return the completion."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: engines without threads have nothing to release
         """Release the model; the engine is unusable afterwards."""
 
     def stats(self) -> EngineStats:
         """What the engine is doing now (for metrics); engines that batch say more."""
         return EngineStats()
 
-    def set_prefix_cache(self, enabled: bool) -> None:
+    def set_prefix_cache(self, enabled: bool) -> None:  # noqa: B027 - optional switch
         """The `prefix_cache` switch; engines without prefix reuse ignore it."""
 
-    def set_speculative(self, mode: str) -> None:
+    def set_speculative(self, mode: str) -> None:  # noqa: B027 - optional switch
         """The `speculative` switch; engines without speculation ignore it. Raises ValueError
         for a mode this engine cannot run (``draft-model`` without a draft model)."""
 
@@ -69,7 +71,9 @@ class Engine(ABC):
         sampling = request.sampling
         num_prompt = len(request.prompt_token_ids)
         if num_prompt == 0 or num_prompt + sampling.max_tokens > self.context_length:
-            raise InvalidRequestError("prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}")
+            raise InvalidRequestError(
+                "prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}"
+            )
         eos = () if sampling.ignore_eos else eos_token_ids
         output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
         for token_id in request.resume_token_ids:

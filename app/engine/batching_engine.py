@@ -50,7 +50,15 @@ class BatchingEngine(Engine):
         speculative_tokens: int = 5,
         draft_model: Any = None,
     ) -> None:
-        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft_model=draft_model)
+        super().__init__(
+            model,
+            tokenizer,
+            device=device,
+            model_name=model_name,
+            context_length=context_length,
+            time_limit_s=time_limit_s,
+            draft_model=draft_model,
+        )
         self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
         self.scheduler = Scheduler(
             max_num_seqs=max_num_seqs,
@@ -81,7 +89,9 @@ class BatchingEngine(Engine):
         self._thread = threading.Thread(target=self._loop, name="llmjobs-engine", daemon=True)
         self._thread.start()
 
-    def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
+    def generate(
+        self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None
+    ) -> Completion:
         output = self.start_output(request, self.eos_token_ids)
         if output.finished:
             return completion_of(request, output)
@@ -175,7 +185,9 @@ class BatchingEngine(Engine):
             return
         self.num_steps += 1
         self.last_batch_size = len(plan.decode) + (len(plan.prefill.group) if plan.prefill is not None else 0)
-        if plan.decode and not (plan.prefill is None and self.speculator.step(plan.decode, self._last_token[plan.decode[0].seq_id], self._postprocess)):
+        if plan.decode and not (
+            plan.prefill is None and self.speculator.step(plan.decode, self._last_token[plan.decode[0].seq_id], self._postprocess)
+        ):
             started = time.perf_counter()
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
             self._postprocess(plan.decode, sample(logits, plan.decode))
@@ -242,7 +254,11 @@ class BatchingEngine(Engine):
         scheduler.max_num_seqs = max(1, len(victims) // 2)
         self.num_preemptions += len(victims)
         self._steps_since_oom = 0
-        log.warning("out of memory in a step: %d sequences preempted for recompute, admitting at most %d until memory holds", len(victims), scheduler.max_num_seqs)
+        log.warning(
+            "out of memory in a step: %d sequences preempted for recompute, admitting at most %d until memory holds",
+            len(victims),
+            scheduler.max_num_seqs,
+        )
 
     def _fail_all(self, exc: BaseException) -> None:
         for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:

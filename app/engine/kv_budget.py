@@ -11,9 +11,9 @@ KV_MEMORY_FRACTION = 0.8  # of the memory free after the weights loaded: leave r
 
 def kv_bytes_per_token(model_config: object, dtype_bytes: int) -> int:
     """Keys and values of one token across every layer."""
-    layers = getattr(model_config, "num_hidden_layers")
-    heads = getattr(model_config, "num_key_value_heads", None) or getattr(model_config, "num_attention_heads")
-    head_dim = getattr(model_config, "head_dim", None) or getattr(model_config, "hidden_size") // getattr(model_config, "num_attention_heads")
+    layers = model_config.num_hidden_layers
+    heads = getattr(model_config, "num_key_value_heads", None) or model_config.num_attention_heads
+    head_dim = getattr(model_config, "head_dim", None) or model_config.hidden_size // model_config.num_attention_heads
     return 2 * layers * heads * head_dim * dtype_bytes
 
 

@@ -46,8 +46,10 @@ def pick_attention(config: ModelConfig, device: str) -> str:
         # PyTorch's SDPA already picks flash kernels on recent GPUs; flash-attn's own is used when installed.
         return "flash_attention_2" if has_flash else "sdpa"
     if config.attention == "flash_attention_2" and not has_flash:
-        raise ModelLoadError(f"LLMJOBS_ATTENTION=flash_attention_2 needs CUDA and the flash-attn package; this worker has {device}"
-                             + ("" if importlib.util.find_spec("flash_attn") else " and no flash-attn"))
+        raise ModelLoadError(
+            f"LLMJOBS_ATTENTION=flash_attention_2 needs CUDA and the flash-attn package; this worker has {device}"
+            + ("" if importlib.util.find_spec("flash_attn") else " and no flash-attn")
+        )
     return config.attention
 
 
@@ -64,7 +66,11 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
 
     dtype = pick_dtype(config, device)
     checkpoint = getattr(AutoConfig.from_pretrained(source.path, local_files_only=source.local), "quantization_config", None)
-    method = (checkpoint.get("quant_method") if isinstance(checkpoint, dict) else getattr(checkpoint, "quant_method", None)) if checkpoint else None
+    method = (
+        (checkpoint.get("quant_method") if isinstance(checkpoint, dict) else getattr(checkpoint, "quant_method", None))
+        if checkpoint
+        else None
+    )
     quantization = "none" if config.tensor_parallel > 1 and config.quantization == "auto" else config.quantization
     if config.tensor_parallel > 1 and quantization != "none":
         raise ModelLoadError(f"LLMJOBS_QUANTIZATION={quantization} cannot be combined with tensor parallelism; use none")
@@ -75,7 +81,9 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
         extra["device_map"] = device  # bitsandbytes places (and quantizes) weights while loading
     if config.tensor_parallel > 1:
         extra["tp_plan"] = "auto"  # shards over the torchrun process group (each rank places its own shard)
-    model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention, **extra)
+    model = AutoModelForCausalLM.from_pretrained(
+        source.path, dtype=dtype, local_files_only=source.local, attn_implementation=attention, **extra
+    )
     if not extra:
         model.to(device)
     model.eval()
@@ -102,10 +110,14 @@ def load_draft_model(config: ModelConfig, tokenizer: Any, device: str) -> Any | 
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model}: no tokenizer to check against the target's ({exc})") from exc
     if draft_tokenizer.get_vocab() != tokenizer.get_vocab():
-        raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model} does not share the target's tokenizer; a draft must propose the target's token ids")
+        raise ModelLoadError(
+            f"LLMJOBS_DRAFT_MODEL={config.draft_model} does not share the target's tokenizer; a draft must propose the target's token ids"
+        )
     dtype = pick_dtype(config, device)
     try:
-        draft = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, local_files_only=source.local, attn_implementation=pick_attention(config, device))
+        draft = AutoModelForCausalLM.from_pretrained(
+            source.path, dtype=dtype, local_files_only=source.local, attn_implementation=pick_attention(config, device)
+        )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"LLMJOBS_DRAFT_MODEL={config.draft_model} did not load: {exc}") from exc
     draft.to(device).eval()

@@ -152,7 +152,7 @@ class ModelRunner:
             per_row = [self.prefix_cache.get(seq.input_ids, prefix) for seq in chunk.group]
             kv = [(torch.cat([r[i][0] for r in per_row]), torch.cat([r[i][1] for r in per_row])) for i in range(len(per_row[0]))]
         if self.prefix_cache is not None:
-            for seq in chunk.group:
+            for _ in chunk.group:  # every prompt of the group reused the same length
                 self.prefix_cache.record(prefix)
         self._group_ids = ids.to(self.device)
         self.group = _Batch(list(chunk.group), _Cache(kv), mask.to(self.device))
@@ -167,7 +167,10 @@ class ModelRunner:
             if not self.prefix_cache.wants(seq.input_ids):
                 continue  # already stored (or too long to keep): skip copying its KV out
             columns = group.mask[row].nonzero().squeeze(-1)
-            kv = [(layer.keys[row : row + 1].index_select(2, columns), layer.values[row : row + 1].index_select(2, columns)) for layer in group.layers()]
+            kv = [
+                (layer.keys[row : row + 1].index_select(2, columns), layer.values[row : row + 1].index_select(2, columns))
+                for layer in group.layers()
+            ]
             self.prefix_cache.put(seq.input_ids, kv)
 
     def admit_group(self) -> None:
@@ -212,7 +215,9 @@ class ModelRunner:
         n = ids.shape[1]
         positions = batch.mask.sum(-1, keepdim=True) + torch.arange(n, device=batch.mask.device)  # each row counts its real tokens
         batch.mask = torch.cat([batch.mask, torch.ones((len(batch.seqs), n), dtype=batch.mask.dtype, device=batch.mask.device)], dim=1)
-        out = self.model(input_ids=ids, attention_mask=batch.mask, position_ids=positions, **{self._cache_kwarg: batch.cache}, use_cache=True)
+        out = self.model(
+            input_ids=ids, attention_mask=batch.mask, position_ids=positions, **{self._cache_kwarg: batch.cache}, use_cache=True
+        )
         return out.logits
 
     def rewind(self, num_tokens: int) -> None:

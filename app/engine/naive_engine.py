@@ -66,8 +66,18 @@ class _StopWhen(StoppingCriteria):
 
 
 class NaiveEngine(Engine):
-    def __init__(self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None) -> None:
-        super().__init__(model, tokenizer, device=device, model_name=model_name, context_length=context_length, time_limit_s=time_limit_s, draft_model=draft_model)
+    def __init__(
+        self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None
+    ) -> None:
+        super().__init__(
+            model,
+            tokenizer,
+            device=device,
+            model_name=model_name,
+            context_length=context_length,
+            time_limit_s=time_limit_s,
+            draft_model=draft_model,
+        )
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
     def stats(self) -> EngineStats:
@@ -75,13 +85,22 @@ class NaiveEngine(Engine):
         return EngineStats(num_running=busy, batch_size=busy)
 
     @torch.inference_mode()
-    def generate(self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None) -> Completion:
+    def generate(
+        self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None
+    ) -> Completion:
         sampling = request.sampling
         output = self.start_output(request, self.eos_token_ids)
         stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
         if not output.finished:
             with self._lock:
-                self._generate(request.prompt_token_ids + output.token_ids, sampling.max_tokens - len(output.token_ids), sampling, output, on_delta, stop_when)
+                self._generate(
+                    request.prompt_token_ids + output.token_ids,
+                    sampling.max_tokens - len(output.token_ids),
+                    sampling,
+                    output,
+                    on_delta,
+                    stop_when,
+                )
         if stop_when.reason == "timeout":
             raise GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s")
         tail = output.finish(stop_when.reason or "length")
@@ -89,7 +108,15 @@ class NaiveEngine(Engine):
             on_delta(TokenDelta(index=len(output.token_ids), text=tail, token_ids=[]))
         return completion_of(request, output)
 
-    def _generate(self, input_ids: list[int], max_new_tokens: int, sampling: SamplingParams, output: OutputProcessor, on_delta: DeltaCallback | None, stop_when: _StopWhen) -> None:
+    def _generate(
+        self,
+        input_ids: list[int],
+        max_new_tokens: int,
+        sampling: SamplingParams,
+        output: OutputProcessor,
+        on_delta: DeltaCallback | None,
+        stop_when: _StopWhen,
+    ) -> None:
         ids = torch.tensor([input_ids], device=self.device)
         greedy = sampling.is_greedy
         if sampling.seed is not None:

@@ -43,7 +43,9 @@ class StepPlan:
 
 
 class Scheduler:
-    def __init__(self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None) -> None:
+    def __init__(
+        self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None
+    ) -> None:
         assert max_num_seqs > 0 and max_num_batched_tokens > 0 and max_kv_tokens > 0
         self.max_num_seqs = max_num_seqs
         self.max_num_batched_tokens = max_num_batched_tokens
@@ -59,7 +61,9 @@ class Scheduler:
     def check_fits(self, seq: Sequence) -> None:
         """Refuse a request that could never be admitted (before it is queued)."""
         if seq.num_reserved_tokens > self.max_kv_tokens:
-            raise InvalidRequestError("prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.max_kv_tokens}")
+            raise InvalidRequestError(
+                "prompt", f"prompt + max_tokens need {seq.num_reserved_tokens} KV tokens; this worker holds {self.max_kv_tokens}"
+            )
 
     def add(self, seq: Sequence) -> None:
         assert seq.num_reserved_tokens <= self.max_kv_tokens, "check_fits() first"

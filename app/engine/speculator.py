@@ -26,6 +26,7 @@ from app.engine.sequence import Sequence
 
 log = logging.getLogger(__name__)
 
+
 def accepted_length(draft: list[int], verified: list[int]) -> int:
     """How many draft tokens the model agrees with: ``verified[i]`` is the model's own choice
     after the context plus ``draft[:i]`` (greedy verification). Also the length of the common
@@ -88,7 +89,9 @@ class Speculator:
             postprocess([seq], [token])
             if seq.is_finished:
                 break
-        if not catching_up and seq.backoff.record((time.perf_counter() - started) / (kept + 1), self.plain_step_s, len(seq.output.token_ids)):
+        if not catching_up and seq.backoff.record(
+            (time.perf_counter() - started) / (kept + 1), self.plain_step_s, len(seq.output.token_ids)
+        ):
             self.num_backoffs += 1
         return True
 

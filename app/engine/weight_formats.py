@@ -46,7 +46,9 @@ def resolve_mode(mode: str, device: str, dtype: Any, checkpoint_method: str | No
 
     if checkpoint_method:
         if mode not in ("auto", "none"):
-            raise QuantizationError(f"the checkpoint is already quantized ({checkpoint_method}); LLMJOBS_QUANTIZATION={mode} cannot be applied on top")
+            raise QuantizationError(
+                f"the checkpoint is already quantized ({checkpoint_method}); LLMJOBS_QUANTIZATION={mode} cannot be applied on top"
+            )
         return f"checkpoint:{checkpoint_method}"
     if mode in ("8bit", "4bit") and importlib.util.find_spec("bitsandbytes") is None:
         raise QuantizationError(f"LLMJOBS_QUANTIZATION={mode} needs the bitsandbytes package")
@@ -65,7 +67,11 @@ def load_kwargs(mode: str, dtype: Any) -> dict[str, Any]:
 
     if mode == "8bit":
         return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
-    return {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)}
+    return {
+        "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype
+        )
+    }
 
 
 def quantize(model: Any, mode: str) -> Any:

@@ -21,7 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("name", choices=sorted(FLAGS), metavar="NAME")
         if verb == "set":
             parser.add_argument("value")
-        parser.add_argument("--wait", type=float, default=0, metavar="SECONDS", help="wait up to this long until every live process applied it, and print how long that took")
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="wait up to this long until every live process applied it, and print how long that took",
+        )
     verbs.add_parser("reset", help="drop every override: back to configuration")
 
 
@@ -60,7 +66,8 @@ def _wait(store: FlagStore, name: str, value: str, started: float, timeout_s: fl
         if reports and all(s.get("value") == value or s.get("error") for s in states):
             failed = [pid for pid, s in zip(reports, states, strict=True) if s.get("value") != value]
             applied_at = max(s.get("at", started) for s in states)
-            print(f"flags: {name}={value} applied by {len(reports) - len(failed)}/{len(reports)} {where} process(es) in {applied_at - started:.2f} s")
+            applied = f"{len(reports) - len(failed)}/{len(reports)} {where} process(es)"
+            print(f"flags: {name}={value} applied by {applied} in {applied_at - started:.2f} s")
             return 1 if failed else 0
         time.sleep(0.1)
     print(f"flags: not every {where} process applied {name}={value} within {timeout_s:g} s")

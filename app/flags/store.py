@@ -42,11 +42,20 @@ class Flag:
 FLAGS: dict[str, Flag] = {
     flag.name: flag
     for flag in (
-        Flag("batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"),
+        Flag(
+            "batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"
+        ),
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
         Flag("quantization", QUANTIZATION_MODES, "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
         Flag("attention", ATTENTION_MODES, "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
-        Flag("speculative", SPECULATIVE_MODES, "off", "worker", "live", "speculative decoding for lone greedy requests: prompt-lookup, or draft-model (needs LLMJOBS_DRAFT_MODEL)"),
+        Flag(
+            "speculative",
+            SPECULATIVE_MODES,
+            "off",
+            "worker",
+            "live",
+            "speculative decoding for lone greedy requests: prompt-lookup, or draft-model (needs LLMJOBS_DRAFT_MODEL)",
+        ),
         Flag("semantic_cache", ("on", "off"), "off", "api", "live", "the result cache's semantic tier"),
     )
 }

@@ -2,12 +2,13 @@
 
 A poll thread reads the effective flags about once a second. ``prefix_cache`` and
 ``speculative`` go straight to the engine (between two steps); a value the engine cannot run
-(``draft-model`` with no draft loaded) is reported and not retried until the flag changes. ``batching``, ``quantization`` and ``attention`` need a new
-engine: the gate closes (task threads wait before claiming their next job, so new jobs stay
-queued), in-flight requests finish, the new engine is built (``batching`` alone reuses the loaded
-weights; the others load the model again), and the gate reopens. If building fails the old
-engine keeps serving, the failure is reported (``flags list``, the log), and the same value is
-not retried until the flag changes again: no crash loop.
+(``draft-model`` with no draft model loaded) is reported and not retried until the flag
+changes. ``batching``, ``quantization`` and ``attention`` need a new engine: the gate closes
+(task threads wait before claiming their next job, so new jobs stay queued), in-flight requests
+finish, the new engine is built (``batching`` alone reuses the loaded weights; the others load
+the model again), and the gate reopens. If building fails the old engine keeps serving, the
+failure is reported (``flags list``, the log), and the same value is not retried until the flag
+changes again: no crash loop.
 """
 
 from __future__ import annotations
@@ -41,15 +42,26 @@ def configs_for(config: Config, flags: dict[str, str]) -> Config:
         config.worker,
         engine="batching" if flags["batching"] == "on" else "naive",
         # draft-model without a draft is refused by the engine's live switch (and reported), not here
-        speculative=flags["speculative"] if flags["speculative"] != "draft-model" or config.model.draft_model else config.worker.speculative,
+        speculative=flags["speculative"]
+        if flags["speculative"] != "draft-model" or config.model.draft_model
+        else config.worker.speculative,
     )
     model = replace(config.model, quantization=flags["quantization"], attention=flags["attention"])
     return replace(config, worker=worker, model=model)
 
 
 class WorkerFlagApplier:
-    def __init__(self, store: FlagStore, config: Config, process_id: str, gate: Gate,
-                 get_engine: Callable[[], Engine], set_engine: Callable[[Engine], None], initial: dict[str, str], fixed: bool = False) -> None:
+    def __init__(
+        self,
+        store: FlagStore,
+        config: Config,
+        process_id: str,
+        gate: Gate,
+        get_engine: Callable[[], Engine],
+        set_engine: Callable[[Engine], None],
+        initial: dict[str, str],
+        fixed: bool = False,
+    ) -> None:
         self.store = store
         self.config = config
         self.process_id = process_id
@@ -57,7 +69,9 @@ class WorkerFlagApplier:
         self.get_engine = get_engine
         self.set_engine = set_engine
         # What the running engine was built with.
-        self.applied: dict[str, dict[str, Any]] = {name: {"value": initial[name], "at": time.time()} for name in FLAGS if FLAGS[name].where == "worker"}
+        self.applied: dict[str, dict[str, Any]] = {
+            name: {"value": initial[name], "at": time.time()} for name in FLAGS if FLAGS[name].where == "worker"
+        }
         self._failed: dict[str, str] = {}  # flag -> the value that could not be applied
         # Tensor parallel: the other ranks hold their own shard and runner state, so switches that
         # rebuild the engine or change the runner's prefix cache would need every rank: refused.
@@ -80,7 +94,10 @@ class WorkerFlagApplier:
         if self.fixed:
             for name in (*RELOAD_FLAGS, "prefix_cache"):
                 if wanted[name] != self.applied[name]["value"]:
-                    self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} not applied: a tensor-parallel worker keeps its engine"}
+                    self.applied[name] = {
+                        **self.applied[name],
+                        "error": f"{wanted[name]!r} not applied: a tensor-parallel worker keeps its engine",
+                    }
                     wanted[name] = self.applied[name]["value"]
                 else:
                     self.applied[name].pop("error", None)
@@ -113,7 +130,15 @@ class WorkerFlagApplier:
             new = None
             try:
                 if changed == ["batching"]:  # same weights, another engine around them
-                    new = engine_for(config.worker, old.model, old.tokenizer, device=old.device, model_name=old.model_name, context_length=old.context_length, draft_model=old.draft_model)
+                    new = engine_for(
+                        config.worker,
+                        old.model,
+                        old.tokenizer,
+                        device=old.device,
+                        model_name=old.model_name,
+                        context_length=old.context_length,
+                        draft_model=old.draft_model,
+                    )
                 else:
                     new = make_engine(config.model, config.worker)
                 for name, apply in LIVE_SWITCHES.items():
@@ -121,7 +146,9 @@ class WorkerFlagApplier:
             except Exception as exc:  # any load failure: keep serving with what works
                 if new is not None:
                     new.close()
-                log.error("flags %s could not be applied, keeping the current engine: %s", ", ".join(f"{n}={wanted[n]}" for n in changed), exc)
+                log.error(
+                    "flags %s could not be applied, keeping the current engine: %s", ", ".join(f"{n}={wanted[n]}" for n in changed), exc
+                )
                 for name in changed:
                     self._failed[name] = wanted[name]
                     self.applied[name] = {**self.applied[name], "error": f"{wanted[name]!r} failed: {exc}", "failed_at": time.time()}

@@ -60,7 +60,11 @@ def admit(
                 model=model,
                 output=answer["output"],
                 finish_reason=str(answer.get("finish_reason", "stop")),
-                usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+                usage={
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
                 token_ids=[int(t) for t in answer.get("token_ids", [])],
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
             )

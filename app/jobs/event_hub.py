@@ -144,7 +144,9 @@ class EventHub:
                     sub.deliver(event)
 
 
-def follow(hub: EventHub, events: EventLog, job_id: str, *, after: int = -1, tick_s: float = 2.0, replay_ended: bool = True) -> Iterator[dict[str, Any] | None]:
+def follow(
+    hub: EventHub, events: EventLog, job_id: str, *, after: int = -1, tick_s: float = 2.0, replay_ended: bool = True
+) -> Iterator[dict[str, Any] | None]:
     """Yield the job's events after index ``after`` in order, ending with its final event.
 
     Yields None every ``tick_s`` of silence, so callers can send keep-alives and

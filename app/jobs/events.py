@@ -30,7 +30,9 @@ def token_event(text: str, token_ids: list[int]) -> dict[str, Any]:
     return {"type": TOKEN, "text": text, "token_ids": token_ids, "ts": round(time.time(), 6)}
 
 
-def final_event(*, status: str, finish_reason: str | None, output: str | None, usage: dict | None, timings: dict | None, error: dict | None) -> dict[str, Any]:
+def final_event(
+    *, status: str, finish_reason: str | None, output: str | None, usage: dict | None, timings: dict | None, error: dict | None
+) -> dict[str, Any]:
     return {
         "type": FINAL,
         "status": status,

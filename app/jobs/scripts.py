@@ -25,7 +25,9 @@ end
 # KEYS: job, queued zset, worker key prefix, stream.
 # ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited.
 # Returns {"started", request, created_at} or {why the job must not run}.
-START = _HELPERS + """
+START = (
+    _HELPERS
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not status then return {'missing'} end
@@ -48,10 +50,13 @@ redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker'
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return {'started', redis.call('HGET', KEYS[1], 'request'), redis.call('HGET', KEYS[1], 'created_at')}
 """
+)
 
 # KEYS: job, stream. ARGV: ttl, worker id, last token event ('' for none), final event, field, value, ...
 # Only the running owner may finish a job; returns 1 if it did.
-FINISH = _HELPERS + """
+FINISH = (
+    _HELPERS
+    + """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
   return 0
 end
@@ -60,6 +65,7 @@ if ARGV[3] ~= '' then publish(KEYS[2], next_index(KEYS[2]), ARGV[3]) end
 finalize(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
 return 1
 """
+)
 
 # Cancelling a job: a queued one ends at once; a running one is flagged and its worker told.
 _CANCEL_JOB = """
@@ -84,7 +90,10 @@ end
 # KEYS: job, queued zset, stream. ARGV: job id, now, ttl, final event, cancel channel.
 # A job that coalesced followers keeps running for them: its own client is detached
 # (it sees the job cancelled) and the work stops only when the last follower cancels too.
-CANCEL = _HELPERS + _CANCEL_JOB + """
+CANCEL = (
+    _HELPERS
+    + _CANCEL_JOB
+    + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if (status == 'queued' or status == 'running') and tonumber(redis.call('HGET', KEYS[1], 'followers') or '0') > 0 then
   if redis.call('HGET', KEYS[1], 'owner_cancelled') == '1' then return 'cancelled' end
@@ -93,11 +102,15 @@ if (status == 'queued' or status == 'running') and tonumber(redis.call('HGET', K
 end
 return cancel_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 """
+)
 
 # KEYS: follower job, leader job, queued zset, leader stream.
 # ARGV: leader id, now, ttl, final event, cancel channel.
 # A follower stops following; the leader stops if nobody else wants its answer.
-CANCEL_FOLLOWER = _HELPERS + _CANCEL_JOB + """
+CANCEL_FOLLOWER = (
+    _HELPERS
+    + _CANCEL_JOB
+    + """
 local own = redis.call('HGET', KEYS[1], 'status')
 if not own then return 'missing' end
 if own ~= 'following' then return own end
@@ -110,6 +123,7 @@ if left <= 0 and redis.call('HGET', KEYS[2], 'owner_cancelled') == '1' then
 end
 return 'dequeued'
 """
+)
 
 # KEYS: follower job, leader job. ARGV: follower fields (field, value, ...), ttl.
 # Follow the leader while it is queued or running, or once it succeeded (its answer is this

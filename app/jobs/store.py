@@ -68,7 +68,9 @@ class JobStore:
         self._cancel_follower = client.register_script(scripts.CANCEL_FOLLOWER)
         self._follow = client.register_script(scripts.FOLLOW)
 
-    def create(self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None) -> dict[str, Any]:
+    def create(
+        self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None
+    ) -> dict[str, Any]:
         """Store a new queued job and return its record. ``cache_ticket`` tells the worker where
         to cache the answer once it succeeds."""
         job_id = job_id or new_job_id()
@@ -84,18 +86,35 @@ class JobStore:
             pipe.execute()
         return _view(fields, queue_rank=None)
 
-    def create_cached(self, request: dict[str, Any], *, tenant: str, model: str, output: str, finish_reason: str,
-                      usage: dict[str, int], token_ids: list[int], cache: dict[str, Any]) -> dict[str, Any]:
+    def create_cached(
+        self,
+        request: dict[str, Any],
+        *,
+        tenant: str,
+        model: str,
+        output: str,
+        finish_reason: str,
+        usage: dict[str, int],
+        token_ids: list[int],
+        cache: dict[str, Any],
+    ) -> dict[str, Any]:
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
         job_id = new_job_id()
         now = time.time()
         fields = _new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
         timings = {"queue_wait_s": 0.0, "ttft_s": 0.0, "generation_s": 0.0, "total_s": 0.0}
         fields.update(
-            started_at=repr(now), finished_at=repr(now), output=output, finish_reason=finish_reason,
-            usage=json.dumps(usage), timings=json.dumps(timings), cache=json.dumps(cache),
+            started_at=repr(now),
+            finished_at=repr(now),
+            output=output,
+            finish_reason=finish_reason,
+            usage=json.dumps(usage),
+            timings=json.dumps(timings),
+            cache=json.dumps(cache),
         )
-        final = final_event(status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None)
+        final = final_event(
+            status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None
+        )
         events = self.keys.events(job_id)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.job(job_id), mapping=fields)
@@ -144,8 +163,13 @@ class JobStore:
             leader = self.get(fields["follows"], detached_ok=True)
             if leader is None:
                 return None
-            return {**leader, "id": fields["id"], "created_at": float(fields["created_at"]), "request": json.loads(fields["request"]),
-                    "coalesced_with": fields["follows"]}
+            return {
+                **leader,
+                "id": fields["id"],
+                "created_at": float(fields["created_at"]),
+                "request": json.loads(fields["request"]),
+                "coalesced_with": fields["follows"],
+            }
         return _view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
 
     def start(self, job_id: str, worker_id: str) -> Claim:

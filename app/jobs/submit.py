@@ -58,7 +58,9 @@ class SubmitService:
         """Accept ``request`` for ``tenant``; return its job record (queued, cached or coalesced)."""
         with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
             job, served_by = self._submit(request, tenant, policy)
-            span.set_attributes({"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))})
+            span.set_attributes(
+                {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
+            )
         self.metrics.job_submitted(served_by)
         return job
 
@@ -71,13 +73,17 @@ class SubmitService:
         ticket = None
         if policy.use and request.cache:
             keys = cache_keys(request=stored, prompt_ids=prompt_ids, sampling=sampling, tenant=tenant, model_id=self.model_id)
-            admission = admit(self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name, prompt_tokens=len(prompt_ids),
-                              job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read)  # fmt: skip
+            admission = admit(
+                self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name,
+                prompt_tokens=len(prompt_ids), job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read,
+            )  # fmt: skip
             self.metrics.cache_lookup(admission.tier, admission.result)
             if admission.job is not None:
                 return admission.job, "cache" if admission.result == "hit" else "coalesced"
             ticket = admission.ticket
-        job = self.jobs.create(stored, tenant=tenant, model=self.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None)
+        job = self.jobs.create(
+            stored, tenant=tenant, model=self.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None
+        )
         try:
             self.send_task(job["id"], tracing.headers())
         except Exception:
