@@ -1,1 +1,1 @@
-"""The framework-free core of llmjobs: configuration, job records, models and engines."""
+"""The framework-free core of llmjobs: configuration, the engine, jobs, live switches, observability and the CLI."""

@@ -66,18 +66,9 @@ class _StopWhen(StoppingCriteria):
 
 
 class NaiveEngine(Engine):
-    def __init__(
-        self, model: Any, tokenizer: Any, *, device: str, model_name: str, context_length: int, time_limit_s: float, draft_model: Any = None
-    ) -> None:
-        super().__init__(
-            model,
-            tokenizer,
-            device=device,
-            model_name=model_name,
-            context_length=context_length,
-            time_limit_s=time_limit_s,
-            draft_model=draft_model,
-        )
+    def __init__(self, model: Any, tokenizer: Any, **settings: Any) -> None:
+        """``settings``: those of :class:`Engine` (device, model_name, context_length, ...)."""
+        super().__init__(model, tokenizer, **settings)
         self._lock = threading.Lock()  # one request at a time: generate() is not re-entrant
 
     def stats(self) -> EngineStats:

@@ -19,11 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def engine():
     from app.config import load_config
-    from app.engine.loader import is_prepared, resolve
     from loadtest.inprocess.engine_bench import build_engine
 
     config = load_config()
-    real = is_prepared(config.model) and Path(resolve(config.model).path).exists()
+    real = config.model.is_prepared and Path(config.model.source().path).exists()
     if not real and not (ROOT / ".gpu_model" / "config.json").exists():
         pytest.skip("neither the prepared default model nor .gpu_model/ is here")
     return build_engine(Namespace(device="cuda", dtype="bfloat16", random_weights=None if real else ROOT / ".gpu_model"))
@@ -32,7 +31,9 @@ def engine():
 def request(engine, max_tokens=16, **sampling):
     from app.engine.types import GenerationRequest, SamplingParams
 
-    ids = engine.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, tokenize=True, return_dict=False)
+    ids = engine.tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}], add_generation_prompt=True, tokenize=True, return_dict=False
+    )
     return GenerationRequest("gpu", list(ids), SamplingParams(max_tokens=max_tokens, temperature=0.0, **sampling))
 
 

@@ -1,30 +1,52 @@
 """The real stack for integration tests: the tests' own redis-server on a free port,
 a real Celery worker process with the real default model, and gunicorn serving the API.
+
+Tests share what they need through the fixtures below (never by importing this module or another
+test module): ``france``, ``engine_questions``, ``wait_for_job``, ``wait_for_task``,
+``start_process`` and ``private_stack``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from flask import Flask
 
 from app.cli.commands import api_command, worker_command
 from app.cli.embedded_redis import EmbeddedRedis, free_port
 from app.config import Config, load_config
-from app.jobs.store import JobStore
+from app.jobs.store import TERMINAL, JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
+from tests.helpers.engine_runs import QUESTIONS
+from tests.helpers.waiting import wait_until
 
 FRANCE = "What is the capital of France? Answer in one sentence."
 STARTUP_TIMEOUT_S = 180
+JOB_TIMEOUT_S = 120
+
+Ready = Callable[[], bool] | str  # a readiness check, or a URL that must answer 200
+
+
+@pytest.fixture(scope="session")
+def france() -> str:
+    """The prompt whose greedy answer is "The capital of France is Paris."."""
+    return FRANCE
+
+
+@pytest.fixture(scope="session")
+def engine_questions() -> list[str]:
+    """Six short chat questions of different kinds, for in-process engine runs."""
+    return list(QUESTIONS)
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +99,17 @@ def job_store(config, keys) -> JobStore:
     return JobStore(connect(config.redis), keys, config.job_ttl_s)
 
 
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+# --- processes ---
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -92,55 +122,89 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _fail_with_log(what: str, log: Path) -> None:
-    tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-    pytest.fail(f"{what}\n--- log tail ---\n{tail}")
+def _log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-4000:] if log.exists() else ""
 
 
-def _start_and_wait(name: str, command: list[str], env: dict[str, str], log: Path, ready: Callable[[], bool]) -> subprocess.Popen:
-    """Start a stack process and wait until ``ready()``; fail with its log if it dies or stalls."""
-    proc = _spawn(command, env, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not ready():
-        if proc.poll() is not None:
-            _fail_with_log(f"the {name} exited with {proc.returncode}", log)
-        if time.monotonic() > deadline:
-            _stop(proc)
-            _fail_with_log(f"the {name} was not ready within {STARTUP_TIMEOUT_S} s", log)
-        time.sleep(0.2)
+def _start_and_wait(name: str, command: list[str], env: dict[str, str], log: Path, ready: Ready) -> subprocess.Popen:
+    """Start a stack process and wait until it is ready; fail with its log if it dies or stalls."""
+    check = _answers(ready) if isinstance(ready, str) else ready
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def ready_or_dead() -> bool:
+        return proc.poll() is not None or check()
+
+    try:
+        wait_until(ready_or_dead, STARTUP_TIMEOUT_S, what=f"the {name} to be ready", interval=0.2)
+    except AssertionError:
+        _stop(proc)
+        pytest.fail(f"the {name} was not ready within {STARTUP_TIMEOUT_S} s\n--- log tail ---\n{_log_tail(log)}")
+    if proc.poll() is not None:
+        pytest.fail(f"the {name} exited with {proc.returncode}\n--- log tail ---\n{_log_tail(log)}")
     return proc
 
 
 @pytest.fixture(scope="session")
-def worker(config, stack_env, tmp_path_factory) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process with the default model, live once its heartbeat shows."""
-    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    proc = _start_and_wait("worker", worker_command(config), stack_env, log, lambda: bool(registry.live(config.worker.queue)))
-    yield proc
-    _stop(proc)
+def start_process() -> Callable[..., AbstractContextManager[subprocess.Popen]]:
+    """``with start_process(name, command, env, log, ready) as proc:`` a process of the stack,
+    ready (``ready``: a check, or a URL that must answer 200) and stopped on leaving."""
 
-
-def answers(url: str) -> Callable[[], bool]:
-    """A readiness check: ``url`` answers 200."""
-
-    def check() -> bool:
+    @contextmanager
+    def start(name: str, command: list[str], env: dict[str, str], log: Path, ready: Ready) -> Iterator[subprocess.Popen]:
+        proc = _start_and_wait(name, command, env, log, ready)
         try:
-            return httpx.get(url, timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+            yield proc
+        finally:
+            _stop(proc)
 
-    return check
+    return start
+
+
+def _worker_is_live(config: Config) -> Callable[[], bool]:
+    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
+    return lambda: bool(registry.live(config.worker.queue))
 
 
 @pytest.fixture(scope="session")
-def api_url(config, stack_env, tmp_path_factory) -> Iterator[str]:
+def worker_log(tmp_path_factory) -> Path:
+    """The session worker's log (its stdout and stderr)."""
+    return tmp_path_factory.mktemp("logs") / "worker.log"
+
+
+@pytest.fixture(scope="session")
+def worker(config, stack_env, worker_log, start_process) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process with the default model, live once its heartbeat shows."""
+    with start_process("worker", worker_command(config), stack_env, worker_log, _worker_is_live(config)) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+def wait_for_task(worker, worker_log) -> Callable[..., str]:
+    """``wait_for_task(task_id)``: wait until the session worker has finished Celery task ``task_id``
+    (Celery logs every task's end) and return what the task returned, e.g. the job's status
+    ("succeeded", or "cancelled" for a job the worker skipped)."""
+
+    def wait(task_id: str, timeout: float = JOB_TIMEOUT_S) -> str:
+        ended = re.compile(r"Task \S+\[" + re.escape(task_id) + r"\] (succeeded in \S+ (.*)|raised .*)$", re.M)
+        found = wait_until(
+            lambda: ended.search(worker_log.read_text(errors="replace")), timeout, what=f"the worker to finish task {task_id}"
+        )
+        assert found.group(2) is not None, found.group(0)  # the task returned: it did not raise
+        status = re.search(r"'status': '(\w+)'", found.group(2))
+        assert status, found.group(0)
+        return status.group(1)
+
+    return wait
+
+
+@pytest.fixture(scope="session")
+def api_url(config, stack_env, tmp_path_factory, start_process) -> Iterator[str]:
     """The API under gunicorn, as `llmjobs api` runs it."""
     url = f"http://{config.api.host}:{config.api.port}"
     log = tmp_path_factory.mktemp("logs") / "api.log"
-    proc = _start_and_wait("API", api_command(config), stack_env, log, answers(f"{url}/healthz"))
-    yield url
-    _stop(proc)
+    with start_process("API", api_command(config), stack_env, log, f"{url}/healthz"):
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -150,11 +214,26 @@ def http(api_url) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def flask_app(config):
-    """The same app in-process, for the Flask test client."""
+def make_app() -> Iterator[Callable[[Config], Flask]]:
+    """``make_app(config)``: the API app in-process (for the Flask test client); its background
+    threads (flag poller, event hub) stop when the session ends."""
     from api import create_app
 
-    return create_app(config)
+    apps: list[Flask] = []
+
+    def make(config: Config) -> Flask:
+        apps.append(create_app(config))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["llmjobs"].stop()
+
+
+@pytest.fixture(scope="session")
+def flask_app(config, make_app) -> Flask:
+    """The session's configuration as an app in-process, for the Flask test client."""
+    return make_app(config)
 
 
 @pytest.fixture
@@ -162,31 +241,38 @@ def client(flask_app):
     return flask_app.test_client()
 
 
-@contextmanager
-def private_stack(env: dict[str, str], worker_command_of: Callable[[Config], list[str]], logs: Path) -> Iterator[httpx.Client]:
-    """A worker and an API of their own (their own queue in ``env``), sharing the tests' Redis:
-    for settings the session's stack must not have. Yields an HTTP client for the API."""
-    config = load_config(env)
-    registry = WorkerRegistry(connect(config.redis), Keys(config.redis.key_prefix), config.worker.heartbeat_interval_s)
-    worker = _start_and_wait("worker", worker_command_of(config), env, logs / "worker.log", lambda: bool(registry.live(config.worker.queue)))
-    url = f"http://{config.api.host}:{config.api.port}"
-    try:
-        api = _start_and_wait("API", api_command(config), env, logs / "api.log", answers(f"{url}/healthz"))
-        try:
-            with httpx.Client(base_url=url, timeout=30) as client:
-                yield client
-        finally:
-            _stop(api)
-    finally:
-        _stop(worker)
+@pytest.fixture(scope="session")
+def private_stack(start_process) -> Callable[..., AbstractContextManager[httpx.Client]]:
+    """``with private_stack(env, worker_command_of, logs) as http:`` a worker and an API of their own
+    (their own queue in ``env``) sharing the tests' Redis, for settings the session's stack must
+    not have; ``http`` is a client of that API. Their logs: ``logs / "worker.log"``, ``logs / "api.log"``."""
+
+    @contextmanager
+    def stack(env: dict[str, str], worker_command_of: Callable[[Config], list[str]], logs: Path) -> Iterator[httpx.Client]:
+        config = load_config(env)
+        url = f"http://{config.api.host}:{config.api.port}"
+        with (
+            start_process("worker", worker_command_of(config), env, logs / "worker.log", _worker_is_live(config)),
+            start_process("API", api_command(config), env, logs / "api.log", f"{url}/healthz"),
+            httpx.Client(base_url=url, timeout=30) as client,
+        ):
+            yield client
+
+    return stack
 
 
-def wait_for_job(get_record, job_id: str, timeout: float = 120) -> dict:
-    """Poll until the job reaches a terminal status."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = get_record(job_id)
-        if record["status"] in ("succeeded", "failed", "cancelled"):
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish within {timeout} s: {record}")
+@pytest.fixture(scope="session")
+def wait_for_job() -> Callable[..., dict]:
+    """``wait_for_job(get_record, job_id, timeout=120)``: poll ``get_record(job_id)`` until the job
+    reaches a terminal status; return that record."""
+
+    def wait(get_record: Callable[[str], dict], job_id: str, timeout: float = JOB_TIMEOUT_S) -> dict:
+        last: list[dict] = []
+
+        def ended() -> dict | None:
+            last[:] = [get_record(job_id)]
+            return last[0] if last[0]["status"] in TERMINAL else None
+
+        return wait_until(ended, timeout, what=lambda: f"job {job_id} to finish (last seen: {last[0] if last else None})", interval=0.1)
+
+    return wait

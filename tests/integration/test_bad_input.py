@@ -4,8 +4,6 @@ import json
 
 import pytest
 
-from tests.integration.conftest import FRANCE
-
 
 def error_of(response, status):
     assert response.status_code == status, response.get_data(as_text=True)
@@ -95,6 +93,6 @@ def test_unknown_job_is_a_404(client, job_id):
     assert job_id in error["message"]
 
 
-def test_wrong_method_and_route_are_json(client):
-    error_of(client.put("/v1/jobs", json={"prompt": FRANCE}), 405)
+def test_wrong_method_and_route_are_json(client, france):
+    error_of(client.put("/v1/jobs", json={"prompt": france}), 405)
     error_of(client.get("/v1/nothing-here"), 404)

@@ -1,20 +1,11 @@
 """The batching engine on the real default model, in-process (no Redis, no worker)."""
 
 import threading
-import time
 
 import pytest
 
 from app.engine.types import GenerationRequest, SamplingParams
-
-QUESTIONS = [
-    "What is the capital of France? Answer in one sentence.",
-    "Why is the sky blue?",
-    "Write a haiku about autumn rain.",
-    "List four planets of the solar system.",
-    "What is a prime number?",
-    "Explain recursion with a simple example.",
-]
+from tests.helpers.engine_runs import QUESTIONS, chat_ids, run_together
 
 
 @pytest.fixture(scope="module")
@@ -39,34 +30,15 @@ def engine(model):
     engine.close()
 
 
-def ids(engine, question):
-    return list(engine.tokenizer.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True, tokenize=True, return_dict=False))
-
-
-def run_together(engine, requests, on_delta=None, should_stop=None, stagger_s=0.03):
-    results = [None] * len(requests)
-
-    def one(i):
-        time.sleep(stagger_s * i)  # arrive while the others are mid-generation
-        try:
-            results[i] = engine.generate(requests[i], on_delta=on_delta(i) if on_delta else None, should_stop=should_stop(i) if should_stop else None)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what came back
-            results[i] = exc
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return results
-
-
 def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
     from app.engine.naive_engine import NaiveEngine
 
     weights, tokenizer, device = model
     naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
-    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=24 + 4 * i, temperature=0)) for i, q in enumerate(QUESTIONS)]
+    requests = [
+        GenerationRequest(str(i), chat_ids(engine, q), SamplingParams(max_tokens=24 + 4 * i, temperature=0))
+        for i, q in enumerate(QUESTIONS)
+    ]
     alone = [naive.generate(r) for r in requests]
     together = run_together(engine, requests)
     # Padding changes the shapes of the matrix products, which can reorder float sums; on this
@@ -84,8 +56,11 @@ def test_long_prompts_prefilled_in_chunks_match_naive(model):
     chunked = make(model, max_num_batched_tokens=128)  # ~900-token prompts take several chunks
     try:
         documents = [item["messages"][0]["content"] for item in load("long_prompt")[:2]]
-        requests = [GenerationRequest(str(i), ids(chunked, doc), SamplingParams(max_tokens=12, temperature=0)) for i, doc in enumerate(documents)]
-        requests.append(GenerationRequest("short", ids(chunked, QUESTIONS[0]), SamplingParams(max_tokens=12, temperature=0)))
+        requests = [
+            GenerationRequest(str(i), chat_ids(chunked, doc), SamplingParams(max_tokens=12, temperature=0))
+            for i, doc in enumerate(documents)
+        ]
+        requests.append(GenerationRequest("short", chat_ids(chunked, QUESTIONS[0]), SamplingParams(max_tokens=12, temperature=0)))
         assert all(len(r.prompt_token_ids) > 800 for r in requests[:2])
         together = run_together(chunked, requests)
         assert [t.token_ids for t in together] == [naive.generate(r).token_ids for r in requests]
@@ -102,7 +77,14 @@ def test_shared_prefix_is_reused_and_changes_nothing(model):
     engine = make(model)
     try:
         items = load("shared_prefix")[:3]
-        requests = [GenerationRequest(str(i), list(tokenizer.apply_chat_template(it["messages"], add_generation_prompt=True, tokenize=True, return_dict=False)), SamplingParams(max_tokens=10, temperature=0)) for i, it in enumerate(items)]
+        requests = [
+            GenerationRequest(
+                str(i),
+                list(tokenizer.apply_chat_template(it["messages"], add_generation_prompt=True, tokenize=True, return_dict=False)),
+                SamplingParams(max_tokens=10, temperature=0),
+            )
+            for i, it in enumerate(items)
+        ]
         outputs = [engine.generate(r) for r in requests]  # one after another: the first fills the cache
         assert [o.token_ids for o in outputs] == [naive.generate(r).token_ids for r in requests]
         cache = engine.prefix_cache
@@ -115,9 +97,13 @@ def test_shared_prefix_is_reused_and_changes_nothing(model):
 
 
 def test_seeded_sampling_ignores_batch_companions(engine):
-    seeded = GenerationRequest("s", ids(engine, "Invent a name for a cat."), SamplingParams(max_tokens=16, temperature=1.0, top_p=0.9, top_k=50, seed=7))
+    seeded = GenerationRequest(
+        "s", chat_ids(engine, "Invent a name for a cat."), SamplingParams(max_tokens=16, temperature=1.0, top_p=0.9, top_k=50, seed=7)
+    )
     alone = engine.generate(seeded)
-    others = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=20, temperature=0.8)) for i, q in enumerate(QUESTIONS[:4])]
+    others = [
+        GenerationRequest(str(i), chat_ids(engine, q), SamplingParams(max_tokens=20, temperature=0.8)) for i, q in enumerate(QUESTIONS[:4])
+    ]
     together = run_together(engine, [*others[:2], seeded, *others[2:]])
     assert together[2].token_ids == alone.token_ids
 
@@ -125,8 +111,8 @@ def test_seeded_sampling_ignores_batch_companions(engine):
 def test_stop_strings_max_tokens_and_streamed_deltas(engine):
     deltas = {0: [], 1: []}
     requests = [
-        GenerationRequest("a", ids(engine, QUESTIONS[0]), SamplingParams(max_tokens=40, temperature=0, stop=(" Paris",))),
-        GenerationRequest("b", ids(engine, QUESTIONS[1]), SamplingParams(max_tokens=7, temperature=0)),
+        GenerationRequest("a", chat_ids(engine, QUESTIONS[0]), SamplingParams(max_tokens=40, temperature=0, stop=(" Paris",))),
+        GenerationRequest("b", chat_ids(engine, QUESTIONS[1]), SamplingParams(max_tokens=7, temperature=0)),
     ]
     stopped, capped = run_together(engine, requests, on_delta=lambda i: deltas[i].append)
     assert stopped.text == "The capital of France is" and stopped.finish_reason == "stop"
@@ -137,9 +123,17 @@ def test_stop_strings_max_tokens_and_streamed_deltas(engine):
 
 def test_cancel_mid_batch_frees_its_slot(engine):
     stop_flags = [threading.Event() for _ in range(3)]
-    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=60, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:3])]
-    threading.Timer(1.0, stop_flags[1].set).start()
-    results = run_together(engine, requests, should_stop=lambda i: stop_flags[i].is_set)
+    requests = [
+        GenerationRequest(str(i), chat_ids(engine, q), SamplingParams(max_tokens=60, temperature=0, ignore_eos=True))
+        for i, q in enumerate(QUESTIONS[:3])
+    ]
+
+    def cancel_1_once_2_streams(i):
+        # Request 2 arrives after request 1 streamed its first token: once 2 streams too, all three
+        # are in the batch, and 1 is cancelled mid-generation.
+        return (lambda delta: stop_flags[1].set()) if i == 2 else None
+
+    results = run_together(engine, requests, on_delta=cancel_1_once_2_streams, should_stop=lambda i: stop_flags[i].is_set)
     assert results[1].finish_reason == "cancelled" and results[1].completion_tokens < 60
     assert [results[0].completion_tokens, results[2].completion_tokens] == [60, 60]
     assert engine.scheduler.num_unfinished == 0 and engine.scheduler.num_reserved_tokens == 0
@@ -149,11 +143,13 @@ def test_cancel_mid_batch_frees_its_slot(engine):
 def test_memory_pressure_makes_requests_wait_and_all_finish(model):
     small = make(model, max_kv_tokens=200, max_num_seqs=8)  # room for about two of these at once
     try:
-        requests = [GenerationRequest(str(i), ids(small, q), SamplingParams(max_tokens=40, temperature=0)) for i, q in enumerate(QUESTIONS)]
-        results = run_together(small, requests, stagger_s=0)
+        requests = [
+            GenerationRequest(str(i), chat_ids(small, q), SamplingParams(max_tokens=40, temperature=0)) for i, q in enumerate(QUESTIONS)
+        ]
+        results = run_together(small, requests, staggered=False)
         assert all(r.finish_reason in ("stop", "length") for r in results), results
         with pytest.raises(Exception, match="KV tokens"):
-            small.generate(GenerationRequest("big", ids(small, QUESTIONS[0]), SamplingParams(max_tokens=190)))
+            small.generate(GenerationRequest("big", chat_ids(small, QUESTIONS[0]), SamplingParams(max_tokens=190)))
     finally:
         small.close()
 
@@ -164,7 +160,9 @@ def test_out_of_memory_shrinks_the_batch_and_loses_nothing(model):
 
     engine = make(model)
     try:
-        requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=20, temperature=0)) for i, q in enumerate(QUESTIONS)]
+        requests = [
+            GenerationRequest(str(i), chat_ids(engine, q), SamplingParams(max_tokens=20, temperature=0)) for i, q in enumerate(QUESTIONS)
+        ]
         expected = [engine.generate(r).token_ids for r in requests[:3]]
         decode, failures = engine.runner.decode, []
 
@@ -176,7 +174,7 @@ def test_out_of_memory_shrinks_the_batch_and_loses_nothing(model):
 
         engine.runner.decode = flaky_decode
         streamed = {i: [] for i in range(3)}
-        together = run_together(engine, requests[:3], on_delta=lambda i: lambda d: streamed[i].extend(d.token_ids), stagger_s=0)
+        together = run_together(engine, requests[:3], on_delta=lambda i: lambda d: streamed[i].extend(d.token_ids), staggered=False)
         assert failures and engine.num_preemptions >= 2
         assert [t.token_ids for t in together] == expected
         assert [streamed[i] for i in range(3)] == expected  # every token streamed exactly once
@@ -185,22 +183,28 @@ def test_out_of_memory_shrinks_the_batch_and_loses_nothing(model):
         engine.close()
 
 
-REWRITE = ("Rewrite this sentence in the past tense, keeping every other word: The harbour town wakes slowly, its fishing "
-           "boats rocking against the stone quay while gulls argue over the morning catch and the baker opens his shop.")
+REWRITE = (
+    "Rewrite this sentence in the past tense, keeping every other word: The harbour town wakes slowly, its fishing "
+    "boats rocking against the stone quay while gulls argue over the morning catch and the baker opens his shop."
+)
 
 
 def test_prompt_lookup_speculation_is_exact_and_accepts_drafts(model):
     plain = make(model)
     spec = make(model, speculative="prompt-lookup")
     try:
-        requests = [GenerationRequest(str(i), ids(plain, q), SamplingParams(max_tokens=40, temperature=0)) for i, q in enumerate([REWRITE, *QUESTIONS[:2]])]
+        requests = [
+            GenerationRequest(str(i), chat_ids(plain, q), SamplingParams(max_tokens=40, temperature=0))
+            for i, q in enumerate([REWRITE, *QUESTIONS[:2]])
+        ]
         expected = [plain.generate(r) for r in requests]
         streamed: list[int] = []
         got = [spec.generate(r, on_delta=(lambda d: streamed.extend(d.token_ids)) if i == 0 else None) for i, r in enumerate(requests)]
         assert [g.token_ids for g in got] == [e.token_ids for e in expected]  # the exactness test
         assert streamed == got[0].token_ids  # accepted drafts stream as tokens, once each, in order
-        assert spec.num_drafts > 0 and spec.num_accepted_tokens > 0
-        assert spec.stats().spec_num_accepted_tokens == spec.num_accepted_tokens
+        assert spec.speculator.num_drafts > 0 and spec.speculator.num_accepted_tokens > 0
+        assert spec.stats().spec_num_drafts == spec.speculator.num_drafts
+        assert spec.stats().spec_num_accepted_tokens == spec.speculator.num_accepted_tokens
         # Sampled requests and batches of several decode as usual (and still agree).
         together = run_together(spec, requests)
         assert [t.token_ids for t in together] == [e.token_ids for e in expected]
@@ -215,23 +219,32 @@ def drafts(config, model, tmp_path_factory):
     almost always right) and its first 4 layers (almost always wrong, and much cheaper)."""
     from dataclasses import replace
 
-    from app.engine.loader import load_draft_model, resolve
+    from app.engine.loader import load_draft_model
     from loadtest.inprocess.spec_bench import save_truncated_draft
 
-    target_dir, tokenizer = resolve(config.model).path, model[1]
+    target_dir, tokenizer = config.model.source().path, model[1]
     truncated = save_truncated_draft(target_dir, tmp_path_factory.mktemp("draft") / "first-4-layers", 4)
-    return {name: load_draft_model(replace(config.model, draft_model=str(path)), tokenizer, "cpu") for name, path in (("self", target_dir), ("truncated", truncated))}
+    return {
+        name: load_draft_model(replace(config.model, draft_model=str(path)), tokenizer, "cpu")
+        for name, path in (("self", target_dir), ("truncated", truncated))
+    }
 
 
 @pytest.mark.parametrize("which", ["self", "truncated"])
 def test_draft_model_speculation_is_exact(model, drafts, which):
     plain = make(model)
-    spec = make(model, speculative="draft-model", draft=drafts[which])
+    spec = make(model, speculative="draft-model", draft_model=drafts[which])
     try:
-        requests = [GenerationRequest(str(i), ids(plain, q), SamplingParams(max_tokens=48, temperature=0)) for i, q in enumerate([REWRITE, *QUESTIONS[:3]])]
+        requests = [
+            GenerationRequest(str(i), chat_ids(plain, q), SamplingParams(max_tokens=48, temperature=0))
+            for i, q in enumerate([REWRITE, *QUESTIONS[:3]])
+        ]
         expected = [plain.generate(r).token_ids for r in requests]
         streamed: list[int] = []
-        got = [spec.generate(r, on_delta=(lambda d: streamed.extend(d.token_ids)) if i == 0 else None).token_ids for i, r in enumerate(requests)]
+        got = [
+            spec.generate(r, on_delta=(lambda d: streamed.extend(d.token_ids)) if i == 0 else None).token_ids
+            for i, r in enumerate(requests)
+        ]
         assert got == expected  # the exactness test
         assert streamed == got[0]
         stats = spec.stats()
@@ -251,9 +264,9 @@ def test_draft_model_switch_needs_a_draft(model):
     try:
         with pytest.raises(ValueError, match="LLMJOBS_DRAFT_MODEL"):
             engine.set_speculative("draft-model")
-        assert engine.speculative == "off"
+        assert engine.speculator.mode == "off"
         engine.set_speculative("prompt-lookup")
-        assert engine.speculative == "prompt-lookup"
+        assert engine.speculator.mode == "prompt-lookup"
     finally:
         engine.close()
 
@@ -263,10 +276,10 @@ def test_a_draft_with_another_tokenizer_fails_at_start(config, tmp_path):
 
     from transformers import AutoTokenizer
 
-    from app.engine.loader import load_draft_model, load_tokenizer, resolve
+    from app.engine.loader import load_draft_model, load_tokenizer
     from app.errors import ModelLoadError
 
-    target_dir = resolve(config.model).path
+    target_dir = config.model.source().path
     tokenizer = load_tokenizer(config.model)
     with pytest.raises(ModelLoadError, match="no tokenizer"):
         load_draft_model(replace(config.model, draft_model=str(tmp_path)), tokenizer, "cpu")
@@ -288,9 +301,9 @@ class _BrokenDraft:
 
 def test_a_failing_draft_model_leaves_the_request_to_plain_decoding(model):
     plain = make(model)
-    spec = make(model, speculative="draft-model", draft=_BrokenDraft())
+    spec = make(model, speculative="draft-model", draft_model=_BrokenDraft())
     try:
-        request = GenerationRequest("0", ids(plain, REWRITE), SamplingParams(max_tokens=24, temperature=0))
+        request = GenerationRequest("0", chat_ids(plain, REWRITE), SamplingParams(max_tokens=24, temperature=0))
         assert spec.generate(request).token_ids == plain.generate(request).token_ids
         assert spec.stats().spec_num_drafts == 0
     finally:
@@ -306,7 +319,7 @@ def test_no_speculation_under_per_tensor_activation_scales(model):
     finally:
         weights.llmjobs_quantization = before
     try:
-        engine.generate(GenerationRequest("0", ids(engine, REWRITE), SamplingParams(max_tokens=24, temperature=0)))
+        engine.generate(GenerationRequest("0", chat_ids(engine, REWRITE), SamplingParams(max_tokens=24, temperature=0)))
         assert engine.stats().spec_num_drafts == 0
     finally:
         engine.close()

@@ -19,6 +19,7 @@ from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
 from cache.result_cache import ResultCache
 from cache.store import CacheStore, encode_vector
+from tests.helpers.waiting import wait_until
 
 
 def unit(seed: int) -> np.ndarray:
@@ -36,7 +37,9 @@ def store_for(client, ttl_s=60, max_entries=20) -> CacheStore:
 
 
 def insert(store: CacheStore, i: int, namespace="ns") -> int:
-    return store.insert(namespace=namespace, exact=f"x{i}", text=f"question {i}", answer={"output": f"answer {i}"}, vector=encode_vector(unit(i)))
+    return store.insert(
+        namespace=namespace, exact=f"x{i}", text=f"question {i}", answer={"output": f"answer {i}"}, vector=encode_vector(unit(i))
+    )
 
 
 def keys_in(client, store: CacheStore, kind: str) -> int:
@@ -45,11 +48,16 @@ def keys_in(client, store: CacheStore, kind: str) -> int:
 
 def test_entries_expire_with_their_ttl(client):
     store = store_for(client, ttl_s=1)
-    insert(store, 1)
+    number = insert(store, 1)
     assert store.get_exact("x1").answer["output"] == "answer 1"
-    time.sleep(1.2)
+    for key in (store.entry_key(number), store.exact_key("x1"), store.namespace_key("ns")):
+        assert 0 < client.pttl(key) <= 1000, key  # every key carries the TTL
+
+    def all_gone() -> bool:
+        return keys_in(client, store, "e") == keys_in(client, store, "x") == keys_in(client, store, "ns") == 0
+
+    wait_until(all_gone, 5, what="the entry's keys to expire")
     assert store.get_exact("x1") is None
-    assert keys_in(client, store, "e") == keys_in(client, store, "x") == keys_in(client, store, "ns") == 0
 
 
 def test_the_bound_holds_under_ten_times_its_size_and_indexes_follow(client):
@@ -91,7 +99,9 @@ def test_semantic_lookup_rechecks_redis_and_the_guard(client):
     sync.load()
     config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=60, max_entries=20, sampled=False)
     cache = ResultCache(config, store, None, index, sync)
-    store.insert(namespace="ns", exact="a", text="What is the capital of France?", answer={"output": "Paris."}, vector=encode_vector(unit(1)))
+    store.insert(
+        namespace="ns", exact="a", text="What is the capital of France?", answer={"output": "Paris."}, vector=encode_vector(unit(1))
+    )
     sync.poll()
     near = unit(1) + 0.01 * unit(2)
     near /= np.linalg.norm(near)
@@ -106,13 +116,24 @@ def test_semantic_lookup_rechecks_redis_and_the_guard(client):
 
 
 def test_redis_down_skips_the_cache_without_hanging(redis_server):
-    dead = redis.Redis.from_url(f"redis://127.0.0.1:{_closed_port()}/0", decode_responses=True, socket_connect_timeout=0.5, socket_timeout=0.5)
+    dead = redis.Redis.from_url(
+        f"redis://127.0.0.1:{_closed_port()}/0", decode_responses=True, socket_connect_timeout=0.5, socket_timeout=0.5
+    )
     config = CacheConfig(enabled=True, semantic=False, threshold=0.85, ttl_s=60, max_entries=20, sampled=False)
     cache = ResultCache(config, CacheStore(dead, "gone", ttl_s=60, max_entries=20))
     keys = CacheKeys(exact="e", namespace="ns", text="hi", deterministic=True, greedy=True)
     started = time.monotonic()
-    admission = admit(cache, JobStore(dead, Keys("gone"), 60), keys, request={"prompt": "hi"}, tenant="t", model="m",
-                      prompt_tokens=3, job_id=str(uuid.uuid4()), inflight_ttl_s=60)
+    admission = admit(
+        cache,
+        JobStore(dead, Keys("gone"), 60),
+        keys,
+        request={"prompt": "hi"},
+        tenant="t",
+        model="m",
+        prompt_tokens=3,
+        job_id=str(uuid.uuid4()),
+        inflight_ttl_s=60,
+    )
     assert admission.job is None and admission.ticket is None
     assert time.monotonic() - started < 3 and cache.stats.lookups["error"] == 1
 

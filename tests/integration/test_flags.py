@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from app.config import load_config
 from app.flags.store import FlagStore
+from app.jobs.events import TOKEN, EventLog
 from app.redis_conn import Keys, connect
-from tests.integration.conftest import wait_for_job
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("worker", "api_url")
 
@@ -27,13 +27,15 @@ def store(stack_env):
     store = FlagStore(connect(config.redis), Keys(config.redis.key_prefix), config)
     yield store
     store.reset()
-    deadline = time.monotonic() + 120  # leave the worker as the other tests expect it
-    while time.monotonic() < deadline:
+
+    def worker_back_to_configuration() -> bool:
         workers = [r for r in store.reports().values() if r["role"] == "worker"]
-        if workers and all(r["flags"]["batching"]["value"] == "on" and r["flags"]["attention"]["value"] == "auto" for r in workers):
-            return
-        time.sleep(0.2)
-    raise AssertionError("the worker did not return to its configured flags")
+        return bool(workers) and all(
+            r["flags"]["batching"]["value"] == "on" and r["flags"]["attention"]["value"] == "auto" for r in workers
+        )
+
+    # Leave the worker as the other tests expect it.
+    wait_until(worker_back_to_configuration, 120, what="the worker to return to its configured flags", interval=0.2)
 
 
 def test_set_rollback_reset_round_trip_and_bad_input(store, stack_env):
@@ -59,9 +61,13 @@ def test_live_switches_reach_the_worker_and_the_api(store, stack_env):
     assert result.returncode == 0 and "api process" in result.stdout
 
 
-def test_batching_rollback_while_jobs_stream_loses_nothing(store, stack_env, http):
-    ids = [http.post("/v1/jobs", json={"prompt": f"Count to {n}.", "temperature": 0, "max_tokens": 40, "ignore_eos": True}).json()["id"] for n in range(6)]
-    time.sleep(0.5)
+def test_batching_rollback_while_jobs_stream_loses_nothing(store, stack_env, http, job_store, wait_for_job):
+    ids = [
+        http.post("/v1/jobs", json={"prompt": f"Count to {n}.", "temperature": 0, "max_tokens": 40, "ignore_eos": True}).json()["id"]
+        for n in range(6)
+    ]
+    events = EventLog(job_store.redis, job_store.keys, ttl_s=600)
+    wait_until(lambda: any(e["type"] == TOKEN for e in events.read(ids[0])), 60, what="the first job's first token")  # jobs are streaming
     result = flags(stack_env, "rollback", "batching", "--wait", "120")
     assert result.returncode == 0, result.stdout + result.stderr
     more = [http.post("/v1/jobs", json={"prompt": f"Name {n} colours.", "temperature": 0, "max_tokens": 12}).json()["id"] for n in range(3)]
@@ -73,7 +79,7 @@ def test_batching_rollback_while_jobs_stream_loses_nothing(store, stack_env, htt
     print(result.stdout.strip())  # the measured time, in the test log
 
 
-def test_a_switch_the_machine_cannot_run_keeps_the_old_engine(store, stack_env, http):
+def test_a_switch_the_machine_cannot_run_keeps_the_old_engine(store, stack_env, http, wait_for_job):
     result = flags(stack_env, "set", "attention", "flash_attention_2", "--wait", "60")
     assert result.returncode == 1 and "applied by 0/1 worker" in result.stdout
     assert "FAILED" in flags(stack_env, "list").stdout and "flash-attn" in flags(stack_env, "list").stdout
@@ -81,7 +87,7 @@ def test_a_switch_the_machine_cannot_run_keeps_the_old_engine(store, stack_env, 
     assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
 
 
-def test_draft_model_speculation_without_a_draft_is_refused_and_reported(store, stack_env, http):
+def test_draft_model_speculation_without_a_draft_is_refused_and_reported(store, stack_env, http, wait_for_job):
     result = flags(stack_env, "set", "speculative", "draft-model", "--wait", "20")
     assert result.returncode == 1 and "applied by 0/1 worker" in result.stdout
     listing = flags(stack_env, "list").stdout

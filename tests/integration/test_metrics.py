@@ -3,31 +3,17 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
-from tests.integration.conftest import FRANCE, wait_for_job
+from tests.helpers.prometheus import sample
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """The sum of the series ``name`` whose labels include ``labels``, in a Prometheus text exposition."""
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            series, _, value = line.rpartition(" ")
-            found = dict(re.findall(r'(\w+)="([^"]*)"', series))
-            if series.split("{")[0] == name and all(found.get(k) == v for k, v in labels.items()):
-                total += float(value)
-    return total
-
-
-def test_worker_and_api_metrics_count_jobs(http, config):
+def test_worker_and_api_metrics_count_jobs(http, config, france, wait_for_job):
     for _ in range(2):
-        job_id = http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 8}).json()["id"]
+        job_id = http.post("/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 8}).json()["id"]
         assert wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id)["status"] == "succeeded"
     worker = httpx.get(f"http://{config.api.host}:{config.worker.metrics_port}/metrics", timeout=10).text
     assert sample(worker, "llmjobs_time_to_first_token_seconds_count") >= 2

@@ -1,12 +1,12 @@
 """The official openai client against our server."""
 
+import json
 import time
+import uuid
 
 import httpx
 import openai
 import pytest
-
-from tests.integration.conftest import FRANCE
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -21,18 +21,18 @@ def model(client):
     return client.models.list().data[0].id
 
 
-def test_chat_completion(client, model):
-    reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": FRANCE}], temperature=0)
+def test_chat_completion(client, model, france):
+    reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": france}], temperature=0)
     assert "Paris" in reply.choices[0].message.content
     assert reply.choices[0].finish_reason == "stop"
     assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
     assert reply.object == "chat.completion" and reply.model == model
 
 
-def test_chat_completion_stream_with_usage(client, model):
+def test_chat_completion_stream_with_usage(client, model, france):
     chunks = list(
         client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": FRANCE}], temperature=0, stream=True, stream_options={"include_usage": True}
+            model=model, messages=[{"role": "user", "content": france}], temperature=0, stream=True, stream_options={"include_usage": True}
         )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -74,23 +74,40 @@ def test_unknown_model_is_a_404(client):
     assert info.value.body["code"] == "model_not_found"
 
 
+def job_whose_events_name(live, job_store, marker: str, timeout: float = 30) -> str:
+    """The id of the job whose request contains ``marker``, from the first event it publishes on
+    ``live`` (a pub/sub connection subscribed to every job's events before the job was submitted)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        message = live.get_message(timeout=left)
+        if message is None or message["type"] != "pmessage":
+            continue
+        job_id = message["channel"].rsplit(":", 1)[1]
+        record = job_store.get(job_id)
+        if record is not None and marker in json.dumps(record["request"]):
+            return job_id
+    raise AssertionError(f"no job with {marker!r} in its request published an event within {timeout:g} s")
+
+
 @pytest.mark.parametrize("stream", [False, True])
-def test_client_that_disconnects_cancels_its_job(api_url, job_store, stream):
-    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Write a very long story about dragons."}], "max_tokens": 400, "stream": stream}
-    with httpx.Client(base_url=api_url, timeout=1.5) as http:
-        try:
-            with http.stream("POST", "/v1/chat/completions", json=body) as response:
-                job_id = response.headers["X-Job-Id"] if stream else None
-                for _ in response.iter_lines():
-                    break
-        except httpx.ReadTimeout:
-            job_id = None
-    if job_id is None:  # a non-streaming request had no headers yet: its job is the newest one
-        keys = job_store.redis.keys(job_store.keys.job("*"))
-        job_id = max(keys, key=lambda k: float(job_store.redis.hget(k, "created_at"))).rsplit(":", 1)[1]
-    deadline = time.monotonic() + 10
-    while (job := job_store.get(job_id))["status"] not in ("cancelled", "succeeded", "failed"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
+def test_client_that_disconnects_cancels_its_job(api_url, job_store, stream, wait_for_job):
+    story = f"Write a very long story about dragons. ({uuid.uuid4().hex[:8]})"
+    body = {"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": story}], "max_tokens": 400, "stream": stream}
+    live = job_store.redis.pubsub()
+    live.psubscribe(job_store.keys.events("*"))  # before submitting: the job's first event names it
+    try:
+        with httpx.Client(base_url=api_url, timeout=1.5) as http:
+            try:
+                with http.stream("POST", "/v1/chat/completions", json=body) as response:
+                    job_id = response.headers["X-Job-Id"] if stream else None
+                    for _ in response.iter_lines():
+                        break
+            except httpx.ReadTimeout:
+                job_id = None
+        if job_id is None:  # a non-streaming answer sends no headers before it ends: find the job by its events
+            job_id = job_whose_events_name(live, job_store, story)
+    finally:
+        live.close()
+    job = wait_for_job(job_store.get, job_id, timeout=10)
     assert job["status"] == "cancelled"
     assert job["usage"] is None or job["usage"]["completion_tokens"] < 400

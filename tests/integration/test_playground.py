@@ -19,21 +19,28 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-dev-shm-usage"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
 
 
-def test_prompt_streams_into_the_page(browser, api_url):
+def test_prompt_streams_into_the_page(browser, api_url, france):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(api_url + "/")
     prompt = browser.find_element(By.ID, "prompt")
     prompt.clear()
-    prompt.send_keys("What is the capital of France? Answer in one sentence.")
+    prompt.send_keys(france)
     browser.find_element(By.ID, "send").click()
 
     answer = browser.find_element(By.ID, "answer")
@@ -52,5 +59,7 @@ def test_prompt_streams_into_the_page(browser, api_url):
     prompt.send_keys("Tell me a story about a brave knight and a dragon.")
     seen.clear()
     browser.find_element(By.ID, "send").click()
-    WebDriverWait(browser, 60, poll_frequency=0.02).until(lambda _: seen.append(answer.text) or browser.find_element(By.ID, "status").text.startswith("succeeded"))
+    WebDriverWait(browser, 60, poll_frequency=0.02).until(
+        lambda _: seen.append(answer.text) or browser.find_element(By.ID, "status").text.startswith("succeeded")
+    )
     assert len({text for text in seen if text}) > 3

@@ -4,9 +4,10 @@ sharing the tests' Redis and worker. Their tenants: alice (key ka) and bob (key 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
+from functools import partial
 
 import httpx
 import pytest
@@ -14,9 +15,9 @@ import pytest
 from app.cli.commands import api_command
 from app.cli.embedded_redis import free_port
 from app.config import load_config
-from tests.integration.conftest import FRANCE, _start_and_wait, _stop, answers, wait_for_job
+from tests.helpers.prometheus import sample
+from tests.helpers.waiting import wait_until
 from tests.integration.streams import sse_events
-from tests.integration.test_metrics import sample
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -25,22 +26,28 @@ BOB = {"Authorization": "Bearer kb"}
 
 
 @pytest.fixture(scope="module")
-def cache_apis(stack_env, tmp_path_factory) -> Iterator[list[httpx.Client]]:
+def cache_apis(stack_env, tmp_path_factory, start_process) -> Iterator[list[httpx.Client]]:
     """Two API processes with the cache on, as two hosts behind a load balancer would be."""
-    procs, clients = [], []
-    for n in range(2):
-        env = {**stack_env, "LLMJOBS_CACHE": "on", "LLMJOBS_PORT": str(free_port()), "LLMJOBS_API_KEYS": "ka:alice,kb:bob"}
-        config = load_config(env)
-        url = f"http://{config.api.host}:{config.api.port}"
+    with ExitStack() as stack:
+        clients = []
+        for n in range(2):
+            env = {**stack_env, "LLMJOBS_CACHE": "on", "LLMJOBS_PORT": str(free_port()), "LLMJOBS_API_KEYS": "ka:alice,kb:bob"}
+            config = load_config(env)
+            url = f"http://{config.api.host}:{config.api.port}"
+            log = tmp_path_factory.mktemp("logs") / f"cache-api-{n}.log"
+            stack.enter_context(start_process(f"cache API {n}", api_command(config), env, log, f"{url}/healthz"))
+            clients.append(stack.enter_context(httpx.Client(base_url=url, timeout=60)))
+        yield clients
 
-        log = tmp_path_factory.mktemp("logs") / f"cache-api-{n}.log"
-        procs.append(_start_and_wait(f"cache API {n}", api_command(config), env, log, answers(f"{url}/healthz")))
-        clients.append(httpx.Client(base_url=url, timeout=60))
-    yield clients
-    for client in clients:
-        client.close()
-    for proc in procs:
-        _stop(proc)
+
+@pytest.fixture
+def finished(wait_for_job):
+    """``finished(api, job_id, headers=ALICE)``: the job's record once it has ended."""
+
+    def wait(api: httpx.Client, job_id: str, headers=ALICE) -> dict:
+        return wait_for_job(lambda j: api.get(f"/v1/jobs/{j}", headers=headers).json(), job_id)
+
+    return wait
 
 
 def submit(api: httpx.Client, headers=ALICE, **body) -> dict:
@@ -49,40 +56,42 @@ def submit(api: httpx.Client, headers=ALICE, **body) -> dict:
     return response.json()
 
 
-def finished(api: httpx.Client, job_id: str, headers=ALICE) -> dict:
-    return wait_for_job(lambda j: api.get(f"/v1/jobs/{j}", headers=headers).json(), job_id)
+def semantic_hit(api: httpx.Client, paraphrase: str) -> dict | None:
+    """``api``'s answer to ``paraphrase`` (of the France prompt, 24 tokens) if its semantic index has
+    the France answer, else None. A miss's job is cancelled at once, so the probe caches no answer
+    of its own (which would turn the next try into an exact hit)."""
+    job = submit(api, prompt=paraphrase, temperature=0, max_tokens=24)
+    if job["cached"]:
+        assert job["cache"]["tier"] == "semantic", job
+        return job
+    api.delete(f"/v1/jobs/{job['id']}", headers=ALICE)
+    return None
 
 
-def eventually(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
-
-
-def test_exact_and_paraphrase_hits_across_processes(cache_apis):
+def test_exact_and_paraphrase_hits_across_processes(cache_apis, france, finished):
     one, two = cache_apis
-    first = finished(one, submit(one, prompt=FRANCE, temperature=0, max_tokens=24)["id"])
+    first = finished(one, submit(one, prompt=france, temperature=0, max_tokens=24)["id"])
     assert first["status"] == "succeeded" and not first["cached"]
 
     # The worker recorded the answer; the other process serves it, exact tier first.
-    again = submit(two, prompt=FRANCE, temperature=0, max_tokens=24)
+    again = submit(two, prompt=france, temperature=0, max_tokens=24)
     assert again["status"] == "succeeded" and again["cached"] and again["cache"]["tier"] == "exact"
     record = two.get(f"/v1/jobs/{again['id']}", headers=ALICE).json()
-    assert record["output"] == first["output"] and record["cached"] and record["usage"]["completion_tokens"] == first["usage"]["completion_tokens"]
+    assert (
+        record["output"] == first["output"]
+        and record["cached"]
+        and record["usage"]["completion_tokens"] == first["usage"]["completion_tokens"]
+    )
 
     # A paraphrase: the semantic tier, once the other process's index has the entry.
     paraphrase = "What's the capital city of France? Answer in one sentence."
-    hit = eventually(lambda: (r := submit(two, prompt=paraphrase, temperature=0, max_tokens=24))["cached"] and r)
-    assert hit, "the paraphrase never hit"
+    hit = wait_until(lambda: semantic_hit(two, paraphrase), 10, what="the paraphrase to hit", interval=0.2)
     assert hit["cache"]["tier"] == "semantic" and 0.85 <= hit["cache"]["similarity"] < 1
     assert two.get(f"/v1/jobs/{hit['id']}", headers=ALICE).json()["output"] == first["output"]
     # The same paraphrase again: found by its own exact key now (no embedding), and says so in X-Cache.
     response = two.post("/v1/jobs", json={"prompt": paraphrase, "temperature": 0, "max_tokens": 24}, headers=ALICE)
     assert response.headers["X-Cache"] == "hit; tier=exact" and response.json()["cache"]["entry"] == hit["cache"]["entry"]
-    response = one.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 24, "cache": False}, headers=ALICE)
+    response = one.post("/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 24, "cache": False}, headers=ALICE)
     assert response.headers["X-Cache"] == "miss"
     metrics = two.get("/metrics").text
     assert sample(metrics, "llmjobs_cache_lookups_total", tier="exact", result="hit") >= 2
@@ -90,22 +99,31 @@ def test_exact_and_paraphrase_hits_across_processes(cache_apis):
     assert sample(metrics, "llmjobs_jobs_submitted_total", served_by="cache") >= 3
 
 
-def test_near_misses_other_parameters_and_tenants_miss(cache_apis):
+def test_near_misses_other_parameters_and_tenants_miss(cache_apis, france, finished):
     one, two = cache_apis
-    finished(one, submit(one, prompt=FRANCE, temperature=0, max_tokens=24)["id"])
-    time.sleep(1.5)  # let both indexes catch up, so a miss below is not a race
+    finished(one, submit(one, prompt=france, temperature=0, max_tokens=24)["id"])
+    # Wait until both processes' indexes have the answer (a paraphrase new to each hits it there),
+    # so that a miss below is the cache's decision and not a race with the index.
+    probes = [
+        (one, "What is the capital city of France? Answer in one sentence."),
+        (two, "Which city is the capital of France? Answer in one sentence."),
+    ]
+    for api, paraphrase in probes:
+        wait_until(partial(semantic_hit, api, paraphrase), 10, what="both indexes to have the answer", interval=0.2)
     for api in (one, two):
-        assert not submit(api, prompt=FRANCE.replace("France", "Germany"), temperature=0, max_tokens=24)["cached"]
-        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=25)["cached"]
-        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=24, stop=["."])["cached"]
-        assert not submit(api, headers=BOB, prompt=FRANCE, temperature=0, max_tokens=24)["cached"]
-        assert not submit(api, prompt=FRANCE, temperature=0.8, max_tokens=24)["cached"]  # sampled: never cached
-        assert not submit(api, prompt=FRANCE, temperature=0, max_tokens=24, cache=False)["cached"]
-        response = api.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "Cache-Control": "no-cache"})
+        assert not submit(api, prompt=france.replace("France", "Germany"), temperature=0, max_tokens=24)["cached"]
+        assert not submit(api, prompt=france, temperature=0, max_tokens=25)["cached"]
+        assert not submit(api, prompt=france, temperature=0, max_tokens=24, stop=["."])["cached"]
+        assert not submit(api, headers=BOB, prompt=france, temperature=0, max_tokens=24)["cached"]
+        assert not submit(api, prompt=france, temperature=0.8, max_tokens=24)["cached"]  # sampled: never cached
+        assert not submit(api, prompt=france, temperature=0, max_tokens=24, cache=False)["cached"]
+        response = api.post(
+            "/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "Cache-Control": "no-cache"}
+        )
         assert response.status_code == 202 and not response.json()["cached"]
 
 
-def test_cached_job_streams_over_sse_and_the_openai_route(cache_apis):
+def test_cached_job_streams_over_sse_and_the_openai_route(cache_apis, finished):
     one, _ = cache_apis
     prompt = f"Say hello to {uuid.uuid4().hex[:6]}."
     first = finished(one, submit(one, prompt=prompt, temperature=0, max_tokens=12)["id"])
@@ -134,7 +152,7 @@ def _sse(api: httpx.Client, job_id: str) -> list[dict]:
         del api.headers["Authorization"]
 
 
-def test_identical_requests_in_flight_coalesce(cache_apis):
+def test_identical_requests_in_flight_coalesce(cache_apis, finished):
     one, two = cache_apis
     body = {"prompt": f"Count slowly from one to fifty. {uuid.uuid4().hex[:6]}", "temperature": 0, "max_tokens": 120, "ignore_eos": True}
     leader = submit(one, **body)
@@ -157,7 +175,7 @@ def test_identical_requests_in_flight_coalesce(cache_apis):
     assert finished(one, leader2["id"])["status"] == "cancelled"
 
 
-def test_concurrent_identical_requests_run_once(cache_apis):
+def test_concurrent_identical_requests_run_once(cache_apis, finished):
     one, two = cache_apis
     body = {"prompt": f"Name a colour. {uuid.uuid4().hex[:6]}", "temperature": 0, "max_tokens": 24}
     results: list[dict] = []

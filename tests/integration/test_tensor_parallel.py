@@ -10,34 +10,26 @@ import sys
 from pathlib import Path
 
 from app.cli.embedded_redis import free_port
-from tests.integration.test_batching_engine import QUESTIONS, ids, run_together
-
-
-def engine_over(model, tokenizer):
-    from app.engine.batching_engine import BatchingEngine
-
-    return BatchingEngine(model, tokenizer, device="cpu", model_name="tiny", context_length=2048, time_limit_s=120,
-                          max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=65536)
-
-
-def generate_all(engine) -> list[list[int]]:
-    from app.engine.types import GenerationRequest, SamplingParams
-
-    requests = [GenerationRequest(str(i), ids(engine, q), SamplingParams(max_tokens=12, temperature=0, ignore_eos=True)) for i, q in enumerate(QUESTIONS[:4])]
-    first = [engine.generate(requests[0]).token_ids]  # alone, then the rest as one batch joining mid-way
-    return first + [c.token_ids for c in run_together(engine, requests[1:], stagger_s=0.02)]
+from tests.integration.tp_ranks import engine_over, generate_all
 
 
 def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from app.engine.loader import resolve
-
-    tokenizer = AutoTokenizer.from_pretrained(resolve(config.model).path)
+    tokenizer = AutoTokenizer.from_pretrained(config.model.source().path)
     torch.manual_seed(0)
-    tiny = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048)).eval()
+    tiny = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=128,
+            intermediate_size=256,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=2048,
+        )
+    ).eval()
     model_dir = tmp_path / "tiny"
     tiny.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
@@ -49,22 +41,41 @@ def test_two_ranks_give_the_tokens_of_one(config, tmp_path):
 
     out = tmp_path / "tp.json"
     torchrun = Path(sys.executable).with_name("torchrun")
-    result = subprocess.run([str(torchrun), "--nproc-per-node", "2", "--master-port", str(free_port()), "-m", "tests.integration.tp_ranks", str(model_dir), str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(free_port()),
+            "-m",
+            "tests.integration.tp_ranks",
+            str(model_dir),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(out.read_text()) == single
 
 
-def test_a_tensor_parallel_worker_serves_jobs(stack_env, prepared_model, tmp_path):
+def test_a_tensor_parallel_worker_serves_jobs(stack_env, prepared_model, tmp_path, private_stack, wait_for_job, france):
     """`llmjobs worker` with LLMJOBS_TENSOR_PARALLEL=3 (SmolLM2's 9 heads / 3 KV heads split in 3):
     rank 0 consumes the queue, ranks 1-2 follow; the answer is the single-process one."""
     from app.cli.commands import tensor_parallel_command
-    from tests.integration.conftest import FRANCE, private_stack, wait_for_job
 
-    env = {**stack_env, "LLMJOBS_TENSOR_PARALLEL": "3", "LLMJOBS_QUEUE": "llmjobs-test.tp", "LLMJOBS_PORT": str(free_port()),
-           "LLMJOBS_WORKER_METRICS_PORT": "0", "LLMJOBS_MAX_NUM_SEQS": "4"}
+    env = {
+        **stack_env,
+        "LLMJOBS_TENSOR_PARALLEL": "3",
+        "LLMJOBS_QUEUE": "llmjobs-test.tp",
+        "LLMJOBS_PORT": str(free_port()),
+        "LLMJOBS_WORKER_METRICS_PORT": "0",
+        "LLMJOBS_MAX_NUM_SEQS": "4",
+    }
     with private_stack(env, tensor_parallel_command, tmp_path) as http:
-        ids = [http.post("/v1/jobs", json={"prompt": FRANCE, "temperature": 0, "max_tokens": 16}).json()["id"] for _ in range(2)]
+        ids = [http.post("/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 16}).json()["id"] for _ in range(2)]
         jobs = [wait_for_job(lambda j: http.get(f"/v1/jobs/{j}").json(), job_id) for job_id in ids]
     assert [j["status"] for j in jobs] == ["succeeded", "succeeded"]
     assert all(j["output"] == "The capital of France is Paris." for j in jobs)

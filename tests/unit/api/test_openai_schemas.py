@@ -7,7 +7,10 @@ from app.errors import InvalidRequestError
 
 
 def chat(**extra):
-    body = {"model": "m", "messages": [{"role": "developer", "content": [{"type": "text", "text": "be brief"}]}, {"role": "user", "content": "hi"}]}
+    body = {
+        "model": "m",
+        "messages": [{"role": "developer", "content": [{"type": "text", "text": "be brief"}]}, {"role": "user", "content": "hi"}],
+    }
     return parse_openai(ChatCompletionRequest, {**body, **extra})
 
 
@@ -24,7 +27,13 @@ def test_completion_is_raw():
 
 @pytest.mark.parametrize(
     ("extra", "param"),
-    [({"n": 3}, "n"), ({"tools": []}, "tools"), ({"presence_penalty": 1}, "presence_penalty"), ({"stream_options": {"include_usage": True}}, "stream_options"), ({"max_tokens": 101}, "max_tokens")],
+    [
+        ({"n": 3}, "n"),
+        ({"tools": []}, "tools"),
+        ({"presence_penalty": 1}, "presence_penalty"),
+        ({"stream_options": {"include_usage": True}}, "stream_options"),
+        ({"max_tokens": 101}, "max_tokens"),
+    ],
 )
 def test_unsupported(extra, param):
     with pytest.raises(InvalidRequestError) as info:

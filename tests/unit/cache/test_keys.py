@@ -22,7 +22,14 @@ def test_exact_key_changes_with_everything_that_changes_the_answer():
     assert keys(ids=(1, 2, 4)).exact != base.exact
     assert keys(tenant="u").exact != base.exact
     assert keys(model="m2").exact != base.exact
-    for change in ({"max_tokens": 65}, {"top_p": 0.9}, {"top_k": 5}, {"stop": ("x",)}, {"temperature": 0.5, "seed": 1}, {"ignore_eos": True}):
+    for change in (
+        {"max_tokens": 65},
+        {"top_p": 0.9},
+        {"top_k": 5},
+        {"stop": ("x",)},
+        {"temperature": 0.5, "seed": 1},
+        {"ignore_eos": True},
+    ):
         other = SamplingParams(**{"max_tokens": 64, "temperature": 0.0, **change})
         assert keys(sampling=other).exact != base.exact, change
         assert keys(sampling=other).namespace != base.namespace, change

@@ -38,7 +38,11 @@ def exported_metric_names() -> set[str]:
 def test_compose_has_the_services_and_redis_keeps_the_broker_safe():
     assert {"redis", "api", "worker", "worker-cpu", "flower", "prometheus", "grafana"} <= set(SERVICES)
     redis_command = " ".join(SERVICES["redis"]["command"])
-    assert "--appendonly yes" in redis_command and "--appendfsync everysec" in redis_command and "--maxmemory-policy noeviction" in redis_command
+    assert (
+        "--appendonly yes" in redis_command
+        and "--appendfsync everysec" in redis_command
+        and "--maxmemory-policy noeviction" in redis_command
+    )
     assert any(v.endswith(":/data") for v in SERVICES["redis"]["volumes"])
     gpu = SERVICES["worker"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]

@@ -41,7 +41,10 @@ def test_top_p_always_keeps_the_most_likely_token():
     for step in range(20):
         scores = logits(2, seed=step)
         # A mass no single token reaches: only the first of the sorted tokens stays.
-        assert sample(scores, [row(temperature=1.5, top_p=1e-6), row(temperature=1.5, top_p=1e-6, seed=step)]) == scores.argmax(dim=-1).tolist()
+        assert (
+            sample(scores, [row(temperature=1.5, top_p=1e-6), row(temperature=1.5, top_p=1e-6, seed=step)])
+            == scores.argmax(dim=-1).tolist()
+        )
 
 
 def test_top_k_draws_only_among_the_k_best():

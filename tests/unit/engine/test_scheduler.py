@@ -130,7 +130,9 @@ def test_cancel_while_waiting_or_running():
 
 def test_a_group_reuses_the_shortest_cached_prefix_of_its_rows():
     lengths = {"0": 32, "1": 16}
-    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=1000, prefix_len=lambda s: lengths[s.request.request_id])
+    scheduler = Scheduler(
+        max_num_seqs=8, max_num_batched_tokens=512, max_kv_tokens=1000, prefix_len=lambda s: lengths[s.request.request_id]
+    )
     a, b = seq(prompt_len=40), seq(prompt_len=40)
     a.request = a.request.__class__("0", a.request.prompt_token_ids, a.request.sampling)
     b.request = b.request.__class__("1", b.request.prompt_token_ids, b.request.sampling)

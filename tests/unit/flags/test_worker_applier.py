@@ -247,7 +247,9 @@ def test_a_failed_rebuild_keeps_the_old_engine_and_is_not_retried_until_the_flag
 
 def test_a_new_engine_that_refuses_a_live_switch_is_closed_and_the_old_one_kept(config, store, worker, builds, gate):
     store.values["speculative"] = "draft-model"
-    applier = WorkerFlagApplier(store, config, "w1", gate, lambda: worker.engine, worker.set_engine, initial={**store.values, "speculative": "draft-model"})
+    applier = WorkerFlagApplier(
+        store, config, "w1", gate, lambda: worker.engine, worker.set_engine, initial={**store.values, "speculative": "draft-model"}
+    )
     old = worker.engine
     store.values["batching"] = "off"
     applier.poll_once()  # the new engine (no draft) refuses speculative=draft-model
