@@ -13,6 +13,8 @@ from app.errors import InvalidRequestError
 
 log = logging.getLogger(__name__)
 
+REDIS_RETRY_AFTER_S = 2  # a Redis restart from its AOF takes about this long for a small data set
+
 
 def error_response(status: int, type_: str, message: str, param: str | None = None, code: str | None = None):
     """The one error shape, which is also OpenAI's: ``{"error": {"message", "type", "param", "code"}}``."""
@@ -53,7 +55,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(kombu.exceptions.OperationalError)
     def _backend_down(exc: Exception):
         log.warning("backend unavailable: %s", exc)
-        return error_response(503, "service_unavailable", "the job store (Redis) is unreachable; try again shortly")
+        response = error_response(503, "service_unavailable", "the job store (Redis) is unreachable; try again shortly")
+        response[0].headers["Retry-After"] = str(REDIS_RETRY_AFTER_S)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

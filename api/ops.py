@@ -6,8 +6,8 @@ import redis
 from flask import Blueprint, Response
 
 from api.errors import error_response
-from api.services import services
-from app.obs.api_metrics import SystemCollector, render_api_metrics
+from api.services import Services, services
+from app.obs.api_metrics import SystemCollector, SystemState, render_api_metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -35,20 +35,15 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    """Prometheus text format: the API processes' counters plus queue depth and live workers."""
+    """Prometheus text format: the API processes' counters plus queue depth, live workers, restarts."""
     svc = services()
-
-    def queue_depth() -> int:
-        try:
-            return int(svc.jobs.redis.zcard(svc.jobs.keys.queued))
-        except redis.RedisError:
-            return 0
-
-    def live_workers() -> int:
-        try:
-            return len(svc.registry.live(svc.config.worker.queue))
-        except redis.RedisError:
-            return 0
-
-    body, content_type = render_api_metrics(SystemCollector(queue_depth, live_workers), multiprocess_dir=svc.config.api.metrics_dir)
+    body, content_type = render_api_metrics(SystemCollector(lambda: system_state(svc)), multiprocess_dir=svc.config.api.metrics_dir)
     return Response(body, content_type=content_type)
+
+
+def system_state(svc: Services) -> SystemState:
+    try:
+        restarts = {name: int(count) for name, count in svc.jobs.redis.hgetall(svc.jobs.keys.restarts).items()}
+        return SystemState(svc.jobs.redis.zcard(svc.jobs.keys.queued), len(svc.registry.live(svc.config.worker.queue)), restarts)
+    except redis.RedisError:  # scraped during an outage: the API's own counters still answer
+        return SystemState()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery import Celery
 from flask import current_app
 
 from app.config import Config
@@ -12,6 +11,7 @@ from app.flags.api_applier import ApiFlagApplier
 from app.flags.store import FlagStore
 from app.jobs.event_hub import EventHub
 from app.jobs.events import EventLog
+from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.prompts import PromptBuilder
 from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
@@ -21,7 +21,7 @@ from app.obs import tracing
 from app.obs.api_metrics import ApiMetrics, api_metrics
 from app.redis_conn import Keys, connect
 from cache.result_cache import ResultCache
-from workers.celery_app import GENERATE_TASK, make_celery
+from workers.celery_app import make_celery, send_generate
 
 
 @dataclass
@@ -35,13 +35,15 @@ class Services:
     model_name: str
     metrics: ApiMetrics
     flags: ApiFlagApplier
+    reaper: LeaseReaper  # takes over the jobs of a worker that died (app/jobs/leases.py)
 
     @classmethod
     def build(cls, config: Config) -> Services:
         tracing.setup(config.tracing, "llmjobs-api")
-        client = connect(config.redis)
+        # A short connect timeout: during a Redis outage a request answers 503 within a second, never hangs.
+        client = connect(config.redis, connect_timeout_s=0.5)
         keys = Keys(config.redis.key_prefix)
-        jobs = JobStore(client, keys, config.job_ttl_s)
+        jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s)
         cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
         celery = make_celery(config)
         model_name = config.model.source().name
@@ -60,6 +62,7 @@ class Services:
             default_max_tokens=config.api.default_max_tokens,
             inflight_ttl_s=2 * config.worker.task_time_limit_s,
         )
+        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), lambda job_id: send_generate(celery, job_id)).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
             config=config,
@@ -71,17 +74,14 @@ class Services:
             model_name=model_name,
             metrics=metrics,
             flags=flags,
+            reaper=reaper,
         )
 
     def stop(self) -> None:
-        """Stop the background threads this process started (flag poller, event hub listener)."""
+        """Stop the background threads this process started (flag poller, lease reaper, event hub)."""
         self.flags.stop()
+        self.reaper.stop()
         self.hub.stop()
-
-
-def send_generate(celery: Celery, job_id: str, headers: dict[str, str]) -> None:
-    """The task carries only the job id; the worker reads the request from the job store."""
-    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, headers=headers)
 
 
 def services() -> Services:

@@ -108,6 +108,7 @@ class WorkerConfig:
     prefetch_multiplier: int
     task_time_limit_s: int
     heartbeat_interval_s: float
+    lease_ttl_s: float = 10.0
     metrics_port: int = 9101
     speculative: str = "off"
     speculative_tokens: int = 5
@@ -207,6 +208,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             prefetch_multiplier=s.prefetch_multiplier,
             task_time_limit_s=s.task_time_limit,
             heartbeat_interval_s=s.heartbeat_interval,
+            lease_ttl_s=s.lease_ttl,
             metrics_port=s.worker_metrics_port,
             speculative=s.speculative,
             speculative_tokens=s.speculative_tokens,

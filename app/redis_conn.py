@@ -9,7 +9,7 @@ from app.config import RedisConfig
 MAX_CONNECTIONS = 64  # per process; hundreds of streaming clients share them
 
 
-def connect(config: RedisConfig) -> redis.Redis:
+def connect(config: RedisConfig, *, connect_timeout_s: float = 2.0) -> redis.Redis:
     """A pooled client with short timeouts, so a dead Redis gives an error instead of a hang.
 
     The pool blocks (up to ``timeout``) when all its connections are busy instead of
@@ -21,7 +21,7 @@ def connect(config: RedisConfig) -> redis.Redis:
         max_connections=MAX_CONNECTIONS,
         timeout=10,
         decode_responses=True,
-        socket_connect_timeout=2,
+        socket_connect_timeout=connect_timeout_s,
         socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=False,
@@ -56,6 +56,16 @@ class Keys:
     def workers(self) -> str:
         """Sorted set of live worker ids, scored by when their heartbeat expires."""
         return f"{self.prefix}:workers"
+
+    @property
+    def leases(self) -> str:
+        """Sorted set of running job ids by when their worker's lease on them lapses."""
+        return f"{self.prefix}:leases"
+
+    @property
+    def restarts(self) -> str:
+        """Hash of process name -> times `llmjobs up` restarted it."""
+        return f"{self.prefix}:stack:restarts"
 
     def worker(self, worker_id: str) -> str:
         return f"{self.prefix}:worker:{worker_id}"

@@ -183,6 +183,14 @@ class Settings(BaseModel):
     heartbeat_interval: float = Field(
         2.0, ge=0.1, le=60, description="Seconds between worker heartbeats; `/readyz` counts a worker live for 5 intervals."
     )
+    lease_ttl: float = Field(
+        10.0,
+        ge=0.5,
+        le=3600,
+        description="Seconds a worker holds a running job without renewing its lease (it renews with every heartbeat). "
+        "When a lease lapses (the worker died or lost Redis) the job goes back to the queue at once and continues "
+        "after the tokens already streamed.",
+    )
     job_ttl: int = Field(86400, ge=60, le=365 * 86400, description="Seconds job records and task results are kept after their last change.")
     max_tokens: int = Field(2048, ge=1, le=1_000_000, description="Largest `max_tokens` a request may ask for.")
     default_max_tokens: int = Field(256, ge=1, le=1_000_000, description="`max_tokens` when a request gives none.")
@@ -246,6 +254,10 @@ class Settings(BaseModel):
         # Checks across variables; raised as ConfigError so they name the variable to change.
         if self.default_max_tokens > self.max_tokens:
             raise ConfigError("LLMJOBS_DEFAULT_MAX_TOKENS", f"must not exceed LLMJOBS_MAX_TOKENS ({self.max_tokens})")
+        if self.lease_ttl < 2 * self.heartbeat_interval:
+            raise ConfigError(
+                "LLMJOBS_LEASE_TTL", f"must be at least two heartbeats (2 x LLMJOBS_HEARTBEAT_INTERVAL = {2 * self.heartbeat_interval:g} s)"
+            )
         if self.speculative == "draft-model" and not self.draft_model:
             raise ConfigError("LLMJOBS_SPECULATIVE", "draft-model needs LLMJOBS_DRAFT_MODEL (a smaller model with the same tokenizer)")
         return self

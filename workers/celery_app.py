@@ -36,3 +36,8 @@ def make_celery(config: Config) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def send_generate(celery: Celery, job_id: str, headers: dict[str, str] | None = None) -> None:
+    """The task carries only the job id; the worker reads the request from the job store."""
+    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, headers=headers or {})

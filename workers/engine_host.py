@@ -28,6 +28,7 @@ from app.jobs.cache_recorder import CacheRecorder
 from app.jobs.cancel_watcher import CancelWatcher
 from app.jobs.event_publisher import EventPublisher
 from app.jobs.events import EventLog
+from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.prompts import PromptBuilder
 from app.jobs.runner import JobRunner
 from app.jobs.store import JobStore
@@ -39,6 +40,7 @@ from app.obs.worker_metrics import WorkerMetrics
 from app.redis_conn import Keys, connect
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
+from workers.celery_app import make_celery, send_generate
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,10 @@ class EngineHost:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         client = connect(config.redis)
         keys = Keys(config.redis.key_prefix)
-        self.jobs = JobStore(client, keys, config.job_ttl_s)
+        self.jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s)
+        self.leases = Leases(client, keys, config.worker.lease_ttl_s)
+        celery = make_celery(config)
+        self.reaper = LeaseReaper(self.leases, lambda job_id: send_generate(celery, job_id))
         self.events = EventLog(client, keys, config.job_ttl_s)
         self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         self.cancels = CancelWatcher(self.jobs)
@@ -205,9 +210,16 @@ class EngineHost:
             now = {**self.model_info(), "memory": memory_stats()}  # the switches may have replaced the engine
             try:
                 self.registry.beat(self.worker_id, {**info, **now})
+                self._renew_leases()
+                self.reaper.reap_once()  # any live worker takes over the jobs of one that died
             except (redis.RedisError, OSError) as exc:  # keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
             self._stop.wait(self.config.worker.heartbeat_interval_s)
+
+    def _renew_leases(self) -> None:
+        for job_id in self.leases.renew(self.worker_id, self.cancels.watched()):
+            log.warning("job %s: lease lost (taken over after a lapse); stopping it here", job_id)
+            self.cancels.interrupt(job_id)
 
 
 _host: EngineHost | None = None

@@ -66,8 +66,10 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             "--daemonize", "no",
             "--save", "",
-            # Persist queued jobs across restarts of `llmjobs up`; tests need no disk.
+            # Persist queued jobs across restarts and crashes (AOF, fsync every second: at most the
+            # last second of writes is lost to a hard crash); tests need no disk.
             "--appendonly", "yes" if self.persist else "no",
+            "--appendfsync", "everysec",
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -60,6 +60,18 @@ class CancelWatcher:
 
         return should_stop
 
+    def watched(self) -> list[str]:
+        """The jobs running in this process now (their leases are renewed with the heartbeat)."""
+        with self._lock:
+            return list(self._flags)
+
+    def interrupt(self, job_id: str) -> None:
+        """Stop a job at its next step from this side (its lease went to another worker)."""
+        with self._lock:
+            flag = self._flags.get(job_id)
+        if flag is not None:
+            flag.set()
+
     def forget(self, job_id: str) -> None:
         with self._lock:
             self._flags.pop(job_id, None)

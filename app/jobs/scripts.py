@@ -22,9 +22,10 @@ local function finalize(job, stream, ttl, body)
 end
 """
 
-# KEYS: job, queued zset, worker key prefix, stream.
-# ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited.
-# Returns {"started", request, created_at} or {why the job must not run}.
+# KEYS: job, queued zset, worker key prefix, stream, leases zset.
+# ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited, lease expiry.
+# Returns {"started", request, created_at} or {why the job must not run}. A running job is
+# someone else's while its lease holds (or, for a job without one, while its worker beats).
 START = (
     _HELPERS
     + """
@@ -33,7 +34,10 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if not status then return {'missing'} end
 if status == 'running' then
   local owner = redis.call('HGET', KEYS[1], 'worker')
-  if owner and owner ~= ARGV[3] and redis.call('EXISTS', KEYS[3] .. owner) == 1 then
+  local lease = redis.call('ZSCORE', KEYS[5], ARGV[1])
+  local held = lease and tonumber(lease) > tonumber(ARGV[2])
+  if not lease then held = owner and redis.call('EXISTS', KEYS[3] .. owner) == 1 end
+  if owner and owner ~= ARGV[3] and held then
     return {'running_elsewhere'}
   end
 elseif status ~= 'queued' then
@@ -41,6 +45,7 @@ elseif status ~= 'queued' then
 end
 if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then
   -- cancelled while its worker was dying: end it here
+  redis.call('ZREM', KEYS[5], ARGV[1])
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finish_reason', 'cancelled', 'finished_at', ARGV[2])
   finalize(KEYS[1], KEYS[4], ARGV[4], ARGV[5])
   return {'cancelled'}
@@ -48,19 +53,21 @@ end
 redis.call('HDEL', KEYS[1], 'output', 'finish_reason', 'usage', 'timings', 'error')
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
 return {'started', redis.call('HGET', KEYS[1], 'request'), redis.call('HGET', KEYS[1], 'created_at')}
 """
 )
 
-# KEYS: job, stream. ARGV: ttl, worker id, last token event ('' for none), final event, field, value, ...
-# Only the running owner may finish a job; returns 1 if it did.
+# KEYS: job, stream, leases zset. ARGV: ttl, worker id, last token event ('' for none), final event,
+# job id, field, value, ... Only the running owner may finish a job; returns 1 if it did.
 FINISH = (
     _HELPERS
     + """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 if ARGV[3] ~= '' then publish(KEYS[2], next_index(KEYS[2]), ARGV[3]) end
 finalize(KEYS[1], KEYS[2], ARGV[1], ARGV[4])
 return 1
@@ -139,4 +146,39 @@ redis.call('HINCRBY', KEYS[2], 'followers', 1)
 redis.call('HSET', KEYS[1], unpack(ARGV, 1, #ARGV - 1))
 redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
 return 1
+"""
+
+# KEYS: leases zset, job key prefix. ARGV: worker id, new expiry, job id, ...
+# Extend the leases of the jobs a worker runs; returns those that are no longer its own (taken
+# over after its lease lapsed, or ended): the worker stops generating them.
+RENEW = """
+local lost = {}
+for i = 3, #ARGV do
+  local job = KEYS[2] .. ARGV[i]
+  if redis.call('HGET', job, 'status') == 'running' and redis.call('HGET', job, 'worker') == ARGV[1] then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
+  else
+    table.insert(lost, ARGV[i])
+  end
+end
+return lost
+"""
+
+# KEYS: leases zset, queued zset, job key prefix. ARGV: now, most jobs per call.
+# Put every running job whose lease lapsed back in the queue (at its submit time, so it keeps its
+# place); each is returned to exactly one caller, which sends its task again.
+REAP = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local requeued = {}
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], id)
+  local job = KEYS[3] .. id
+  if redis.call('HGET', job, 'status') == 'running' then
+    redis.call('HSET', job, 'status', 'queued', 'requeued_at', ARGV[1])
+    redis.call('HDEL', job, 'worker')
+    redis.call('ZADD', KEYS[2], redis.call('HGET', job, 'created_at') or ARGV[1], id)
+    table.insert(requeued, id)
+  end
+end
+return requeued
 """

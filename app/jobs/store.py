@@ -58,10 +58,11 @@ def is_job_id(text: str) -> bool:
 
 
 class JobStore:
-    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int, lease_ttl_s: float = 10.0) -> None:
         self.redis = client
         self.keys = keys
         self.ttl_s = ttl_s
+        self.lease_ttl_s = lease_ttl_s  # how long a claimed job is its worker's without a renewal
         self._start = client.register_script(scripts.START)
         self._finish = client.register_script(scripts.FINISH)
         self._cancel = client.register_script(scripts.CANCEL)
@@ -176,8 +177,8 @@ class JobStore:
         """Claim a job for running; ``Claim.request`` is None when it must not run."""
         now = time.time()
         reply = self._start(
-            keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker(""), self.keys.events(job_id)],
-            args=[job_id, repr(now), worker_id, self.ttl_s, encode(_cancelled_event())],
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker(""), self.keys.events(job_id), self.keys.leases],
+            args=[job_id, repr(now), worker_id, self.ttl_s, encode(_cancelled_event()), repr(now + self.lease_ttl_s)],
         )
         if reply[0] != "started":
             return Claim(outcome=reply[0])
@@ -210,8 +211,8 @@ class JobStore:
         flat = [item for pair in fields.items() for item in pair]
         return bool(
             self._finish(
-                keys=[self.keys.job(job_id), self.keys.events(job_id)],
-                args=[self.ttl_s, worker_id, encode(last_event) if last_event else "", encode(final), *flat],
+                keys=[self.keys.job(job_id), self.keys.events(job_id), self.keys.leases],
+                args=[self.ttl_s, worker_id, encode(last_event) if last_event else "", encode(final), job_id, *flat],
             )
         )
 

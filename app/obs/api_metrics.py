@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 PREFIX = "llmjobs_"
@@ -33,16 +34,31 @@ class ApiMetrics:
         self.submitted.labels(served_by=served_by).inc()
 
 
-class SystemCollector(Collector):
-    """Queue depth and live workers, read from Redis at scrape time (the same for every API process)."""
+@dataclass(frozen=True)
+class SystemState:
+    """What every API process reports alike, read from Redis at scrape time."""
 
-    def __init__(self, queue_depth: Callable[[], int], live_workers: Callable[[], int]) -> None:
-        self.queue_depth = queue_depth
-        self.live_workers = live_workers
+    queue_depth: int = 0
+    live_workers: int = 0
+    restarts: dict[str, int] = field(default_factory=dict)  # process -> restarts by `llmjobs up`
+
+
+class SystemCollector(Collector):
+    """Queue depth, live workers and process restarts (the same for every API process)."""
+
+    def __init__(self, read: Callable[[], SystemState]) -> None:
+        self.read = read
 
     def collect(self) -> Iterator[Any]:
-        yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=self.queue_depth())
-        yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=self.live_workers())
+        state = self.read()
+        yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=state.queue_depth)
+        yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=state.live_workers)
+        restarts = CounterMetricFamily(
+            PREFIX + "process_restarts", "Processes `llmjobs up` started again after they died.", labels=["process"]
+        )
+        for name, count in sorted(state.restarts.items()):
+            restarts.add_metric([name], count)
+        yield restarts
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from app.config import ENV_VARS, load_config
 from app.engine.stats import EngineStats
-from app.obs.api_metrics import ApiMetrics, SystemCollector
+from app.obs.api_metrics import ApiMetrics, SystemCollector, SystemState
 from app.obs.worker_metrics import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -27,7 +27,7 @@ def exported_metric_names() -> set[str]:
     registry = CollectorRegistry()
     WorkerMetrics(registry, lambda: EngineStats(), lambda: {"rss_bytes": 1, "cuda_allocated_bytes": 1, "cuda_reserved_bytes": 1})
     ApiMetrics(registry)
-    registry.register(SystemCollector(lambda: 0, lambda: 0))
+    registry.register(SystemCollector(lambda: SystemState(restarts={"worker": 1})))
     names = set()
     for family in registry.collect():  # labelled series have no samples until used: name them by type
         suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])

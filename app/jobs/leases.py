@@ -1,0 +1,84 @@
+"""Leases on running jobs, so a dead worker's jobs resume within seconds.
+
+A worker that claims a job holds it for ``lease_ttl_s`` and renews the lease with each heartbeat.
+When a lease lapses (its worker died, hung, or lost Redis for longer than that), the first live
+process that looks (another worker's heartbeat, or an API process's reaper thread) puts the job
+back in the queue, atomically and so exactly once, and sends its task again; the next attempt
+continues after the tokens already streamed. The broker's visibility timeout stays as a backstop:
+a late redelivery of a job taken over or finished is a no-op (the claim in app/jobs/scripts.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import redis
+
+from app.jobs import scripts
+from app.redis_conn import Keys
+
+log = logging.getLogger(__name__)
+
+REAP_BATCH = 100  # jobs requeued per call at most: a mass takeover spreads over a few calls
+
+
+class Leases:
+    def __init__(self, client: redis.Redis, keys: Keys, lease_ttl_s: float) -> None:
+        self.keys = keys
+        self.lease_ttl_s = lease_ttl_s
+        self._renew = client.register_script(scripts.RENEW)
+        self._reap = client.register_script(scripts.REAP)
+
+    def renew(self, worker_id: str, job_ids: Iterable[str]) -> list[str]:
+        """Extend ``worker_id``'s leases on ``job_ids``; return the ids it no longer holds."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        expiry = repr(time.time() + self.lease_ttl_s)
+        return list(self._renew(keys=[self.keys.leases, self.keys.job("")], args=[worker_id, expiry, *ids]))
+
+    def reap(self) -> list[str]:
+        """Requeue the running jobs whose lease lapsed; return their ids (each to one caller only)."""
+        return list(self._reap(keys=[self.keys.leases, self.keys.queued, self.keys.job("")], args=[repr(time.time()), REAP_BATCH]))
+
+
+class LeaseReaper:
+    """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id)``)."""
+
+    def __init__(self, leases: Leases, send_task: Callable[[str], None], interval_s: float = 1.0) -> None:
+        self.leases = leases
+        self.send_task = send_task
+        self.interval_s = interval_s
+        self.num_requeued = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def reap_once(self) -> list[str]:
+        requeued = self.leases.reap()
+        for job_id in requeued:
+            # If this send fails the job stays queued in the store, and the broker's redelivery of
+            # its first message (the backstop) still runs it.
+            self.send_task(job_id)
+            log.warning("job %s: its worker's lease lapsed; requeued", job_id)
+        self.num_requeued += len(requeued)
+        return requeued
+
+    def start(self) -> LeaseReaper:
+        self._thread = threading.Thread(target=self._run, name="llmjobs-lease-reaper", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.reap_once()
+            except (redis.RedisError, OSError) as exc:  # Redis away: try again next time
+                log.debug("lease reaper: %s", exc)
