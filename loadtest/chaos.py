@@ -2,7 +2,7 @@
 break something mid-generation, and count what clients saw.
 
     python -m loadtest.chaos --scenario worker-kill --rounds 20 --jobs 12 --json out.json
-    python -m loadtest.chaos --scenario redis-kill --rounds 3
+    python -m loadtest.chaos --scenario redis-kill --rounds 3      # also api-kill, network-blip
 
 Each job is followed over SSE by a client that reconnects with ``Last-Event-ID`` whenever its
 connection breaks, as a browser's EventSource does. A round reports jobs accepted / succeeded /
@@ -26,8 +26,12 @@ from pathlib import Path
 
 import httpx
 
-from app.cli.embedded_redis import free_port
+from app.cli.embedded_redis import EmbeddedRedis, free_port
 from loadtest.stats import percentile
+from loadtest.tcp_proxy import TcpProxy
+
+SCENARIOS = ("worker-kill", "redis-kill", "api-kill", "network-blip")
+BLIP_S = 5.0  # how long the network to Redis stays cut
 
 PROMPTS = [
     "Name three rivers in Europe.",
@@ -77,13 +81,18 @@ def follow(base_url: str, job_id: str, deadline: float) -> Followed:
 class Stack:
     """`llmjobs up` in a folder of its own: embedded Redis (AOF), one worker, the API; no Flower."""
 
-    def __init__(self, folder: Path, lease_ttl_s: float = 3.0) -> None:
+    def __init__(self, folder: Path, lease_ttl_s: float = 3.0, proxied: bool = False) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.redis_url = f"redis://127.0.0.1:{free_port()}/0"
+        self.own_redis = self.proxy = None
+        if proxied:  # Redis of our own behind a proxy that can cut the network; `up` uses what answers
+            self.own_redis = EmbeddedRedis(folder / "redis", persist=True).start()
+            self.proxy = TcpProxy(self.own_redis.port)
+            self.redis_url = self.proxy.url
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLMJOBS_")}
         env.update(
-            LLMJOBS_REDIS_URL=self.redis_url,  # nothing answers there: `up` starts an embedded Redis on that port
+            LLMJOBS_REDIS_URL=self.redis_url,  # unless proxied nothing answers there: `up` embeds a Redis on that port
             LLMJOBS_RUN_DIR=str(folder),
             LLMJOBS_PORT=str(self.port),
             LLMJOBS_FLOWER_PORT="0",
@@ -118,6 +127,11 @@ class Stack:
     def worker_pid(self) -> int:
         return int(self.ready()["workers"][0]["pid"])
 
+    def api_worker_pids(self) -> list[int]:
+        """gunicorn's worker processes: the children of the master that `up` started."""
+        masters = [pid for pid in _children(self.proc.pid) if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        return [pid for master in masters for pid in _children(master)]
+
     def redis_pid(self) -> int:
         import redis  # the stack's own Redis: asked for its process id
 
@@ -130,6 +144,23 @@ class Stack:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+        if self.proxy is not None:
+            self.proxy.stop()
+        if self.own_redis is not None:
+            self.own_redis.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid``, from /proc (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def submit(base_url: str, prompt: str, max_tokens: int) -> str:
@@ -164,6 +195,14 @@ def inject(stack: Stack, fault: str) -> dict:
     if fault == "redis-kill":
         os.kill(stack.redis_pid(), signal.SIGKILL)
         return probe_outage(stack)
+    if fault == "api-kill":
+        for pid in stack.api_worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        return {}
+    if fault == "network-blip":
+        assert stack.proxy is not None, "network-blip needs Stack(proxied=True)"
+        stack.proxy.blip(BLIP_S)
+        return {}
     raise ValueError(f"unknown fault {fault!r}")
 
 
@@ -221,7 +260,7 @@ def judge(round_: dict, reference: dict[str, str]) -> dict:
 def run(scenario: str, rounds: int, jobs: int, max_tokens: int) -> dict:
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(jobs)]
     with tempfile.TemporaryDirectory(prefix="llmjobs-chaos-") as folder:
-        stack = Stack(Path(folder))
+        stack = Stack(Path(folder), proxied=scenario == "network-blip")
         try:
             clean = run_round(stack, prompts, max_tokens, fault=None)
             reference = {prompt: clean["followed"][job_id].final["output"] for job_id, prompt in zip(clean["ids"], prompts, strict=True)}
@@ -245,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m loadtest.chaos", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=["worker-kill", "redis-kill"], default="worker-kill")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="worker-kill")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=12)
     parser.add_argument("--max-tokens", type=int, default=64)

@@ -41,8 +41,11 @@ from app.redis_conn import Keys, connect
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
 from workers.celery_app import make_celery, send_generate
+from workers.consume_watchdog import ConsumeWatchdog
 
 log = logging.getLogger(__name__)
+
+EXIT_NOT_CONSUMING = 75  # EX_TEMPFAIL: start me again
 
 
 class EngineHost:
@@ -57,6 +60,10 @@ class EngineHost:
         self.leases = Leases(client, keys, config.worker.lease_ttl_s)
         celery = make_celery(config)
         self.reaper = LeaseReaper(self.leases, lambda job_id: send_generate(celery, job_id))
+        self.watchdog = ConsumeWatchdog()
+        self._client = client
+        self._busy = 0  # task threads inside run_job (running, or waiting at the gate)
+        self._busy_lock = threading.Lock()
         self.events = EventLog(client, keys, config.job_ttl_s)
         self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         self.cancels = CancelWatcher(self.jobs)
@@ -144,8 +151,15 @@ class EngineHost:
     def run_job(self, job_id: str) -> str:
         """What the task does: wait while a switch rebuilds the engine, then run the job."""
         runner = self.runner  # loads the model on first use
-        with self.gate.passage():
-            return runner.run(job_id)
+        self.watchdog.task_started()
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            with self.gate.passage():
+                return runner.run(job_id)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
 
     def _set_engine(self, engine: Engine) -> None:
         assert self._runner is not None
@@ -212,9 +226,19 @@ class EngineHost:
                 self.registry.beat(self.worker_id, {**info, **now})
                 self._renew_leases()
                 self.reaper.reap_once()  # any live worker takes over the jobs of one that died
+                self._check_consuming()
             except (redis.RedisError, OSError) as exc:  # keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
             self._stop.wait(self.config.worker.heartbeat_interval_s)
+
+    def _check_consuming(self) -> None:
+        # kombu's Redis transport keeps a queue's waiting messages in a list named after it.
+        waiting = int(self._client.llen(self.config.worker.queue))
+        free_slots = self.config.worker.task_threads - self._busy
+        if self.watchdog.stuck(waiting=waiting, free_slots=free_slots):
+            log.error("%d messages wait while this worker has %d free slots and took nothing: not consuming; exiting "
+                      "for a fresh process (running jobs are taken over by their leases)", waiting, free_slots)  # fmt: skip
+            os._exit(EXIT_NOT_CONSUMING)  # from the heartbeat thread: sys.exit would end only this thread
 
     def _renew_leases(self) -> None:
         for job_id in self.leases.renew(self.worker_id, self.cancels.watched()):
