@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.chaos import PROMPTS, Stack, judge, run_round
+from loadtest.chaos import PROMPTS, judge, run_round
+from loadtest.chaos_stack import Stack
 
 
 @pytest.fixture(scope="module")
