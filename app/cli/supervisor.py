@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 30.0
-STABLE_AFTER_S = 30.0  # a child that ran this long before dying starts its back-off afresh
+STABLE_AFTER_S = 10.0  # a child that ran this long before dying starts its back-off afresh (a worker loads in less)
 MAX_QUICK_FAILURES = 5
 
 
