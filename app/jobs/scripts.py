@@ -25,7 +25,7 @@ end
 # KEYS: job, queued zset, worker key prefix, stream, leases zset.
 # ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited, lease expiry.
 # Returns {"started", request, created_at} or {why the job must not run}. A running job is
-# someone else's while its lease holds (or, for a job without one, while its worker beats).
+# someone else's while its worker beats and its lease holds.
 START = (
     _HELPERS
     + """
@@ -35,9 +35,8 @@ if not status then return {'missing'} end
 if status == 'running' then
   local owner = redis.call('HGET', KEYS[1], 'worker')
   local lease = redis.call('ZSCORE', KEYS[5], ARGV[1])
-  local held = lease and tonumber(lease) > tonumber(ARGV[2])
-  if not lease then held = owner and redis.call('EXISTS', KEYS[3] .. owner) == 1 end
-  if owner and owner ~= ARGV[3] and held then
+  local alive = owner and redis.call('EXISTS', KEYS[3] .. owner) == 1
+  if owner and owner ~= ARGV[3] and alive and (not lease or tonumber(lease) > tonumber(ARGV[2])) then
     return {'running_elsewhere'}
   end
 elseif status ~= 'queued' then

@@ -9,6 +9,7 @@ import pytest
 
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.store import JobStatus, JobStore
+from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 from tests.helpers.waiting import wait_until
 
@@ -25,10 +26,11 @@ def leases(store):
     return Leases(store.redis, store.keys, LEASE_S)
 
 
-def test_a_held_lease_keeps_the_job_with_its_worker(store, leases):
+def test_a_held_lease_keeps_the_job_with_its_live_worker(store, leases):
+    WorkerRegistry(store.redis, store.keys, interval_s=1).beat("worker-a", {"id": "worker-a"})
     job = store.create({"prompt": "x"}, tenant="", model="m")
     assert store.start(job["id"], "worker-a").outcome == "started"
-    assert store.start(job["id"], "worker-b").outcome == "running_elsewhere"
+    assert store.start(job["id"], "worker-b").outcome == "running_elsewhere"  # a redelivery while it runs
     assert leases.renew("worker-a", [job["id"]]) == []
     assert leases.reap() == []
 
