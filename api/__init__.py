@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 from app.config import Config, load_config
 
@@ -30,4 +30,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(stream_bp)
     app.register_blueprint(openai_bp)
     sock.init_app(app)
+
+    @app.after_request
+    def _reply_headers(response):  # X-RateLimit-* of a submit, on its reply (a stream's too)
+        response.headers.update(g.get("reply_headers", {}))
+        return response
+
     return app

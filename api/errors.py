@@ -9,7 +9,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from app.errors import InvalidRequestError
+from app.errors import InvalidRequestError, OverloadedError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.type, str(exc), exc.param, exc.code)
+
+    @app.errorhandler(OverloadedError)
+    def _overloaded(exc: OverloadedError):
+        # OpenAI's status for "slow down": its official client waits Retry-After and retries.
+        response = error_response(429, "rate_limit_error", str(exc), code=exc.reason)
+        response[0].headers.update({**exc.headers, "Retry-After": str(exc.retry_after_s)})
+        return response
 
     @app.errorhandler(InvalidRequestError)
     def _invalid(exc: InvalidRequestError):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, g, url_for
+from flask import Blueprint, abort, url_for
 
 from api.auth import require_tenant
 from api.errors import error_response
 from api.services import services
 from api.sse import job_frames, sse_response
-from api.view_helpers import cache_header, cache_policy, find_job, json_body
+from api.view_helpers import cache_header, find_job, json_body, submit
 from app.jobs.event_hub import follow
+from app.jobs.record import TERMINAL
 from app.jobs.request import parse_job_request
-from app.jobs.store import TERMINAL
 from app.jobs.submit import events_source
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1")
@@ -29,7 +29,7 @@ def submit_job():
     or with ``"stream": true`` the job's event stream itself."""
     svc = services()
     job_request = parse_job_request(json_body(), max_tokens=svc.config.api.max_tokens)
-    job = svc.submitter.submit(job_request, g.tenant, cache_policy())
+    job = submit(job_request)
     url = url_for("jobs.get_job", job_id=job["id"])
     headers = {"Location": url, "X-Cache": cache_header(job)}
     if job_request.stream:

@@ -10,14 +10,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 
 from api.auth import require_tenant
 from api.errors import ApiError, error_response
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, parse_openai
 from api.services import Services, services
 from api.sse import KEEPALIVE, client_gone, sse_response
-from api.view_helpers import cache_header, cache_policy, json_body
+from api.view_helpers import cache_header, json_body, submit
 from app.jobs.event_hub import follow
 from app.jobs.events import FINAL, TOKEN
 from app.jobs.submit import events_source
@@ -34,7 +34,7 @@ def start_job(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> t
     if body.model != svc.model_name:
         message = f"The model `{body.model}` does not exist. This server serves `{svc.model_name}` (see GET /v1/models)."
         raise ApiError(404, "invalid_request_error", message, param="model", code="model_not_found")
-    job = svc.submitter.submit(body.to_job(max_tokens=svc.config.api.max_tokens), g.tenant, cache_policy())
+    job = submit(body.to_job(max_tokens=svc.config.api.max_tokens))
     return svc, body, job
 
 
@@ -73,10 +73,12 @@ def respond(svc: Services, body: Any, job: dict, *, kind: str):
     final = wait_for_final(svc, job["id"], events_source(job), request.environ)
     if final is None:
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
-    if final["status"] != "succeeded":
+    if final["status"] == "expired" and not final["output"]:
+        return error_response(504, "timeout", "deadline_s passed before the job produced anything", code="deadline_exceeded")
+    if final["status"] not in ("succeeded", "expired"):
         error = final.get("error") or {}
         return error_response(500, "server_error", f"generation {final['status']}: {error.get('message', 'no detail')}")
-    choice: dict[str, Any] = {"index": 0, "finish_reason": final["finish_reason"], "logprobs": None}
+    choice: dict[str, Any] = {"index": 0, "finish_reason": openai_finish_reason(final), "logprobs": None}
     if kind == "chat":
         choice["message"] = {"role": "assistant", "content": final["output"]}
     else:
@@ -134,7 +136,7 @@ def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, cre
                 yield chunk(event["text"], None)
             elif event["type"] == FINAL:
                 finished = True
-                if event["status"] != "succeeded":
+                if event["status"] not in ("succeeded", "expired"):
                     message = (event.get("error") or {}).get("message", event["status"])
                     yield data(
                         {
@@ -147,13 +149,18 @@ def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, cre
                         }
                     )
                 else:
-                    yield chunk(None, event["finish_reason"])
+                    yield chunk(None, openai_finish_reason(event))
                     if include_usage:
                         yield data({**base, "choices": [], "usage": event["usage"]})
         yield "data: [DONE]\n\n"
     finally:
         if not finished:  # the client disconnected mid-stream
             cancel_if_running(svc, job_id)
+
+
+def openai_finish_reason(final: dict) -> str:
+    """A job cut short by its deadline keeps its partial text; OpenAI's name for a cut-short answer is "length"."""
+    return "length" if final["status"] == "expired" else final["finish_reason"]
 
 
 def data(payload: dict) -> str:

@@ -49,6 +49,8 @@ class _Common(_Strict):
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     user: str | None = None
+    priority: int | None = None  # an extension: 0 (most urgent) .. 9, default 5
+    deadline_s: float | None = None  # an extension: seconds after submission; past it the job ends
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
 
@@ -69,6 +71,8 @@ class _Common(_Strict):
             "stop": self.stop,
             "seed": self.seed,
             "ignore_eos": self.ignore_eos,
+            "priority": self.priority,
+            "deadline_s": self.deadline_s,
         }
         return {k: v for k, v in fields.items() if v is not None}
 

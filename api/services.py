@@ -9,12 +9,16 @@ from flask import current_app
 from app.config import Config
 from app.flags.api_applier import ApiFlagApplier
 from app.flags.store import FlagStore
+from app.jobs.deadlines import Deadlines
+from app.jobs.drain import DrainRate
 from app.jobs.event_hub import EventHub
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.prompts import PromptBuilder
+from app.jobs.rate_limits import TenantRateLimits
 from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
+from app.jobs.sweeper import Sweeper
 from app.jobs.worker_registry import WorkerRegistry
 from app.model_files import context_length, fingerprint, load_tokenizer
 from app.obs import tracing
@@ -35,7 +39,7 @@ class Services:
     model_name: str
     metrics: ApiMetrics
     flags: ApiFlagApplier
-    reaper: LeaseReaper  # takes over the jobs of a worker that died (app/jobs/leases.py)
+    sweeper: Sweeper  # requeues a dead worker's jobs, expires deadlines, samples the drain rate
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -48,6 +52,8 @@ class Services:
         celery = make_celery(config)
         model_name = config.model.source().name
         metrics = api_metrics()
+        drain = DrainRate(client, keys)
+        rates = config.api.rate_limit or any(config.api.tenant_rate_limits.values())
         submitter = SubmitService(
             jobs=jobs,
             cache=cache,
@@ -55,14 +61,20 @@ class Services:
             prompts=PromptBuilder(
                 load_tokenizer(config.model), min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)
             ),
-            send_task=lambda job_id, headers: send_generate(celery, job_id, headers),
+            send_task=lambda job_id, priority, headers: send_generate(celery, job_id, priority, headers),
             metrics=metrics,
             model_name=model_name,
             model_id=fingerprint(config.model),
             default_max_tokens=config.api.default_max_tokens,
             inflight_ttl_s=2 * config.worker.task_time_limit_s,
+            max_queued=config.api.max_queued,
+            drain=drain,
+            rate_limits=TenantRateLimits(config.redis.url, config.redis.key_prefix, config.api.rate_limit, config.api.tenant_rate_limits)
+            if rates
+            else None,
         )
-        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), lambda job_id: send_generate(celery, job_id)).start()
+        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), lambda job_id: send_generate(celery, job_id))
+        sweeper = Sweeper([reaper.reap_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
             config=config,
@@ -74,13 +86,13 @@ class Services:
             model_name=model_name,
             metrics=metrics,
             flags=flags,
-            reaper=reaper,
+            sweeper=sweeper,
         )
 
     def stop(self) -> None:
-        """Stop the background threads this process started (flag poller, lease reaper, event hub)."""
+        """Stop the background threads this process started (flag poller, sweeper, event hub)."""
         self.flags.stop()
-        self.reaper.stop()
+        self.sweeper.stop()
         self.hub.stop()
 
 

@@ -6,7 +6,8 @@ from flask import abort, g, request
 
 from api.services import services
 from app.errors import InvalidRequestError
-from app.jobs.store import is_job_id
+from app.jobs.record import is_job_id
+from app.jobs.request import JobRequest
 from app.jobs.submit import CachePolicy
 
 
@@ -21,6 +22,13 @@ def cache_policy() -> CachePolicy:
     """From ``Cache-Control``: ``no-store`` opts out of the cache, ``no-cache`` asks for a fresh answer."""
     directives = request.cache_control
     return CachePolicy(use=not directives.no_store, read=not directives.no_cache)
+
+
+def submit(job_request: JobRequest) -> dict:
+    """Submit for the caller's tenant (one service call); the rate-limit headers go on the reply."""
+    submission = services().submitter.submit(job_request, g.tenant, cache_policy())
+    g.reply_headers = submission.headers
+    return submission.job
 
 
 def find_job(job_id: str) -> dict:

@@ -16,7 +16,8 @@ from typing import get_args
 from pydantic import ValidationError
 
 from app.errors import ConfigError, ModelNotPreparedError
-from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, SPECULATIVE_MODES, Settings, env_text, parse_api_keys
+from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, SPECULATIVE_MODES, Settings, env_text
+from app.settings_types import parse_api_keys
 
 __all__ = [
     "ATTENTION_MODES",
@@ -141,7 +142,10 @@ class ApiConfig:
     max_tokens: int
     default_max_tokens: int
     max_body_bytes: int
-    api_keys: Mapping[str, str] = field(default_factory=dict)
+    api_keys: Mapping[str, str] = field(default_factory=dict)  # key -> tenant
+    max_queued: int = 256  # 0: no bound
+    rate_limit: int = 0  # requests per minute per tenant; 0: off
+    tenant_rate_limits: Mapping[str, int] = field(default_factory=dict)  # tenant -> its own rate limit
     # prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn's processes.
     metrics_dir: str = ""
 
@@ -222,7 +226,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_tokens=s.max_tokens,
             default_max_tokens=s.default_max_tokens,
             max_body_bytes=s.max_body_bytes,
-            api_keys=s.api_keys,
+            api_keys={key: tenant for key, (tenant, _) in s.api_keys.items()},
+            max_queued=s.max_queued,
+            rate_limit=s.rate_limit,
+            tenant_rate_limits={tenant: rpm for tenant, rpm in s.api_keys.values() if rpm is not None},
             # Not ours: prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn.
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         ),

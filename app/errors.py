@@ -25,6 +25,16 @@ class InvalidRequestError(LLMJobsError):
         self.field = field
 
 
+class OverloadedError(LLMJobsError):
+    """A bound is reached (the queue, a tenant's rate or its active jobs): try again later."""
+
+    def __init__(self, reason: str, message: str, retry_after_s: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason  # queue_full, rate_limited, tenant_active
+        self.retry_after_s = retry_after_s
+        self.headers = headers or {}
+
+
 class GenerationTimeoutError(LLMJobsError):
     """A generation ran past the task time limit."""
 

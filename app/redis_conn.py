@@ -58,6 +58,16 @@ class Keys:
         return f"{self.prefix}:workers"
 
     @property
+    def started(self) -> str:
+        """Counter of job starts: how fast the queue drains (Retry-After of a full queue)."""
+        return f"{self.prefix}:started"
+
+    @property
+    def deadlines(self) -> str:
+        """Sorted set of job ids with a deadline, by when it passes."""
+        return f"{self.prefix}:deadlines"
+
+    @property
     def leases(self) -> str:
         """Sorted set of running job ids by when their worker's lease on them lapses."""
         return f"{self.prefix}:leases"

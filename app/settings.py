@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.errors import ConfigError
+from app.settings_types import ApiKeys, ExpandedPath, Switch
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 QuantizationMode = Literal["auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit"]
@@ -22,35 +23,6 @@ SpeculativeMode = Literal["off", "prompt-lookup", "draft-model"]
 QUANTIZATION_MODES: tuple[str, ...] = get_args(QuantizationMode)
 ATTENTION_MODES: tuple[str, ...] = get_args(AttentionMode)
 SPECULATIVE_MODES: tuple[str, ...] = get_args(SpeculativeMode)
-
-_SWITCH_WORDS = frozenset({"on", "off", "true", "false", "1", "0", "yes", "no"})
-
-
-def _switch_word(value: object) -> object:
-    # pydantic's bool also takes t/f/y/n; a switch takes only the words the README promises.
-    if isinstance(value, str) and value.lower() not in _SWITCH_WORDS:
-        raise ValueError("must be on or off")
-    return value
-
-
-def parse_api_keys(raw: str) -> dict[str, str]:
-    """``"k1:alice,k2:bob"`` -> ``{"k1": "alice", "k2": "bob"}``."""
-    keys: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in raw.split(","))):
-        key, sep, tenant = pair.partition(":")
-        key, tenant = key.strip(), tenant.strip()
-        if not sep or not key or not tenant:
-            raise ConfigError("LLMJOBS_API_KEYS", "must be comma-separated key:tenant pairs")
-        if key in keys:
-            raise ConfigError("LLMJOBS_API_KEYS", "lists one key twice")
-        keys[key] = tenant
-    return keys
-
-
-Switch = Annotated[bool, BeforeValidator(_switch_word)]
-ExpandedPath = Annotated[Path, AfterValidator(Path.expanduser)]
-# A ConfigError raised inside a validator is not wrapped by pydantic: it reaches the caller as it is.
-ApiKeys = Annotated[dict[str, str], BeforeValidator(parse_api_keys)]
 
 
 def _expects(text: str) -> dict[str, str]:
@@ -198,7 +170,17 @@ class Settings(BaseModel):
     api_keys: ApiKeys = Field(
         "",  # the variable's text, parsed by validation
         description="Optional `key:tenant` pairs, comma-separated. When set, every `/v1` request needs `Authorization: Bearer <key>` "
-        "and sees only its tenant's jobs.",
+        "and sees only its tenant's jobs. `key:tenant:N` gives that key's tenant its own limit of N requests per minute.",
+    )
+    max_queued: int = Field(
+        256,
+        ge=0,
+        le=1_000_000,
+        description="Jobs waiting (not yet running) across all API processes; past it every submit answers `429` with `Retry-After`. "
+        "0: no bound. The default holds 8 full batches of the default worker.",
+    )
+    rate_limit: int = Field(
+        0, ge=0, le=1_000_000, description="Requests per minute per tenant (a moving window in Redis); 0 turns it off. `429` past it."
     )
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API binds to.")

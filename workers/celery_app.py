@@ -12,6 +12,13 @@ from celery import Celery
 from app.config import Config
 
 GENERATE_TASK = "llmjobs.generate"
+PRIORITY_STEPS = list(range(10))
+PRIORITY_SEP = ":"
+
+
+def queue_lists(queue: str) -> list[str]:
+    """The Redis lists kombu keeps ``queue``'s waiting messages in, one per priority."""
+    return [queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS]
 
 
 def make_celery(config: Config) -> Celery:
@@ -29,7 +36,14 @@ def make_celery(config: Config) -> Celery:
         task_default_queue=config.worker.queue,
         # Enforced by prefork pools; the engine enforces the same limit itself between decode steps.
         task_time_limit=config.worker.task_time_limit_s + 30,
-        broker_transport_options={"visibility_timeout": config.worker.visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": config.worker.visibility_timeout_s,
+            # One Redis list per priority 0..9, consumed lowest number first (the request's `priority`).
+            "priority_steps": PRIORITY_STEPS,
+            "sep": PRIORITY_SEP,
+            "queue_order_strategy": "priority",
+        },
+        task_default_priority=5,
         worker_send_task_events=True,  # for Flower
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
@@ -38,6 +52,6 @@ def make_celery(config: Config) -> Celery:
     return app
 
 
-def send_generate(celery: Celery, job_id: str, headers: dict[str, str] | None = None) -> None:
+def send_generate(celery: Celery, job_id: str, priority: int = 5, headers: dict[str, str] | None = None) -> None:
     """The task carries only the job id; the worker reads the request from the job store."""
-    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, headers=headers or {})
+    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, priority=priority, headers=headers or {})

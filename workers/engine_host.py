@@ -26,6 +26,7 @@ from app.flags.store import FlagStore, defaults
 from app.flags.worker_applier import LIVE_SWITCHES, WorkerFlagApplier, configs_for
 from app.jobs.cache_recorder import CacheRecorder
 from app.jobs.cancel_watcher import CancelWatcher
+from app.jobs.deadlines import Deadlines
 from app.jobs.event_publisher import EventPublisher
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
@@ -40,7 +41,7 @@ from app.obs.worker_metrics import WorkerMetrics
 from app.redis_conn import Keys, connect
 from cache.result_cache import ResultCache
 from cache.store import CacheStore
-from workers.celery_app import make_celery, send_generate
+from workers.celery_app import make_celery, queue_lists, send_generate
 from workers.consume_watchdog import ConsumeWatchdog
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class EngineHost:
         self.leases = Leases(client, keys, config.worker.lease_ttl_s)
         celery = make_celery(config)
         self.reaper = LeaseReaper(self.leases, lambda job_id: send_generate(celery, job_id))
+        self.deadlines = Deadlines(client, keys, config.job_ttl_s)
         self.watchdog = ConsumeWatchdog()
         self._client = client
         self._busy = 0  # task threads inside run_job (running, or waiting at the gate)
@@ -226,6 +228,7 @@ class EngineHost:
                 self.registry.beat(self.worker_id, {**info, **now})
                 self._renew_leases()
                 self.reaper.reap_once()  # any live worker takes over the jobs of one that died
+                self.deadlines.expire_due()
                 self._check_consuming()
             except (redis.RedisError, OSError) as exc:  # keep beating once Redis returns
                 log.warning("heartbeat failed: %s", exc)
@@ -233,7 +236,10 @@ class EngineHost:
 
     def _check_consuming(self) -> None:
         # kombu's Redis transport keeps a queue's waiting messages in a list named after it.
-        waiting = int(self._client.llen(self.config.worker.queue))
+        with self._client.pipeline(transaction=False) as pipe:
+            for name in queue_lists(self.config.worker.queue):
+                pipe.llen(name)
+            waiting = sum(pipe.execute())
         free_slots = self.config.worker.task_threads - self._busy
         if self.watchdog.stuck(waiting=waiting, free_slots=free_slots):
             log.error("%d messages wait while this worker has %d free slots and took nothing: not consuming; exiting "

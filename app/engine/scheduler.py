@@ -66,8 +66,11 @@ class Scheduler:
             )
 
     def add(self, seq: Sequence) -> None:
+        """Queue ``seq`` behind every waiting sequence of its priority or a more urgent one."""
         assert seq.num_reserved_tokens <= self.max_kv_tokens, "check_fits() first"
-        self.waiting.append(seq)
+        priority = seq.request.priority
+        at = next((i for i, other in enumerate(self.waiting) if other.request.priority > priority), len(self.waiting))
+        self.waiting.insert(at, seq)
 
     @property
     def num_unfinished(self) -> int:

@@ -29,6 +29,7 @@ class GenerationRequest:
     sampling: SamplingParams
     # Tokens an earlier attempt already streamed: generation continues after them.
     resume_token_ids: list[int] = field(default_factory=list)
+    priority: int = 5  # 0 (most urgent) .. 9: the waiting list is ordered by it, then by arrival
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def admit(
     job_id: str,
     inflight_ttl_s: int,
     lookup: bool = True,
+    coalesce: bool = True,
 ) -> Admission:
     """``lookup=False`` (``Cache-Control: no-cache``) skips reading the cache but still records the answer.
 
@@ -69,6 +70,8 @@ def admit(
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
             )
             return Admission(job, None, "hit", tier)
+        if not coalesce:  # an urgent or deadline-bound request must not wait behind another job
+            return Admission(None, ticket, "miss", tier)
         leader = cache.store.claim_inflight(keys.exact, job_id, inflight_ttl_s)
         if leader is not None and leader != job_id:
             follower = jobs.create_follower(leader, request, tenant=tenant, model=model)

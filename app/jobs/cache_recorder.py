@@ -8,7 +8,8 @@ import logging
 import redis
 
 from app.engine import Completion
-from app.jobs.store import JobStatus, JobStore
+from app.jobs.record import JobStatus
+from app.jobs.store import JobStore
 from app.obs.stats import JobOutcome
 from cache.result_cache import ResultCache, Ticket
 

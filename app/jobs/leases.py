@@ -11,7 +11,6 @@ a late redelivery of a job taken over or finished is a no-op (the claim in app/j
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -48,13 +47,10 @@ class Leases:
 class LeaseReaper:
     """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id)``)."""
 
-    def __init__(self, leases: Leases, send_task: Callable[[str], None], interval_s: float = 1.0) -> None:
+    def __init__(self, leases: Leases, send_task: Callable[[str], None]) -> None:
         self.leases = leases
         self.send_task = send_task
-        self.interval_s = interval_s
         self.num_requeued = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def reap_once(self) -> list[str]:
         requeued = self.leases.reap()
@@ -65,20 +61,3 @@ class LeaseReaper:
             log.warning("job %s: its worker's lease lapsed; requeued", job_id)
         self.num_requeued += len(requeued)
         return requeued
-
-    def start(self) -> LeaseReaper:
-        self._thread = threading.Thread(target=self._run, name="llmjobs-lease-reaper", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.reap_once()
-            except (redis.RedisError, OSError) as exc:  # Redis away: try again next time
-                log.debug("lease reaper: %s", exc)

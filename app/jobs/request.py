@@ -49,6 +49,8 @@ class JobRequest(BaseModel):
     stop: Annotated[list[str], BeforeValidator(_as_stop_list)] = Field(default_factory=list)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
     ignore_eos: bool = False  # generate exactly max_tokens (for benchmarks that compare equal work)
+    priority: int = Field(default=5, ge=0, le=9)  # lower runs first (as vLLM and Celery's Redis transport order it)
+    deadline_s: float | None = Field(default=None, gt=0, le=7 * 86400)  # after submission: not done by then -> "expired"
     stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
     cache: bool = True  # False: neither answer from the result cache nor store this answer in it
 

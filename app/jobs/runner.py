@@ -24,8 +24,9 @@ from app.jobs.cancel_watcher import CancelWatcher
 from app.jobs.event_publisher import EventPublisher
 from app.jobs.events import TOKEN, EventLog, token_event
 from app.jobs.prompts import PromptBuilder
+from app.jobs.record import JobStatus
 from app.jobs.request import parse_job_request
-from app.jobs.store import JobStatus, JobStore
+from app.jobs.store import JobStore
 from app.obs.stats import JobOutcome
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,13 @@ class JobRunner:
             clock.token()
             last_ticket = self.publisher.publish(job_id, delta.index, token_event(delta.text, delta.token_ids))
 
-        should_stop = self.cancels.watch(job_id)
+        cancelled = self.cancels.watch(job_id)
+        deadline_s = claim.request.get("deadline_s") if isinstance(claim.request, dict) else None
+        deadline_at = claim.created_at + deadline_s if isinstance(deadline_s, int | float) else None
+
+        def should_stop() -> bool:  # polled between decode steps
+            return (deadline_at is not None and time.time() >= deadline_at) or cancelled()
+
         try:
             request = parse_job_request(claim.request, max_tokens=_NO_CAP)
             prompt_ids = self.prompts.token_ids(request)
@@ -72,7 +79,7 @@ class JobRunner:
             sampling = SamplingParams(**{**fields, "stop": tuple(fields["stop"])})
             self.prompts.check_fits(len(prompt_ids), sampling.max_tokens)
             resume = [t for event in self.events.read(job_id) if event["type"] == TOKEN for t in event["token_ids"]]
-            generation = GenerationRequest(job_id, prompt_ids, sampling, resume_token_ids=resume)
+            generation = GenerationRequest(job_id, prompt_ids, sampling, resume_token_ids=resume, priority=request.priority)
             completion = self.engine.generate(generation, on_delta=on_delta, should_stop=should_stop)
         except (InvalidRequestError, GenerationTimeoutError) as exc:
             self._fail(job_id, exc, clock)
@@ -89,7 +96,10 @@ class JobRunner:
         finally:
             self.cancels.forget(job_id)
             self.publisher.flush(last_ticket)  # the final event must follow every token event
-        status = JobStatus.CANCELLED if completion.finish_reason == "cancelled" else JobStatus.SUCCEEDED
+        status, finish_reason = JobStatus.SUCCEEDED, completion.finish_reason
+        if completion.finish_reason == "cancelled":  # stopped between steps: by its deadline, or a cancel
+            expired = deadline_at is not None and time.time() >= deadline_at
+            status, finish_reason = (JobStatus.EXPIRED, "expired") if expired else (JobStatus.CANCELLED, "cancelled")
         usage = {
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
@@ -100,7 +110,7 @@ class JobRunner:
             self.worker_id,
             status,
             output=completion.text,
-            finish_reason=completion.finish_reason,
+            finish_reason=finish_reason,
             usage=usage,
             timings=clock.timings(),
             last_event=pending_tail[-1] if pending_tail else None,

@@ -22,8 +22,9 @@ local function finalize(job, stream, ttl, body)
 end
 """
 
-# KEYS: job, queued zset, worker key prefix, stream, leases zset.
-# ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited, lease expiry.
+# KEYS: job, queued zset, worker key prefix, stream, leases zset, started counter (the drain rate).
+# ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited, lease expiry,
+# final event for a job whose deadline passed while it waited.
 # Returns {"started", request, created_at} or {why the job must not run}. A running job is
 # someone else's while its worker beats and its lease holds.
 START = (
@@ -42,6 +43,13 @@ if status == 'running' then
 elseif status ~= 'queued' then
   return {status}
 end
+local deadline = redis.call('HGET', KEYS[1], 'deadline_at')
+if status == 'queued' and deadline and tonumber(deadline) <= tonumber(ARGV[2]) then
+  -- its deadline passed while it waited (before the sweeper saw it): it never runs
+  redis.call('HSET', KEYS[1], 'status', 'expired', 'finish_reason', 'expired', 'finished_at', ARGV[2])
+  finalize(KEYS[1], KEYS[4], ARGV[4], ARGV[7])
+  return {'expired'}
+end
 if redis.call('HGET', KEYS[1], 'cancel_requested') == '1' then
   -- cancelled while its worker was dying: end it here
   redis.call('ZREM', KEYS[5], ARGV[1])
@@ -53,6 +61,7 @@ redis.call('HDEL', KEYS[1], 'output', 'finish_reason', 'usage', 'timings', 'erro
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2], 'worker', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
+redis.call('INCR', KEYS[6])
 return {'started', redis.call('HGET', KEYS[1], 'request'), redis.call('HGET', KEYS[1], 'created_at')}
 """
 )
@@ -164,8 +173,9 @@ return lost
 """
 
 # KEYS: leases zset, queued zset, job key prefix. ARGV: now, most jobs per call.
-# Put every running job whose lease lapsed back in the queue (at its submit time, so it keeps its
-# place); each is returned to exactly one caller, which sends its task again.
+# Put every running job whose lease lapsed back in the queue (at its own score: priority, then
+# submit time, so it keeps its place); each is returned to exactly one caller, which sends its
+# task again.
 REAP = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local requeued = {}
@@ -175,9 +185,43 @@ for _, id in ipairs(expired) do
   if redis.call('HGET', job, 'status') == 'running' then
     redis.call('HSET', job, 'status', 'queued', 'requeued_at', ARGV[1])
     redis.call('HDEL', job, 'worker')
-    redis.call('ZADD', KEYS[2], redis.call('HGET', job, 'created_at') or ARGV[1], id)
+    redis.call('ZADD', KEYS[2], redis.call('HGET', job, 'queue_score') or redis.call('HGET', job, 'created_at') or ARGV[1], id)
     table.insert(requeued, id)
   end
 end
 return requeued
 """
+
+# KEYS: job, queued zset, deadlines zset. ARGV: most jobs queued (0: no bound), ttl, queue score,
+# job id, deadline ('' for none), field, value, ... The bound's check and the enqueue are one step:
+# API processes submitting at once never overshoot it. Returns 1 if queued, 0 if the queue is full.
+CREATE = """
+if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
+return 1
+"""
+
+# KEYS: deadlines zset, queued zset, job key prefix, events key prefix.
+# ARGV: now, most jobs per call, ttl, final event. A queued job whose deadline passed ends
+# "expired" (it never runs; its stream shows it at once); a running one is its worker's to stop.
+EXPIRE_DUE = (
+    _HELPERS
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local expired = {}
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local job = KEYS[3] .. id
+  if redis.call('HGET', job, 'status') == 'queued' then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HSET', job, 'status', 'expired', 'finish_reason', 'expired', 'finished_at', ARGV[1])
+    finalize(job, KEYS[4] .. id, ARGV[3], ARGV[4])
+    table.insert(expired, id)
+  end
+end
+return expired
+"""
+)

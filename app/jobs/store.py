@@ -10,32 +10,28 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import redis
 
 from app.jobs import scripts
 from app.jobs.events import encode, final_event, stream_id, token_event
+from app.jobs.record import (
+    DEFAULT_PRIORITY,
+    JSON_FIELDS,
+    TERMINAL,
+    JobStatus,
+    cancelled_event,
+    expired_event,
+    new_fields,
+    new_job_id,
+    queue_score,
+    view,
+)
 from app.redis_conn import Keys
 
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-
 LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
-
-_JSON_FIELDS = ("request", "usage", "timings", "error", "cache")
-_TIME_FIELDS = ("created_at", "started_at", "finished_at")
 
 
 @dataclass(frozen=True)
@@ -44,17 +40,6 @@ class Claim:
     request: dict[str, Any] | None = None
     created_at: float = 0.0
     started_at: float = 0.0
-
-
-def new_job_id() -> str:
-    return str(uuid.uuid4())
-
-
-def is_job_id(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
 
 
 class JobStore:
@@ -68,24 +53,30 @@ class JobStore:
         self._cancel = client.register_script(scripts.CANCEL)
         self._cancel_follower = client.register_script(scripts.CANCEL_FOLLOWER)
         self._follow = client.register_script(scripts.FOLLOW)
+        self._create = client.register_script(scripts.CREATE)
 
     def create(
-        self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None
-    ) -> dict[str, Any]:
-        """Store a new queued job and return its record. ``cache_ticket`` tells the worker where
-        to cache the answer once it succeeds."""
+        self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
+        max_queued: int = 0,
+    ) -> dict[str, Any] | None:  # fmt: skip
+        """Store a new queued job and return its record, or None when ``max_queued`` jobs already
+        wait. ``cache_ticket`` tells the worker where to cache the answer once it succeeds."""
         job_id = job_id or new_job_id()
         now = time.time()
-        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
+        fields = new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
         if cache_ticket:
             fields["cache_ticket"] = cache_ticket
-        key = self.keys.job(job_id)
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, self.ttl_s)
-            pipe.zadd(self.keys.queued, {job_id: now})
-            pipe.execute()
-        return _view(fields, queue_rank=None)
+        deadline = repr(now + request["deadline_s"]) if request.get("deadline_s") else ""
+        if deadline:
+            fields["deadline_at"] = deadline
+        # Priority first, then submit time: ZRANK is the queue position, and a requeued job keeps its place.
+        fields["queue_score"] = repr(queue_score(request.get("priority", DEFAULT_PRIORITY), now))
+        flat = [item for pair in fields.items() for item in pair]
+        created = self._create(
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines],
+            args=[max_queued, self.ttl_s, fields["queue_score"], job_id, deadline, *flat],
+        )
+        return view(fields, queue_rank=None) if created else None
 
     def create_cached(
         self,
@@ -102,7 +93,7 @@ class JobStore:
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
         job_id = new_job_id()
         now = time.time()
-        fields = _new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
+        fields = new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
         timings = {"queue_wait_s": 0.0, "ttft_s": 0.0, "generation_s": 0.0, "total_s": 0.0}
         fields.update(
             started_at=repr(now),
@@ -124,13 +115,13 @@ class JobStore:
             pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
             pipe.expire(events, self.ttl_s)
             pipe.execute()
-        return _view(fields, queue_rank=None)
+        return view(fields, queue_rank=None)
 
     def create_follower(self, leader_id: str, request: dict[str, Any], *, tenant: str, model: str) -> dict[str, Any] | None:
         """A job that shares the running ``leader_id``'s answer instead of computing it again;
         None if the leader has ended (or its own client cancelled it) meanwhile."""
         job_id = new_job_id()
-        fields = _new_fields(job_id, request, tenant, model, time.time(), "following")
+        fields = new_fields(job_id, request, tenant, model, time.time(), "following")
         fields["follows"] = leader_id
         flat = [item for pair in fields.items() for item in pair]
         for _ in range(LEADER_WAIT_TRIES):  # the leader stores its record right after claiming the work
@@ -171,14 +162,29 @@ class JobStore:
                 "request": json.loads(fields["request"]),
                 "coalesced_with": fields["follows"],
             }
-        return _view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
+        return view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
 
     def start(self, job_id: str, worker_id: str) -> Claim:
         """Claim a job for running; ``Claim.request`` is None when it must not run."""
         now = time.time()
         reply = self._start(
-            keys=[self.keys.job(job_id), self.keys.queued, self.keys.worker(""), self.keys.events(job_id), self.keys.leases],
-            args=[job_id, repr(now), worker_id, self.ttl_s, encode(_cancelled_event()), repr(now + self.lease_ttl_s)],
+            keys=[
+                self.keys.job(job_id),
+                self.keys.queued,
+                self.keys.worker(""),
+                self.keys.events(job_id),
+                self.keys.leases,
+                self.keys.started,
+            ],
+            args=[
+                job_id,
+                repr(now),
+                worker_id,
+                self.ttl_s,
+                encode(cancelled_event()),
+                repr(now + self.lease_ttl_s),
+                encode(expired_event()),
+            ],
         )
         if reply[0] != "started":
             return Claim(outcome=reply[0])
@@ -206,7 +212,7 @@ class JobStore:
         fields: dict[str, Any] = {"status": status.value, "finished_at": repr(time.time())}
         for name, value in (("output", output), ("finish_reason", finish_reason), ("usage", usage), ("timings", timings), ("error", error)):
             if value is not None:
-                fields[name] = json.dumps(value) if name in _JSON_FIELDS else value
+                fields[name] = json.dumps(value) if name in JSON_FIELDS else value
         final = final_event(status=status.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=error)
         flat = [item for pair in fields.items() for item in pair]
         return bool(
@@ -223,57 +229,12 @@ class JobStore:
         if leader:
             return self._cancel_follower(
                 keys=[self.keys.job(job_id), self.keys.job(leader), self.keys.queued, self.keys.events(leader)],
-                args=[leader, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+                args=[leader, repr(time.time()), self.ttl_s, encode(cancelled_event()), self.keys.cancel_channel],
             )
         return self._cancel(
             keys=[self.keys.job(job_id), self.keys.queued, self.keys.events(job_id)],
-            args=[job_id, repr(time.time()), self.ttl_s, encode(_cancelled_event()), self.keys.cancel_channel],
+            args=[job_id, repr(time.time()), self.ttl_s, encode(cancelled_event()), self.keys.cancel_channel],
         )
 
     def is_cancel_requested(self, job_id: str) -> bool:
         return self.redis.hget(self.keys.job(job_id), "cancel_requested") == "1"
-
-
-def _cancelled_event() -> dict[str, Any]:
-    return final_event(status=JobStatus.CANCELLED.value, finish_reason="cancelled", output="", usage=None, timings=None, error=None)
-
-
-def _new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, now: float, status: str) -> dict[str, Any]:
-    return {
-        "id": job_id,
-        "status": status,
-        "tenant": tenant,
-        "model": model,
-        "created_at": repr(now),
-        "request": json.dumps(request, separators=(",", ":")),
-        "attempts": 0,
-    }
-
-
-def _view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False) -> dict[str, Any]:
-    """The record clients see: typed values, no internal fields."""
-    if detached:  # its client cancelled it; it goes on only for the jobs that coalesced onto it
-        fields = {**fields, "status": JobStatus.CANCELLED.value, "finish_reason": "cancelled", "output": None, "usage": None}
-    status = fields["status"]
-    view: dict[str, Any] = {
-        "id": fields["id"],
-        "object": "job",
-        "status": status,
-        "model": fields.get("model"),
-        **{name: float(fields[name]) if fields.get(name) else None for name in _TIME_FIELDS},
-        "request": json.loads(fields["request"]),
-        "output": fields.get("output"),
-        "finish_reason": fields.get("finish_reason"),
-        "usage": json.loads(fields["usage"]) if fields.get("usage") else None,
-        "timings": json.loads(fields["timings"]) if fields.get("timings") else None,
-        "error": json.loads(fields["error"]) if fields.get("error") else None,
-        "attempts": int(fields.get("attempts", 0)),
-        "cached": bool(fields.get("cache")),
-    }
-    if fields.get("cache"):
-        view["cache"] = json.loads(fields["cache"])
-    if fields.get("follows"):
-        view["coalesced_with"] = fields["follows"]
-    if status == JobStatus.QUEUED:
-        view["queue_position"] = queue_rank + 1 if queue_rank is not None else None
-    return view

@@ -8,27 +8,33 @@ task could not be sent is removed again, so no record ever promises work that ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
 
+from app.errors import OverloadedError
 from app.jobs.admission import admit
+from app.jobs.drain import DrainRate
 from app.jobs.prompts import PromptBuilder
+from app.jobs.rate_limits import TenantRateLimits
+from app.jobs.record import DEFAULT_PRIORITY, new_job_id
 from app.jobs.request import JobRequest
-from app.jobs.store import JobStore, new_job_id
+from app.jobs.store import JobStore
 from app.obs import tracing
 from cache.keys import cache_keys
 from cache.result_cache import ResultCache
 
-# Sends the generation task of a stored job: (job id, message headers carrying the trace context).
-SendTask = Callable[[str, dict[str, str]], None]
+# Sends the generation task of a stored job: (job id, its priority, message headers carrying the trace context).
+SendTask = Callable[[str, int, dict[str, str]], None]
 
 
 class SubmitMetrics(Protocol):
     def cache_lookup(self, tier: str, result: str) -> None: ...
 
     def job_submitted(self, served_by: str) -> None: ...
+
+    def job_rejected(self, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,16 @@ class CachePolicy:
     read: bool = True
 
 
+@dataclass(frozen=True)
+class Submission:
+    job: dict[str, Any]  # the job record: queued, answered from the cache, or following another
+    headers: dict[str, str] = field(default_factory=dict)  # X-RateLimit-* for the client
+
+
 class SubmitService:
     def __init__(self, *, jobs: JobStore, cache: ResultCache, prompts: PromptBuilder, send_task: SendTask, metrics: SubmitMetrics,
-                 model_name: str, model_id: str, default_max_tokens: int, inflight_ttl_s: int) -> None:  # fmt: skip
+                 model_name: str, model_id: str, default_max_tokens: int, inflight_ttl_s: int, max_queued: int = 0,
+                 drain: DrainRate | None = None, rate_limits: TenantRateLimits | None = None) -> None:  # fmt: skip
         self.jobs = jobs
         self.cache = cache
         self.prompts = prompts
@@ -53,16 +66,24 @@ class SubmitService:
         self.model_id = model_id  # name + revision + numerics: part of every cache key
         self.default_max_tokens = default_max_tokens
         self.inflight_ttl_s = inflight_ttl_s  # how long an identical request may wait on this one
+        self.max_queued = max_queued  # 0: no bound
+        self.drain = drain
+        self.rate_limits = rate_limits
 
-    def submit(self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy()) -> dict[str, Any]:
-        """Accept ``request`` for ``tenant``; return its job record (queued, cached or coalesced)."""
-        with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
-            job, served_by = self._submit(request, tenant, policy)
-            span.set_attributes(
-                {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
-            )
+    def submit(self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy()) -> Submission:
+        """Accept ``request`` for ``tenant``; raise :class:`OverloadedError` past a limit."""
+        try:
+            headers = self.rate_limits.check(tenant) if self.rate_limits is not None else {}
+            with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
+                job, served_by = self._submit(request, tenant, policy)
+                span.set_attributes(
+                    {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
+                )
+        except OverloadedError as exc:
+            self.metrics.job_rejected(exc.reason)
+            raise
         self.metrics.job_submitted(served_by)
-        return job
+        return Submission(job, headers)
 
     def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy) -> tuple[dict[str, Any], str]:
         sampling = request.sampling(self.default_max_tokens)
@@ -73,23 +94,37 @@ class SubmitService:
         ticket = None
         if policy.use and request.cache:
             keys = cache_keys(request=stored, prompt_ids=prompt_ids, sampling=sampling, tenant=tenant, model_id=self.model_id)
+            coalesce = request.priority == DEFAULT_PRIORITY and request.deadline_s is None
             admission = admit(
-                self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name,
-                prompt_tokens=len(prompt_ids), job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read,
+                self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name, prompt_tokens=len(prompt_ids),
+                job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read, coalesce=coalesce,
             )  # fmt: skip
             self.metrics.cache_lookup(admission.tier, admission.result)
             if admission.job is not None:
                 return admission.job, "cache" if admission.result == "hit" else "coalesced"
             ticket = admission.ticket
         job = self.jobs.create(
-            stored, tenant=tenant, model=self.model_name, job_id=job_id, cache_ticket=ticket.to_json() if ticket else None
+            stored,
+            tenant=tenant,
+            model=self.model_name,
+            job_id=job_id,
+            cache_ticket=ticket.to_json() if ticket else None,
+            max_queued=self.max_queued,
         )
+        if job is None:
+            if ticket is not None:
+                self.cache.store.release_inflight(ticket.exact, job_id)  # identical requests must not wait on a job that never was
+            raise self._queue_full()
         try:
-            self.send_task(job["id"], tracing.headers())
+            self.send_task(job["id"], request.priority, tracing.headers())
         except Exception:
             self.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
             raise
         return job, "queue"
+
+    def _queue_full(self) -> OverloadedError:
+        retry = self.drain.retry_after(jobs_ahead=1) if self.drain is not None else 5
+        return OverloadedError("queue_full", f"the queue is full ({self.max_queued} jobs waiting); retry in {retry} s", retry)
 
 
 def events_source(job: dict[str, Any]) -> str:

@@ -25,9 +25,14 @@ class ApiMetrics:
         kwargs = {"registry": registry} if registry is not None else {}
         self.cache_lookups = Counter(PREFIX + "cache_lookups", "Result-cache lookups by tier and result.", ["tier", "result"], **kwargs)
         self.submitted = Counter(PREFIX + "jobs_submitted", "Jobs accepted by the API, by how they were served.", ["served_by"], **kwargs)
+        self.rejected = Counter(PREFIX + "jobs_rejected", "Submits refused with 429, by reason.", ["reason"], **kwargs)
 
     def cache_lookup(self, tier: str, result: str) -> None:
         self.cache_lookups.labels(tier=tier, result=result).inc()
+
+    def job_rejected(self, reason: str) -> None:
+        """``reason``: queue_full or rate_limited."""
+        self.rejected.labels(reason=reason).inc()
 
     def job_submitted(self, served_by: str) -> None:
         """``served_by``: queue, cache or coalesced."""
@@ -74,7 +79,7 @@ def render_api_metrics(system: Collector, *, multiprocess_dir: str) -> tuple[byt
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (api_metrics().cache_lookups, api_metrics().submitted):
+        for collector in (api_metrics().cache_lookups, api_metrics().submitted, api_metrics().rejected):
             registry.register(collector)
     registry.register(system)
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -24,7 +24,8 @@ from flask import Flask
 from app.cli.commands import api_command, worker_command
 from app.cli.embedded_redis import EmbeddedRedis, free_port
 from app.config import Config, load_config
-from app.jobs.store import TERMINAL, JobStore
+from app.jobs.record import TERMINAL
+from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 from tests.helpers.engine_runs import QUESTIONS

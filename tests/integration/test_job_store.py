@@ -9,8 +9,9 @@ from app.jobs.cancel_watcher import CancelWatcher
 from app.jobs.event_publisher import EventPublisher
 from app.jobs.events import EventLog
 from app.jobs.prompts import PromptBuilder
+from app.jobs.record import JobStatus
 from app.jobs.runner import JobRunner
-from app.jobs.store import JobStatus, JobStore
+from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 

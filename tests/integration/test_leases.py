@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from app.jobs.leases import LeaseReaper, Leases
-from app.jobs.store import JobStatus, JobStore
+from app.jobs.record import JobStatus
+from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 from tests.helpers.waiting import wait_until

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from app.jobs.events import TOKEN, EventLog, token_event
-from app.jobs.store import JobStatus
+from app.jobs.record import JobStatus
 from tests.helpers.waiting import wait_until
 from tests.integration.streams import check_complete, read_sse, sse_events, ws_events
 

@@ -1,6 +1,7 @@
 """The batching scheduler with fake sequences and fake model outputs: no torch."""
 
 import sys
+from collections import deque
 
 import pytest
 
@@ -12,8 +13,8 @@ from app.errors import InvalidRequestError
 from tests.helpers.byte_tokenizer import byte_tokenizer
 
 
-def seq(prompt_len=4, max_tokens=4):
-    request = GenerationRequest("r", list(range(prompt_len)), SamplingParams(max_tokens=max_tokens, temperature=0))
+def seq(prompt_len=4, max_tokens=4, priority=5):
+    request = GenerationRequest("r", list(range(prompt_len)), SamplingParams(max_tokens=max_tokens, temperature=0), priority=priority)
     return Sequence(request, OutputProcessor(byte_tokenizer(), max_tokens=max_tokens), None, deadline=1e18)
 
 
@@ -192,3 +193,13 @@ def test_preempted_sequences_requeue_first_with_their_output_as_input():
     while scheduler.num_unfinished:
         run_step(scheduler)
     assert all(len(s.output.token_ids) == 6 for s in (a, b, c))
+
+
+def test_waiting_list_orders_by_priority_then_arrival():
+    scheduler = Scheduler(max_num_seqs=1, max_num_batched_tokens=64, max_kv_tokens=1024)
+    first, *later = [seq(priority=p) for p in (9, 9, 5, 0, 5, 0)]
+    for s in (first, *later):
+        scheduler.add(s)
+    plan = scheduler.schedule()  # one slot: the first of the most urgent is admitted
+    assert plan.prefill.group == [later[2]]
+    assert scheduler.waiting == deque([later[4], later[1], later[3], first, later[0]])
