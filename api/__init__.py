@@ -9,6 +9,7 @@ from app.config import Config, load_config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the API for ``config`` (default: read from the environment)."""
+    from api.docs import bp as docs_bp
     from api.errors import register_error_handlers
     from api.jobs import bp as jobs_bp
     from api.openai_routes import bp as openai_bp
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(ops_bp)
     app.register_blueprint(page_bp)
+    app.register_blueprint(docs_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(stream_bp)
     app.register_blueprint(openai_bp)

@@ -52,13 +52,13 @@ class Followed:
     reconnects: int = 0
 
 
-def follow(base_url: str, job_id: str, deadline: float) -> Followed:
+def follow(base_url: str, job_id: str, deadline: float, headers: dict[str, str] | None = None) -> Followed:
     """Read the job's SSE stream to its final event, resuming after the last index on any break."""
     seen = Followed(job_id)
     while time.monotonic() < deadline and seen.final is None:
-        headers = {"Last-Event-ID": str(seen.indices[-1])} if seen.indices else {}
+        resume = {"Last-Event-ID": str(seen.indices[-1])} if seen.indices else {}
         try:
-            with httpx.stream("GET", f"{base_url}/v1/jobs/{job_id}/events", headers=headers, timeout=30) as response:
+            with httpx.stream("GET", f"{base_url}/v1/jobs/{job_id}/events", headers={**(headers or {}), **resume}, timeout=30) as response:
                 if response.status_code != 200:
                     raise httpx.TransportError(f"status {response.status_code}")
                 for line in response.iter_lines():

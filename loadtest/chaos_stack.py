@@ -19,7 +19,7 @@ from loadtest.tcp_proxy import TcpProxy
 class Stack:
     """`llmjobs up` in a folder of its own: embedded Redis (AOF), one worker, the API; no Flower."""
 
-    def __init__(self, folder: Path, lease_ttl_s: float = 3.0, proxied: bool = False) -> None:
+    def __init__(self, folder: Path, lease_ttl_s: float = 3.0, proxied: bool = False, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.redis_url = f"redis://127.0.0.1:{free_port()}/0"
@@ -28,6 +28,7 @@ class Stack:
             self.own_redis = EmbeddedRedis(folder / "redis", persist=True).start()
             self.proxy = TcpProxy(self.own_redis.port)
             self.redis_url = self.proxy.url
+        settings = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith("LLMJOBS_")}
         env.update(
             LLMJOBS_REDIS_URL=self.redis_url,  # unless proxied nothing answers there: `up` embeds a Redis on that port
@@ -41,6 +42,7 @@ class Stack:
             LLMJOBS_CACHE="off",
             PYTHONUNBUFFERED="1",
         )
+        env.update(settings)  # the caller's settings win
         self.log = (folder / "stack.log").open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "up"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_ready(300)
