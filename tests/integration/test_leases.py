@@ -10,6 +10,7 @@ import pytest
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.record import JobStatus
 from app.jobs.store import JobStore
+from app.jobs.sweeper import Sweeper
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 from tests.helpers.waiting import wait_until
@@ -66,9 +67,10 @@ def test_the_reaper_sends_the_task_again(store, leases):
     job = store.create({"prompt": "x"}, tenant="", model="m")
     store.start(job["id"], "worker-a")
     sent: list[str] = []
-    reaper = LeaseReaper(leases, sent.append, interval_s=0.1).start()
+    reaper = LeaseReaper(leases, sent.append)
+    sweeper = Sweeper([reaper.reap_once], interval_s=0.1).start()  # as every API process runs it
     try:
         wait_until(lambda: sent, 5, what="the reaper to requeue the job")
     finally:
-        reaper.stop()
+        sweeper.stop()
     assert sent == [job["id"]] and reaper.num_requeued == 1

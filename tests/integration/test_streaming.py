@@ -41,6 +41,7 @@ def test_submit_with_stream_true_answers_with_the_stream(http, france):
         "top_k": 0,
         "stop": [],
         "ignore_eos": False,
+        "priority": 5,
     }
 
 
