@@ -69,6 +69,8 @@ class Services:
             inflight_ttl_s=2 * config.worker.task_time_limit_s,
             max_queued=config.api.max_queued,
             drain=drain,
+            max_active=config.api.tenant_max_active,
+            active_limits=config.api.tenant_active_limits,
             rate_limits=TenantRateLimits(config.redis.url, config.redis.key_prefix, config.api.rate_limit, config.api.tenant_rate_limits)
             if rates
             else None,

@@ -146,6 +146,8 @@ class ApiConfig:
     max_queued: int = 256  # 0: no bound
     rate_limit: int = 0  # requests per minute per tenant; 0: off
     tenant_rate_limits: Mapping[str, int] = field(default_factory=dict)  # tenant -> its own rate limit
+    tenant_max_active: int = 0  # queued + running jobs per tenant; 0: no cap
+    tenant_active_limits: Mapping[str, int] = field(default_factory=dict)  # tenant -> its own cap
     # prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn's processes.
     metrics_dir: str = ""
 
@@ -226,10 +228,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_tokens=s.max_tokens,
             default_max_tokens=s.default_max_tokens,
             max_body_bytes=s.max_body_bytes,
-            api_keys={key: tenant for key, (tenant, _) in s.api_keys.items()},
+            api_keys={key: spec.tenant for key, spec in s.api_keys.items()},
             max_queued=s.max_queued,
             rate_limit=s.rate_limit,
-            tenant_rate_limits={tenant: rpm for tenant, rpm in s.api_keys.values() if rpm is not None},
+            tenant_rate_limits={spec.tenant: spec.rate_limit for spec in s.api_keys.values() if spec.rate_limit is not None},
+            tenant_max_active=s.tenant_max_active,
+            tenant_active_limits={spec.tenant: spec.max_active for spec in s.api_keys.values() if spec.max_active is not None},
             # Not ours: prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn.
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         ),

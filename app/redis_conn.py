@@ -62,6 +62,10 @@ class Keys:
         """Counter of job starts: how fast the queue drains (Retry-After of a full queue)."""
         return f"{self.prefix}:started"
 
+    def active(self, tenant: str) -> str:
+        """Sorted set of a tenant's queued and running job ids (its cap on active jobs)."""
+        return f"{self.prefix}:active:{tenant}"
+
     @property
     def deadlines(self) -> str:
         """Sorted set of job ids with a deadline, by when it passes."""

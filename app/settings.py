@@ -170,7 +170,8 @@ class Settings(BaseModel):
     api_keys: ApiKeys = Field(
         "",  # the variable's text, parsed by validation
         description="Optional `key:tenant` pairs, comma-separated. When set, every `/v1` request needs `Authorization: Bearer <key>` "
-        "and sees only its tenant's jobs. `key:tenant:N` gives that key's tenant its own limit of N requests per minute.",
+        "and sees only its tenant's jobs. `key:tenant:R:A` gives that key's tenant its own limits: R requests per minute, "
+        "A jobs queued or running (0: none).",
     )
     max_queued: int = Field(
         256,
@@ -181,6 +182,9 @@ class Settings(BaseModel):
     )
     rate_limit: int = Field(
         0, ge=0, le=1_000_000, description="Requests per minute per tenant (a moving window in Redis); 0 turns it off. `429` past it."
+    )
+    tenant_max_active: int = Field(
+        0, ge=0, le=1_000_000, description="Most jobs one tenant may have queued or running at once; 0 turns it off. `429` past it."
     )
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API binds to.")

@@ -4,7 +4,7 @@ and ``LLMJOBS_API_KEYS`` (keys, their tenants and per-key rate limits)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -20,28 +20,32 @@ def _switch_word(value: object) -> object:
     return value
 
 
-def parse_key_specs(raw: str) -> dict[str, tuple[str, int | None]]:
-    """``"k1:alice,k2:bob:120"`` -> ``{"k1": ("alice", None), "k2": ("bob", 120)}``: each key's tenant
-    and its own requests-per-minute limit (None: LLMJOBS_RATE_LIMIT's; 0: none)."""
-    keys: dict[str, tuple[str, int | None]] = {}
+class KeySpec(NamedTuple):
+    tenant: str
+    rate_limit: int | None = None  # requests per minute; None: LLMJOBS_RATE_LIMIT's, 0: none
+    max_active: int | None = None  # queued + running jobs; None: LLMJOBS_TENANT_MAX_ACTIVE's, 0: no cap
+
+
+def parse_key_specs(raw: str) -> dict[str, KeySpec]:
+    """``"k1:alice,k2:bob:120:8"`` -> ``{"k1": KeySpec("alice"), "k2": KeySpec("bob", 120, 8)}``:
+    each key's tenant, and optionally that tenant's own rate limit and cap on active jobs."""
+    keys: dict[str, KeySpec] = {}
     for entry in filter(None, (p.strip() for p in raw.split(","))):
-        key, _, rest = entry.partition(":")
-        tenant, _, rpm = rest.partition(":")
-        key, tenant, rpm = key.strip(), tenant.strip(), rpm.strip()
-        if not key or not tenant or (rpm and not rpm.isdigit()):
-            raise ConfigError("LLMJOBS_API_KEYS", "must be comma-separated key:tenant or key:tenant:requests_per_minute entries")
+        key, tenant, *limits = (part.strip() for part in entry.split(":"))
+        if not key or not tenant or len(limits) > 2 or not all(limit.isdigit() for limit in limits):
+            raise ConfigError("LLMJOBS_API_KEYS", "must be comma-separated key:tenant[:requests_per_minute[:max_active_jobs]] entries")
         if key in keys:
             raise ConfigError("LLMJOBS_API_KEYS", "lists one key twice")
-        keys[key] = (tenant, int(rpm) if rpm else None)
+        keys[key] = KeySpec(tenant, *(int(limit) for limit in limits))
     return keys
 
 
 def parse_api_keys(raw: str) -> dict[str, str]:
     """``"k1:alice,k2:bob"`` -> ``{"k1": "alice", "k2": "bob"}``."""
-    return {key: tenant for key, (tenant, _) in parse_key_specs(raw).items()}
+    return {key: spec.tenant for key, spec in parse_key_specs(raw).items()}
 
 
 Switch = Annotated[bool, BeforeValidator(_switch_word)]
 ExpandedPath = Annotated[Path, AfterValidator(Path.expanduser)]
 # A ConfigError raised inside a validator is not wrapped by pydantic: it reaches the caller as it is.
-ApiKeys = Annotated[dict[str, tuple[str, int | None]], BeforeValidator(parse_key_specs)]
+ApiKeys = Annotated[dict[str, KeySpec], BeforeValidator(parse_key_specs)]

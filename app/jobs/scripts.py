@@ -16,6 +16,9 @@ local function publish(stream, n, body)
   redis.call('PUBLISH', stream, n .. ' ' .. body)
 end
 local function finalize(job, stream, ttl, body)
+  -- an ended job no longer counts against its tenant's active jobs (<prefix>:active:<tenant>)
+  local prefix = string.match(job, '^(.*):job:[^:]*$')
+  redis.call('ZREM', prefix .. ':active:' .. (redis.call('HGET', job, 'tenant') or ''), redis.call('HGET', job, 'id') or '')
   redis.call('EXPIRE', job, ttl)
   publish(stream, next_index(stream), body)
   redis.call('EXPIRE', stream, ttl)
@@ -192,12 +195,19 @@ end
 return requeued
 """
 
-# KEYS: job, queued zset, deadlines zset. ARGV: most jobs queued (0: no bound), ttl, queue score,
-# job id, deadline ('' for none), field, value, ... The bound's check and the enqueue are one step:
-# API processes submitting at once never overshoot it. Returns 1 if queued, 0 if the queue is full.
+# KEYS: job, queued zset, deadlines zset, the tenant's active zset. ARGV: most jobs queued (0: no
+# bound), ttl, queue score, job id, deadline ('' for none), the tenant's most active jobs (0: no
+# cap), now, field, value, ... The bounds' checks and the enqueue are one step: API processes
+# submitting at once never overshoot them. Returns 1 if queued, 0 if the queue is full, -1 if the
+# tenant has its most jobs queued or running.
 CREATE = """
 if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if tonumber(ARGV[6]) > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[2]))  -- records long expired
+  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return -1 end
+end
+redis.call('ZADD', KEYS[4], ARGV[7], ARGV[4])
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end

@@ -57,10 +57,11 @@ class JobStore:
 
     def create(
         self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
-        max_queued: int = 0,
-    ) -> dict[str, Any] | None:  # fmt: skip
-        """Store a new queued job and return its record, or None when ``max_queued`` jobs already
-        wait. ``cache_ticket`` tells the worker where to cache the answer once it succeeds."""
+        max_queued: int = 0, max_active: int = 0,
+    ) -> dict[str, Any] | int:  # fmt: skip
+        """Store a new queued job and return its record; or, refused, 0 when ``max_queued`` jobs
+        already wait, -1 when the tenant has ``max_active`` jobs queued or running. ``cache_ticket``
+        tells the worker where to cache the answer once it succeeds."""
         job_id = job_id or new_job_id()
         now = time.time()
         fields = new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
@@ -73,10 +74,10 @@ class JobStore:
         fields["queue_score"] = repr(queue_score(request.get("priority", DEFAULT_PRIORITY), now))
         flat = [item for pair in fields.items() for item in pair]
         created = self._create(
-            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines],
-            args=[max_queued, self.ttl_s, fields["queue_score"], job_id, deadline, *flat],
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines, self.keys.active(tenant)],
+            args=[max_queued, self.ttl_s, fields["queue_score"], job_id, deadline, max_active, repr(now), *flat],
         )
-        return view(fields, queue_rank=None) if created else None
+        return view(fields, queue_rank=None) if created == 1 else created
 
     def create_cached(
         self,

@@ -7,7 +7,7 @@ task could not be sent is removed again, so no record ever promises work that ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -56,7 +56,8 @@ class Submission:
 class SubmitService:
     def __init__(self, *, jobs: JobStore, cache: ResultCache, prompts: PromptBuilder, send_task: SendTask, metrics: SubmitMetrics,
                  model_name: str, model_id: str, default_max_tokens: int, inflight_ttl_s: int, max_queued: int = 0,
-                 drain: DrainRate | None = None, rate_limits: TenantRateLimits | None = None) -> None:  # fmt: skip
+                 drain: DrainRate | None = None, rate_limits: TenantRateLimits | None = None,
+                 max_active: int = 0, active_limits: Mapping[str, int] | None = None) -> None:  # fmt: skip
         self.jobs = jobs
         self.cache = cache
         self.prompts = prompts
@@ -69,6 +70,8 @@ class SubmitService:
         self.max_queued = max_queued  # 0: no bound
         self.drain = drain
         self.rate_limits = rate_limits
+        self.max_active = max_active  # per tenant, queued + running; 0: no cap
+        self.active_limits = dict(active_limits or {})  # tenant -> its own cap
 
     def submit(self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy()) -> Submission:
         """Accept ``request`` for ``tenant``; raise :class:`OverloadedError` past a limit."""
@@ -110,17 +113,23 @@ class SubmitService:
             job_id=job_id,
             cache_ticket=ticket.to_json() if ticket else None,
             max_queued=self.max_queued,
+            max_active=self.active_limits.get(tenant, self.max_active),
         )
-        if job is None:
+        if not isinstance(job, dict):
             if ticket is not None:
                 self.cache.store.release_inflight(ticket.exact, job_id)  # identical requests must not wait on a job that never was
-            raise self._queue_full()
+            raise self._queue_full() if job == 0 else self._tenant_full(tenant)
         try:
             self.send_task(job["id"], request.priority, tracing.headers())
         except Exception:
             self.jobs.discard(job["id"])  # never leave a record for work that was not enqueued
             raise
         return job, "queue"
+
+    def _tenant_full(self, tenant: str) -> OverloadedError:
+        cap = self.active_limits.get(tenant, self.max_active)
+        retry = self.drain.retry_after(jobs_ahead=1) if self.drain is not None else 5
+        return OverloadedError("tenant_active", f"this tenant already has {cap} jobs queued or running; retry in {retry} s", retry)
 
     def _queue_full(self) -> OverloadedError:
         retry = self.drain.retry_after(jobs_ahead=1) if self.drain is not None else 5

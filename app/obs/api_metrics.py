@@ -31,7 +31,7 @@ class ApiMetrics:
         self.cache_lookups.labels(tier=tier, result=result).inc()
 
     def job_rejected(self, reason: str) -> None:
-        """``reason``: queue_full or rate_limited."""
+        """``reason``: queue_full, rate_limited or tenant_active."""
         self.rejected.labels(reason=reason).inc()
 
     def job_submitted(self, served_by: str) -> None:

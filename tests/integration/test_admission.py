@@ -107,3 +107,15 @@ def test_rate_limit_per_tenant(idle_api):
     bob = submit(client, headers={"Authorization": "Bearer kb"})
     assert bob.status_code == 202 and bob.headers["X-RateLimit-Remaining"] == "4"  # other tenants are unaffected
     assert all(submit(client, headers={"Authorization": "Bearer kv"}).status_code == 202 for _ in range(8))  # its own limit: none
+
+
+def test_a_tenant_has_at_most_its_cap_of_active_jobs(idle_api):
+    client = idle_api(LLMJOBS_API_KEYS="ka:alice:0:2,kb:bob", LLMJOBS_TENANT_MAX_ACTIVE="10").test_client()
+    alice = {"Authorization": "Bearer ka"}
+    first, second = (submit(client, headers=alice).get_json()["id"] for _ in range(2))
+    refused = submit(client, headers=alice)
+    assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "tenant_active" and refused.headers["Retry-After"]
+    assert submit(client, headers={"Authorization": "Bearer kb"}).status_code == 202  # bob has the default cap of 10
+    assert client.delete(f"/v1/jobs/{first}", headers=alice).get_json()["status"] == "cancelled"  # an ended job frees its place
+    assert submit(client, headers=alice).status_code == 202
+    assert second
