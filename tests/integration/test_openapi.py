@@ -62,7 +62,7 @@ def test_fuzzing_finds_no_server_error(fuzz_app, stack_env, start_process, tmp_p
     options += ["--request-timeout", "10", "--seed", "1", "--no-color"]  # bounded: a fixed seed, 30 s of fuzzing
     command = [str(Path(sys.executable).with_name("schemathesis")), "run", f"{url}/openapi.json", *options]
     with start_process("API", api_command(load_config(env)), env, tmp_path / "api.log", f"{url}/healthz"):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=400)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=400, cwd=tmp_path)  # its cache stays out of the repo
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
