@@ -61,20 +61,27 @@ class Supervisor:
         for child in self.children:
             if child.due is None and child.proc is not None and (code := child.proc.poll()) is not None:
                 ran_s = now - child.started_at
-                child.streak = child.streak + 1 if ran_s < STABLE_AFTER_S else 1
                 # Only a child that ends by itself (an error exit) can be a setup problem; one killed
                 # by a signal (an OOM kill, an operator's kill -9) is always started again.
-                child.quick_failures = child.quick_failures + 1 if code > 0 and ran_s < STABLE_AFTER_S else 0
-                if child.quick_failures >= MAX_QUICK_FAILURES:
-                    raise GaveUp(f"{child.name} exited {child.quick_failures} times in a row right after starting ({_how(code)})")
-                delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (child.streak - 1))
-                child.due = now + delay
-                print(f"llmjobs: {child.name} exited ({_how(code)}) after {ran_s:.0f} s; restarting it in {delay:g} s", file=sys.stderr)
+                self._failed(child, f"exited ({_how(code)}) after {ran_s:.0f} s", quick=ran_s < STABLE_AFTER_S, setup=code > 0)
             if child.due is not None and now >= child.due:
-                child.launch()
+                try:
+                    child.launch()
+                except (OSError, RuntimeError, TimeoutError) as exc:  # e.g. Redis' port taken meanwhile
+                    self._failed(child, f"did not start ({exc})", quick=True, setup=True)
+                    continue
                 child.restarts += 1
                 if self.on_restart is not None:
                     self.on_restart(child.name)
+
+    def _failed(self, child: Child, what: str, *, quick: bool, setup: bool) -> None:
+        child.streak = child.streak + 1 if quick else 1
+        child.quick_failures = child.quick_failures + 1 if quick and setup else 0
+        if child.quick_failures >= MAX_QUICK_FAILURES:
+            raise GaveUp(f"{child.name} {what}: {child.quick_failures} times in a row right after starting")
+        delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (child.streak - 1))
+        child.due = time.monotonic() + delay
+        print(f"llmjobs: {child.name} {what}; restarting it in {delay:g} s", file=sys.stderr)
 
     def exited(self) -> str | None:
         """A child that is not running now (before readiness nothing is restarted)."""

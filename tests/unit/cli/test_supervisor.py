@@ -48,7 +48,7 @@ def test_signals_never_make_it_give_up():
 def test_a_child_that_cannot_start_stops_the_stack_after_a_few_tries():
     sup = Supervisor()
     sup.add("api", python("import sys; sys.exit(2)"))
-    with pytest.raises(GaveUp, match="api exited 5 times in a row right after starting .exit code 2."):
+    with pytest.raises(GaveUp, match=r"api exited \(exit code 2\) after 0 s: 5 times in a row right after starting"):
         wait_until(lambda: sup.check(), 20, what="the supervisor to give up")
     sup.stop()
 
@@ -58,3 +58,20 @@ def test_stop_ends_every_child():
     children = [sup.add(name, python("import time; time.sleep(60)")) for name in ("redis", "worker", "api")]
     sup.stop(timeout_s=10)
     assert all(child.proc.poll() is not None for child in children)
+
+
+def test_a_child_that_fails_to_launch_is_retried_then_given_up():
+    attempts = []
+
+    def start():
+        attempts.append(1)
+        if len(attempts) == 1:
+            return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(1)"])
+        raise OSError("port taken")
+
+    sup = Supervisor()
+    sup.add("redis", start)
+    with pytest.raises(GaveUp, match="redis did not start .port taken."):
+        wait_until(lambda: sup.check(), 20, what="the supervisor to give up")
+    assert len(attempts) == 5  # the first exit, then four launches that raised
+    sup.stop()
