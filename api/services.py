@@ -75,7 +75,9 @@ class Services:
             if rates
             else None,
         )
-        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), lambda job_id: send_generate(celery, job_id))
+        reaper = LeaseReaper(
+            Leases(client, keys, config.worker.lease_ttl_s), lambda job_id, priority: send_generate(celery, job_id, priority)
+        )
         sweeper = Sweeper([reaper.reap_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(

@@ -60,7 +60,7 @@ class EngineHost:
         self.jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s)
         self.leases = Leases(client, keys, config.worker.lease_ttl_s)
         celery = make_celery(config)
-        self.reaper = LeaseReaper(self.leases, lambda job_id: send_generate(celery, job_id))
+        self.reaper = LeaseReaper(self.leases, lambda job_id, priority: send_generate(celery, job_id, priority))
         self.deadlines = Deadlines(client, keys, config.job_ttl_s)
         self.watchdog = ConsumeWatchdog()
         self._client = client

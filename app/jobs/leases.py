@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import redis
 
 from app.jobs import scripts
+from app.jobs.record import priority_of
 from app.redis_conn import Keys
 
 log = logging.getLogger(__name__)
@@ -39,25 +40,26 @@ class Leases:
         expiry = repr(time.time() + self.lease_ttl_s)
         return list(self._renew(keys=[self.keys.leases, self.keys.job("")], args=[worker_id, expiry, *ids]))
 
-    def reap(self) -> list[str]:
-        """Requeue the running jobs whose lease lapsed; return their ids (each to one caller only)."""
-        return list(self._reap(keys=[self.keys.leases, self.keys.queued, self.keys.job("")], args=[repr(time.time()), REAP_BATCH]))
+    def reap(self) -> list[tuple[str, int]]:
+        """Requeue the running jobs whose lease lapsed; return (id, priority) of each (to one caller only)."""
+        flat = self._reap(keys=[self.keys.leases, self.keys.queued, self.keys.job("")], args=[repr(time.time()), REAP_BATCH])
+        return [(job_id, priority_of(float(score))) for job_id, score in zip(flat[::2], flat[1::2], strict=True)]
 
 
 class LeaseReaper:
-    """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id)``)."""
+    """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id, priority)``)."""
 
-    def __init__(self, leases: Leases, send_task: Callable[[str], None]) -> None:
+    def __init__(self, leases: Leases, send_task: Callable[[str, int], None]) -> None:
         self.leases = leases
         self.send_task = send_task
         self.num_requeued = 0
 
     def reap_once(self) -> list[str]:
         requeued = self.leases.reap()
-        for job_id in requeued:
+        for job_id, priority in requeued:
             # If this send fails the job stays queued in the store, and the broker's redelivery of
             # its first message (the backstop) still runs it.
-            self.send_task(job_id)
+            self.send_task(job_id, priority)
             log.warning("job %s: its worker's lease lapsed; requeued", job_id)
         self.num_requeued += len(requeued)
-        return requeued
+        return [job_id for job_id, _ in requeued]

@@ -45,6 +45,11 @@ def queue_score(priority: int, created_at: float) -> float:
     return priority * 1e10 + created_at
 
 
+def priority_of(score: float) -> int:
+    """The priority a queue score was made from."""
+    return int(score // 1e10)
+
+
 def expired_event() -> dict[str, Any]:
     return final_event(status=JobStatus.EXPIRED.value, finish_reason="expired", output="", usage=None, timings=None, error=None)
 

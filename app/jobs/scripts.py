@@ -177,8 +177,8 @@ return lost
 
 # KEYS: leases zset, queued zset, job key prefix. ARGV: now, most jobs per call.
 # Put every running job whose lease lapsed back in the queue (at its own score: priority, then
-# submit time, so it keeps its place); each is returned to exactly one caller, which sends its
-# task again.
+# submit time, so it keeps its place); each is returned (id, queue score) to exactly one caller,
+# which sends its task again.
 REAP = """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local requeued = {}
@@ -188,8 +188,10 @@ for _, id in ipairs(expired) do
   if redis.call('HGET', job, 'status') == 'running' then
     redis.call('HSET', job, 'status', 'queued', 'requeued_at', ARGV[1])
     redis.call('HDEL', job, 'worker')
-    redis.call('ZADD', KEYS[2], redis.call('HGET', job, 'queue_score') or redis.call('HGET', job, 'created_at') or ARGV[1], id)
+    local score = redis.call('HGET', job, 'queue_score') or redis.call('HGET', job, 'created_at') or ARGV[1]
+    redis.call('ZADD', KEYS[2], score, id)
     table.insert(requeued, id)
+    table.insert(requeued, score)
   end
 end
 return requeued

@@ -47,7 +47,7 @@ def test_a_lapsed_lease_requeues_the_job_exactly_once(store, leases):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(sum(results, [])) == [job["id"]]
+    assert sorted(sum(results, [])) == [(job["id"], 5)]
     record = store.get(job["id"])
     assert record["status"] == "queued" and record["queue_position"] == 1
     assert store.start(job["id"], "worker-b").outcome == "started"
@@ -64,13 +64,13 @@ def test_a_finished_job_leaves_no_lease(store, leases):
 
 
 def test_the_reaper_sends_the_task_again(store, leases):
-    job = store.create({"prompt": "x"}, tenant="", model="m")
+    job = store.create({"prompt": "x", "priority": 2}, tenant="", model="m")
     store.start(job["id"], "worker-a")
-    sent: list[str] = []
-    reaper = LeaseReaper(leases, sent.append)
+    sent: list[tuple[str, int]] = []
+    reaper = LeaseReaper(leases, lambda job_id, priority: sent.append((job_id, priority)))
     sweeper = Sweeper([reaper.reap_once], interval_s=0.1).start()  # as every API process runs it
     try:
         wait_until(lambda: sent, 5, what="the reaper to requeue the job")
     finally:
         sweeper.stop()
-    assert sent == [job["id"]] and reaper.num_requeued == 1
+    assert sent == [(job["id"], 2)] and reaper.num_requeued == 1  # sent again at its own priority
