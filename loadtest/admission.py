@@ -26,6 +26,7 @@ import redis
 from loadtest.chaos import follow
 from loadtest.chaos_stack import Stack
 from loadtest.driver import closed_loop
+from loadtest.report import write_json
 from loadtest.stats import percentile
 
 BOUND = 48
@@ -107,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stack.stop()
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+        write_json(report, args.json)
     return 0
 
 

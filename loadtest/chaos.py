@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from loadtest.chaos_stack import Stack
+from loadtest.report import write_json
 from loadtest.stats import percentile
 
 SCENARIOS = ("worker-kill", "redis-kill", "api-kill", "network-blip")
@@ -209,8 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     report["totals"] = totals
     print(json.dumps(totals))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+        write_json(report, args.json)
     return 0 if totals["lost"] == totals["gaps"] == totals["duplicates"] == totals["wrong_outputs"] == 0 else 1
 
 

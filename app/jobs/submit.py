@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind
 
 from app.errors import OverloadedError
 from app.jobs.admission import admit
-from app.jobs.drain import DrainRate
+from app.jobs.drain import IDLE_RETRY_S, DrainRate
 from app.jobs.prompts import PromptBuilder
 from app.jobs.rate_limits import TenantRateLimits
 from app.jobs.record import DEFAULT_PRIORITY, new_job_id
@@ -128,11 +128,15 @@ class SubmitService:
 
     def _tenant_full(self, tenant: str) -> OverloadedError:
         cap = self.active_limits.get(tenant, self.max_active)
-        retry = self.drain.retry_after(jobs_ahead=1) if self.drain is not None else 5
+        retry = self._retry_after()
         return OverloadedError("tenant_active", f"this tenant already has {cap} jobs queued or running; retry in {retry} s", retry)
 
+    def _retry_after(self) -> int:
+        """Seconds until the next queued job starts, at the recent drain rate."""
+        return self.drain.retry_after(jobs_ahead=1) if self.drain is not None else IDLE_RETRY_S
+
     def _queue_full(self) -> OverloadedError:
-        retry = self.drain.retry_after(jobs_ahead=1) if self.drain is not None else 5
+        retry = self._retry_after()
         return OverloadedError("queue_full", f"the queue is full ({self.max_queued} jobs waiting); retry in {retry} s", retry)
 
 

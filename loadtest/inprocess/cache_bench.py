@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from loadtest.report import write_json
 from loadtest.stats import percentile
 
 PAIRS = files("cache") / "data" / "pairs.jsonl"  # package data of the cache (pyproject's package-data), wherever it is installed
@@ -167,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("lookup", "all"):
         report["lookup"] = lookup(args.redis_url, args.sizes, args.queries)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
+        write_json(report, args.out)
     return 0
 
 

@@ -25,6 +25,7 @@ from app.engine.base import Engine
 from app.engine.types import GenerationRequest, SamplingParams
 from app.obs.process_memory import memory_stats
 from loadtest.inprocess.driver import chat_ids, drive
+from loadtest.report import write_json
 from loadtest.stats import percentile
 
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
@@ -105,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=1))
     engine.close()
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=1))
+        write_json(figures, args.json)
     return 0
 
 

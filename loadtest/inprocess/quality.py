@@ -21,6 +21,7 @@ from pathlib import Path
 from app.config import load_config
 from loadtest.driver import closed_loop
 from loadtest.inprocess.driver import chat_ids, short_chat_questions
+from loadtest.report import write_json
 from loadtest.workloads import FOLDER
 
 
@@ -138,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row), flush=True)
         del model
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"max_tokens": args.max_tokens, "prompts": len(prompts), "results": results}, indent=1))
+        write_json({"max_tokens": args.max_tokens, "prompts": len(prompts), "results": results}, args.json)
     return 0
 
 
