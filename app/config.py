@@ -16,7 +16,7 @@ from typing import get_args
 from pydantic import ValidationError
 
 from app.errors import ConfigError, ModelNotPreparedError
-from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, SPECULATIVE_MODES, Settings, env_text
+from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings, env_text
 from app.settings_types import parse_api_keys
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ENV_VARS",
     "QUANTIZATION_MODES",
     "READY_MARKER",
+    "RUNNER_MODES",
     "SPECULATIVE_MODES",
     "ApiConfig",
     "CacheConfig",
@@ -113,6 +114,7 @@ class WorkerConfig:
     metrics_port: int = 9101
     speculative: str = "off"
     speculative_tokens: int = 5
+    runner: str = "auto"
 
     @property
     def task_threads(self) -> int:
@@ -218,6 +220,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             metrics_port=s.worker_metrics_port,
             speculative=s.speculative,
             speculative_tokens=s.speculative_tokens,
+            runner=s.runner,
         ),
         api=ApiConfig(
             host=s.host,

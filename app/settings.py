@@ -19,10 +19,12 @@ DEFAULT_MODEL = "smollm2-135m-instruct"
 QuantizationMode = Literal["auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit"]
 AttentionMode = Literal["auto", "sdpa", "eager", "flash_attention_2"]
 SpeculativeMode = Literal["off", "prompt-lookup", "draft-model"]
+RunnerMode = Literal["auto", "lean", "transformers"]
 # The runtime flags (app/flags) offer the same choices, so they are exported as tuples too.
 QUANTIZATION_MODES: tuple[str, ...] = get_args(QuantizationMode)
 ATTENTION_MODES: tuple[str, ...] = get_args(AttentionMode)
 SPECULATIVE_MODES: tuple[str, ...] = get_args(SpeculativeMode)
+RUNNER_MODES: tuple[str, ...] = get_args(RunnerMode)
 
 
 def _expects(text: str) -> dict[str, str]:
@@ -97,6 +99,12 @@ class Settings(BaseModel):
         "`naive`: one request at a time with `model.generate` (the baseline, and the rollback).",
     )
     max_num_seqs: int = Field(32, ge=1, le=4096, description="Batching engine: most sequences in the running batch.")
+    runner: RunnerMode = Field(
+        "auto",
+        description="Batching engine: the forward pass. `lean`: the project's own Llama-family forward over preallocated KV slots "
+        "(CPU; Llama, SmolLM2, Mistral, Qwen2 with weights `none` or `fp16-weights`); `transformers`: the model's transformers forward "
+        "(any architecture, device and weight format; the rollback); `auto`: `lean` where it runs, else `transformers`.",
+    )
     max_batched_tokens: int = Field(
         1024,
         ge=16,

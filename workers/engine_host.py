@@ -145,6 +145,7 @@ class EngineHost:
         engine = self._runner.engine
         return {
             "engine": "batching" if hasattr(engine, "scheduler") else "naive",
+            "runner": getattr(engine, "runner_name", "transformers"),
             "device": engine.device,
             "quantization": getattr(engine.model, "llmjobs_quantization", "none"),
             "attention": getattr(engine.model, "llmjobs_attention", "sdpa"),

@@ -8,6 +8,7 @@ from typing import Any
 from app.config import ModelConfig, WorkerConfig
 from app.engine.base import Engine, StopCheck
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
+from app.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,20 @@ def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engin
     return engine_for(
         worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length, draft_model=draft_model
     )
+
+
+def pick_runner(mode: str, model: Any, device: str) -> str:
+    """The batching engine's forward pass for ``LLMJOBS_RUNNER=mode``: ``auto`` takes the lean
+    runner where it can run this model, and an explicit ``lean`` that cannot is an error at start."""
+    from app.engine import tensor_parallel
+    from app.engine.lean_model import unsupported
+
+    reason = "tensor parallelism shards the transformers model" if tensor_parallel.is_distributed() else unsupported(model, device)
+    if mode == "auto":
+        return "transformers" if reason else "lean"
+    if mode == "lean" and reason:
+        raise ModelLoadError(f"LLMJOBS_RUNNER=lean cannot run here: {reason}; use transformers")
+    return mode
 
 
 def engine_for(
@@ -54,6 +69,7 @@ def engine_for(
     return BatchingEngine(
         model,
         tokenizer,
+        runner=pick_runner(worker_config.runner, model, device),
         max_num_seqs=worker_config.max_num_seqs,
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
         max_kv_tokens=max_kv_tokens,

@@ -49,6 +49,7 @@ class BatchingEngine(Engine):
         speculative: str = "off",
         speculative_tokens: int = 5,
         draft_model: Any = None,
+        runner: str = "transformers",
     ) -> None:
         super().__init__(
             model,
@@ -66,7 +67,16 @@ class BatchingEngine(Engine):
             max_kv_tokens=max_kv_tokens,
             prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids),
         )
-        self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device, prefix_cache=self.prefix_cache)
+        self.runner_name = runner
+        if runner == "lean":  # the project's own forward over KV slots (app/engine/lean_model.py)
+            from app.engine.lean_model import LeanModel
+            from app.engine.lean_runner import LeanRunner
+
+            self.runner = LeanRunner(
+                LeanModel(model), num_slots=max_num_seqs, max_len=min(context_length, max_kv_tokens), prefix_cache=self.prefix_cache
+            )
+        else:
+            self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device, prefix_cache=self.prefix_cache)
         if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
             self.runner = tensor_parallel.BroadcastingRunner(self.runner)
         self._inbox: list[Sequence] = []

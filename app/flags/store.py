@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from app.config import ATTENTION_MODES, QUANTIZATION_MODES, SPECULATIVE_MODES, Config
+from app.config import ATTENTION_MODES, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Config
 from app.redis_conn import Keys
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ FLAGS: dict[str, Flag] = {
             "batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"
         ),
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
+        Flag("runner", RUNNER_MODES, "transformers", "worker", "reload", "forward pass: the lean runner or transformers' (LLMJOBS_RUNNER)"),
         Flag("quantization", QUANTIZATION_MODES, "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
         Flag("attention", ATTENTION_MODES, "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
         Flag(
@@ -74,6 +75,7 @@ def defaults(config: Config) -> dict[str, str]:
         "attention": config.model.attention,
         "semantic_cache": "on" if config.cache.semantic else "off",
         "speculative": config.worker.speculative,
+        "runner": config.worker.runner,
     }
 
 

@@ -3,10 +3,10 @@
 A poll thread reads the effective flags about once a second. ``prefix_cache`` and
 ``speculative`` go straight to the engine (between two steps); a value the engine cannot run
 (``draft-model`` with no draft model loaded) is reported and not retried until the flag
-changes. ``batching``, ``quantization`` and ``attention`` need a new engine: the gate closes
-(task threads wait before claiming their next job, so new jobs stay queued), in-flight requests
-finish, the new engine is built (``batching`` alone reuses the loaded weights; the others load
-the model again), and the gate reopens. If building fails the old engine keeps serving, the
+changes. ``batching``, ``runner``, ``quantization`` and ``attention`` need a new engine: the gate
+closes (task threads wait before claiming their next job, so new jobs stay queued), in-flight
+requests finish, the new engine is built (``batching`` and ``runner`` reuse the loaded weights;
+the others load the model again), and the gate reopens. If building fails the old engine keeps serving, the
 failure is reported (``flags list``, the log), and the same value is not retried until the flag
 changes again: no crash loop.
 """
@@ -41,6 +41,7 @@ def configs_for(config: Config, flags: dict[str, str]) -> Config:
     worker = replace(
         config.worker,
         engine="batching" if flags["batching"] == "on" else "naive",
+        runner=flags["runner"],
         # draft-model without a draft is refused by the engine's live switch (and reported), not here
         speculative=flags["speculative"]
         if flags["speculative"] != "draft-model" or config.model.draft_model
@@ -129,7 +130,7 @@ class WorkerFlagApplier:
             old = self.get_engine()
             new = None
             try:
-                if changed == ["batching"]:  # same weights, another engine around them
+                if set(changed) <= {"batching", "runner"}:  # same weights, another engine around them
                     new = engine_for(
                         config.worker,
                         old.model,

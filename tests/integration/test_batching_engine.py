@@ -1,4 +1,5 @@
-"""The batching engine on the real default model, in-process (no Redis, no worker)."""
+"""The batching engine on the real default model, in-process (no Redis, no worker), on both of
+its runners: every exactness test holds for the lean forward as for transformers'."""
 
 import threading
 
@@ -9,17 +10,23 @@ from tests.helpers.engine_runs import QUESTIONS, chat_ids, run_together
 
 
 @pytest.fixture(scope="module")
-def model(config):
+def loaded(config):
     from app.engine.loader import load_model
 
     return load_model(config.model)
 
 
+@pytest.fixture(scope="module", params=["transformers", "lean"])
+def model(loaded, request):
+    """(weights, tokenizer, device, runner): the loaded model and the runner engines get."""
+    return (*loaded, request.param)
+
+
 def make(model, **limits):
     from app.engine.batching_engine import BatchingEngine
 
-    weights, tokenizer, device = model
-    settings = {"max_num_seqs": 32, "max_num_batched_tokens": 512, "max_kv_tokens": 65536, **limits}
+    weights, tokenizer, device, runner = model
+    settings = {"max_num_seqs": 32, "max_num_batched_tokens": 512, "max_kv_tokens": 65536, "runner": runner, **limits}
     return BatchingEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120, **settings)
 
 
@@ -33,7 +40,7 @@ def engine(model):
 def test_greedy_in_a_mixed_batch_equals_alone(model, engine):
     from app.engine.naive_engine import NaiveEngine
 
-    weights, tokenizer, device = model
+    weights, tokenizer, device, _ = model
     naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
     requests = [
         GenerationRequest(str(i), chat_ids(engine, q), SamplingParams(max_tokens=24 + 4 * i, temperature=0))
@@ -51,7 +58,7 @@ def test_long_prompts_prefilled_in_chunks_match_naive(model):
     from app.engine.naive_engine import NaiveEngine
     from loadtest.workloads import load
 
-    weights, tokenizer, device = model
+    weights, tokenizer, device, _ = model
     naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
     chunked = make(model, max_num_batched_tokens=128)  # ~900-token prompts take several chunks
     try:
@@ -72,7 +79,7 @@ def test_shared_prefix_is_reused_and_changes_nothing(model):
     from app.engine.naive_engine import NaiveEngine
     from loadtest.workloads import load
 
-    weights, tokenizer, device = model
+    weights, tokenizer, device, _ = model
     naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
     engine = make(model)
     try:
@@ -137,7 +144,8 @@ def test_cancel_mid_batch_frees_its_slot(engine):
     assert results[1].finish_reason == "cancelled" and results[1].completion_tokens < 60
     assert [results[0].completion_tokens, results[2].completion_tokens] == [60, 60]
     assert engine.scheduler.num_unfinished == 0 and engine.scheduler.num_reserved_tokens == 0
-    assert engine.runner.running is None
+    assert not engine.runner.running  # every row (and, in the lean runner, its KV slot) released
+    assert not getattr(engine.runner, "slot", None)
 
 
 def test_memory_pressure_makes_requests_wait_and_all_finish(model):
