@@ -49,7 +49,8 @@ def _zeros(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> torch.Ten
     numel = 1
     for size in shape:
         numel *= size
-    buffer = mmap.mmap(-1, numel * torch.empty((), dtype=dtype).element_size())
+    # private: MADV_DONTNEED then frees the pages (on a shared mapping they would stay in shmem)
+    buffer = mmap.mmap(-1, numel * torch.empty((), dtype=dtype).element_size(), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return torch.frombuffer(buffer, dtype=dtype).view(shape)  # the tensor keeps the mapping alive
 
 

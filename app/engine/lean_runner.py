@@ -30,7 +30,11 @@ class LeanRunner:
         """Feed each row its new tokens after what its slot holds; returns the final hidden
         states of every fed token, packed in row order (N, hidden)."""
         lengths = self.kv.lengths
-        layout = StepLayout.of([(self.slot[seq.seq_id], lengths[self.slot[seq.seq_id]], len(tokens)) for seq, tokens in rows])
+        layout = StepLayout.of(
+            [(self.slot[seq.seq_id], lengths[self.slot[seq.seq_id]], len(tokens)) for seq, tokens in rows],
+            self.model.num_kv_heads,
+            self.kv.max_len,
+        )
         ids = torch.tensor([token for _, tokens in rows for token in tokens])
         hidden = self.model.forward(ids, layout, self.kv)
         for seq, tokens in rows:

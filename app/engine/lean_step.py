@@ -21,8 +21,8 @@ import torch.nn.functional as F
 
 @dataclass
 class StepLayout:
-    slots: torch.Tensor  # (N,) the slot of each packed token
-    positions: torch.Tensor  # (N,) its position in its sequence
+    positions: torch.Tensor  # (N,) each packed token's position in its sequence
+    rows: torch.Tensor  # (N * H_kv,) where each token's key (or value) of each KV head goes in a layer's buffer seen as rows of D
     grid_index: torch.Tensor  # (N,) its cell in the (hi - lo) x n_max query grid
     query_positions: torch.Tensor  # (hi - lo, n_max) position of each grid cell's query (0 where none)
     lo: int
@@ -31,7 +31,7 @@ class StepLayout:
     length: int  # keys read per slot: the furthest position of the step, plus one
 
     @classmethod
-    def of(cls, rows: list[tuple[int, int, int]]) -> StepLayout:
+    def of(cls, rows: list[tuple[int, int, int]], num_kv_heads: int, max_len: int) -> StepLayout:
         """``rows``: (slot, first position, number of new tokens) per row, in packing order."""
         lo, hi = min(slot for slot, _, _ in rows), max(slot for slot, _, _ in rows) + 1
         n_max = max(count for _, _, count in rows)
@@ -42,9 +42,11 @@ class StepLayout:
             positions += range(first, first + count)
             cells += range((slot - lo) * n_max, (slot - lo) * n_max + count)
             grid[slot - lo, :count] = torch.arange(first, first + count)
+        heads = torch.arange(num_kv_heads)
+        slot_rows = (torch.tensor(slots).unsqueeze(1) * num_kv_heads + heads) * max_len  # (N, H_kv): each head's first row
         return cls(
-            slots=torch.tensor(slots),
             positions=torch.tensor(positions),
+            rows=(slot_rows + torch.tensor(positions).unsqueeze(1)).flatten(),
             grid_index=torch.tensor(cells),
             query_positions=grid,
             lo=lo,
@@ -67,9 +69,10 @@ class StepLayout:
     ) -> torch.Tensor:
         """Write this step's ``k``/``v`` (N, H_kv, D) into the layer's slot buffers, then attend
         ``q`` (N, H, D) to each slot's keys; returns (N, H * D)."""
-        keys[self.slots, :, self.positions] = k
-        values[self.slots, :, self.positions] = v
-        count, heads, dim = self.hi - self.lo, q.shape[1], q.shape[2]
+        dim = k.shape[-1]
+        keys.view(-1, dim).index_copy_(0, self.rows, k.reshape(-1, dim))  # one copy of N x H_kv rows, no scatter loop
+        values.view(-1, dim).index_copy_(0, self.rows, v.reshape(-1, dim))
+        count, heads = self.hi - self.lo, q.shape[1]
         grid = q.new_zeros((count * self.n_max, heads, dim)).index_copy_(0, self.grid_index, q)
         grid = grid.view(count, self.n_max, heads, dim).transpose(1, 2)  # (slots, H, n_max, D)
         out = F.scaled_dot_product_attention(

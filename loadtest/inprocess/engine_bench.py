@@ -38,7 +38,10 @@ def build_engine(args: argparse.Namespace) -> Engine:
     model_config = replace(config.model, device=args.device, dtype=args.dtype)
     engine_kind = getattr(args, "engine", "naive")
     worker_config = replace(
-        config.worker, engine=engine_kind, max_num_seqs=max(config.worker.max_num_seqs, getattr(args, "concurrency", 1))
+        config.worker,
+        engine=engine_kind,
+        max_num_seqs=max(config.worker.max_num_seqs, getattr(args, "concurrency", 1)),
+        runner=getattr(args, "runner", None) or config.worker.runner,
     )
     if args.random_weights is None:
         from app.engine import make_engine
@@ -72,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--engine", choices=("naive", "batching"), default="naive")
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (batching engine)")
+    parser.add_argument(
+        "--runner", choices=("auto", "lean", "transformers"), help="the batching engine's forward (default: LLMJOBS_RUNNER)"
+    )
     parser.add_argument("--random-weights", type=Path, help="folder with config.json and tokenizer files only")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
