@@ -9,6 +9,7 @@ from app.config import Config, load_config
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the API for ``config`` (default: read from the environment)."""
+    from api.body_deadline import BodyDeadline
     from api.docs import bp as docs_bp
     from api.errors import register_error_handlers
     from api.jobs import bp as jobs_bp
@@ -20,7 +21,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.stream import sock
 
     config = config or load_config()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no open /static route: the page blueprint serves its one file
     app.config["MAX_CONTENT_LENGTH"] = config.api.max_body_bytes
     app.json.sort_keys = False
     app.extensions["llmjobs"] = Services.build(config)
@@ -32,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(stream_bp)
     app.register_blueprint(openai_bp)
     sock.init_app(app)
+    app.wsgi_app = BodyDeadline(app.wsgi_app, config.api.body_timeout_s, config.api.max_body_bytes)  # slow clients
 
     @app.after_request
     def _reply_headers(response):  # X-RateLimit-* of a submit, on its reply (a stream's too)

@@ -6,9 +6,11 @@ from importlib.resources import files
 
 from flask import Blueprint, Response, send_from_directory
 
+from api.auth import require_tenant_unless_public
 from api.openapi import document
 
 bp = Blueprint("docs", __name__)
+bp.before_request(require_tenant_unless_public)
 # Swagger UI 5 (OpenAPI 3.1), as the flask-openapi3-swagger package ships it.
 ASSETS = files("flask_openapi3_swagger") / "templates" / "swagger"
 PAGE = """<!doctype html>

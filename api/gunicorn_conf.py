@@ -1,4 +1,5 @@
-"""gunicorn settings that `llmjobs api` adds: prometheus-client's multiprocess mode.
+"""gunicorn settings that `llmjobs api` adds: prometheus-client's multiprocess mode, slow-client
+bounds, and access and error logs that never show a secret from a URL.
 
 gunicorn's workers are separate processes; for ``/metrics`` to count every request whichever
 process served it, prometheus-client keeps each process's values in memory-mapped files in one
@@ -8,9 +9,50 @@ gauges when it exits (https://prometheus.github.io/client_python/multiprocess/).
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import tempfile
+
+from gunicorn.glogging import Logger
+
+# Slow clients. The gevent worker must read a request's headers within `keepalive` seconds (the
+# first request's too): a client trickling them is dropped after 5 s. Bodies get
+# LLMJOBS_BODY_TIMEOUT (api/body_deadline.py). A request line or header over these sizes is a 400.
+keepalive = 5
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# Query parameters that may carry a secret: an old client's `?api_key=`, a stream token. The value
+# is replaced in every access and error log line (gunicorn logs the URL of a request that failed).
+SECRET_PARAMS = re.compile(r"((?:^|[?&;\s])(?:api_key|token|stream_token|access_token|key|password)=)[^&;\s\"']*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return SECRET_PARAMS.sub(r"\1[redacted]", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with every line passed through :func:`redact`."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.addFilter(RedactingFilter())
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server) -> None:

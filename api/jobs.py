@@ -1,16 +1,17 @@
-"""Submitting, polling and cancelling jobs."""
+"""Submitting, polling, cancelling and erasing jobs."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, url_for
+from flask import Blueprint, abort, g, url_for
 
-from api.auth import require_tenant
+from api.auth import issue_stream_token, require_tenant
 from api.errors import error_response
 from api.services import services
 from api.sse import job_frames, sse_response
 from api.view_helpers import cache_header, find_job, json_body, submit
+from app.jobs.erase import erase_job
 from app.jobs.event_hub import follow
 from app.jobs.record import TERMINAL
 from app.jobs.request import parse_job_request
@@ -37,13 +38,14 @@ def submit_job():
         return sse_response(job_frames(events), headers={**headers, "X-Job-Id": job["id"]})
     body = {**{name: job[name] for name in PUBLIC_FIELDS}, "url": url, "cached": job["cached"]}
     body.update({name: job[name] for name in ("cache", "coalesced_with") if name in job})
-    return body, 202, headers
+    return {**body, "stream_token": issue_stream_token(job["id"])}, 202, headers
 
 
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str):
-    """The job's record: status, timestamps, and once done its output, usage and timings."""
-    return find_job(job_id)
+    """The job's record: status, timestamps, once done its output, usage and timings; and a fresh
+    ``stream_token`` for its stream routes (``?token=``), since only its owner gets here."""
+    return {**find_job(job_id), "stream_token": issue_stream_token(job_id)}
 
 
 @bp.delete("/jobs/<job_id>")
@@ -64,3 +66,23 @@ def cancel_job(job_id: str):
         time.sleep(0.02)
         job = find_job(job_id)
     return job, 200 if job["status"] in TERMINAL else 202
+
+
+@bp.post("/jobs/<job_id>/erase")
+def erase(job_id: str):
+    """Erase an ended job for good: its record, its event log and the cache entry its answer created.
+
+    200 with what was erased; 404 if unknown (or another tenant's); 409 while it is queued or running
+    (cancel it first), or for a moment after it ends while its answer is being cached (Retry-After).
+    """
+    find_job(job_id)
+    erased = erase_job(services().jobs, job_id, g.tenant)
+    if erased.outcome == "missing":
+        abort(404, f"job {job_id!r} does not exist")
+    if erased.outcome == "active":
+        return error_response(409, "conflict", f"job {job_id!r} has not ended: cancel it first (DELETE /v1/jobs/{job_id})")
+    if erased.outcome == "finishing":
+        response = error_response(409, "conflict", f"job {job_id!r} is still storing its answer; try again in a second")
+        response[0].headers["Retry-After"] = "1"
+        return response
+    return {"id": job_id, "object": "job.erased", "erased": True, "cache_entries": erased.cache_entries}

@@ -42,6 +42,14 @@ class Accepted(BaseModel):
     cached: bool
     cache: dict[str, Any] | None = None
     coalesced_with: str | None = None
+    stream_token: str = Field(description="Opens this job's stream routes as `?token=` for LLMJOBS_STREAM_TOKEN_TTL seconds.")
+
+
+class Erased(BaseModel):
+    id: str
+    object: Literal["job.erased"]
+    erased: bool
+    cache_entries: int = Field(description="Result-cache entries the job's answer had created, now deleted.")
 
 
 class Job(BaseModel):
@@ -63,6 +71,7 @@ class Job(BaseModel):
     attempts: int
     cached: bool
     queue_position: int | None = Field(default=None, description="While queued: 1 = next.")
+    stream_token: str | None = Field(default=None, description="A fresh token for this job's stream routes (`?token=`).")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -79,7 +88,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "A missing or wrong API key",
         404: "No such job (or another tenant's), or an unknown model",
         405: "Method not allowed",
-        409: "The job has already ended",
+        408: "The request body did not arrive within LLMJOBS_BODY_TIMEOUT",
+        409: "The job has already ended (cancel), or has not ended yet (erase)",
         413: "The body is larger than LLMJOBS_MAX_BODY_BYTES",
         429: "The queue is full or the tenant is over its rate: wait `Retry-After` seconds",
         503: "Redis is unreachable (or, for /readyz, no worker consumes the queue): wait `Retry-After` seconds",
@@ -88,8 +98,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _json("Error", meaning[code]) for code in codes}
 
 
-SUBMIT_ERRORS = (400, 401, 405, 413, 429, 503)
+SUBMIT_ERRORS = (400, 401, 405, 408, 413, 429, 503)
 JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}, "description": "The job's stream_token"}
 
 
 def _paths() -> dict[str, Any]:
@@ -129,11 +140,18 @@ def _paths() -> dict[str, Any]:
             "parameters": JOB_ID,
             "get": {
                 "summary": "The job's events as server-sent events (also at /v1/jobs/{job_id}/ws as a WebSocket)",
-                "parameters": [{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
+                "parameters": [{"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}, TOKEN],
                 "responses": {
                     "200": {**stream, "description": "Replayed, then live, closing after `final`"},
                     **_errors(400, 401, 404, 503),
                 },
+            },
+        },
+        "/v1/jobs/{job_id}/erase": {
+            "parameters": JOB_ID,
+            "post": {
+                "summary": "Erase an ended job: its record, events and the cache entry it created",
+                "responses": {"200": _json("Erased", "Erased"), **_errors(401, 404, 409, 503)},
             },
         },
         "/v1/chat/completions": {
@@ -162,7 +180,7 @@ def _paths() -> dict[str, Any]:
 @cache
 def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
-              "Error": Error, "Accepted": Accepted, "Job": Job}  # fmt: skip
+              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased}  # fmt: skip
     schemas: dict[str, Any] = {}
     for name, model in models.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")

@@ -16,6 +16,7 @@ from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.prompts import PromptBuilder
 from app.jobs.rate_limits import TenantRateLimits
+from app.jobs.resend import RestartResender
 from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
 from app.jobs.sweeper import Sweeper
@@ -78,7 +79,9 @@ class Services:
         reaper = LeaseReaper(
             Leases(client, keys, config.worker.lease_ttl_s), lambda job_id, priority: send_generate(celery, job_id, priority)
         )
-        sweeper = Sweeper([reaper.reap_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]).start()
+        resender = RestartResender(client, keys, lambda job_id, priority: send_generate(celery, job_id, priority))
+        chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]
+        sweeper = Sweeper(chores).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
             config=config,

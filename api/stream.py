@@ -1,4 +1,7 @@
-"""Following a job's events live: SSE and WebSocket, with resume and full replay."""
+"""Following a job's events live: SSE and WebSocket, with resume and full replay.
+
+Callers authenticate with ``Authorization: Bearer <key>`` or, from a browser (whose EventSource and
+WebSocket cannot send headers), with the job's short-lived ``?token=`` (api/stream_tokens.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import re
 from flask import Blueprint, request
 from flask_sock import ConnectionClosed, Sock
 
-from api.auth import require_tenant
+from api.auth import require_stream_access
 from api.services import services
 from api.sse import job_frames, sse_response
 from api.view_helpers import find_job
@@ -17,7 +20,7 @@ from app.jobs.event_hub import follow
 from app.jobs.submit import events_source
 
 bp = Blueprint("stream", __name__, url_prefix="/v1")
-bp.before_request(require_tenant)
+bp.before_request(require_stream_access)
 sock = Sock()
 
 

@@ -8,7 +8,7 @@ from api.services import services
 from app.errors import InvalidRequestError
 from app.jobs.record import is_job_id
 from app.jobs.request import JobRequest
-from app.jobs.submit import CachePolicy
+from app.jobs.submit import MODES, CachePolicy
 
 
 def json_body() -> object:
@@ -19,9 +19,13 @@ def json_body() -> object:
 
 
 def cache_policy() -> CachePolicy:
-    """From ``Cache-Control``: ``no-store`` opts out of the cache, ``no-cache`` asks for a fresh answer."""
+    """From ``Cache-Control`` (``no-store`` opts out of the cache, ``no-cache`` asks for a fresh answer)
+    and ``X-Cache-Mode`` (``off``, ``exact`` or ``semantic``: how strict, never looser than the tenant's)."""
     directives = request.cache_control
-    return CachePolicy(use=not directives.no_store, read=not directives.no_cache)
+    mode = request.headers.get("X-Cache-Mode", "").strip().lower() or None
+    if mode is not None and mode not in MODES:
+        raise InvalidRequestError("X-Cache-Mode", f"X-Cache-Mode: must be one of {', '.join(MODES)}, got {mode!r}")
+    return CachePolicy(use=not directives.no_store, read=not directives.no_cache, mode=mode)
 
 
 def submit(job_request: JobRequest) -> dict:
@@ -40,7 +44,7 @@ def find_job(job_id: str) -> dict:
 
 
 def cache_header(job: dict) -> str:
-    """``X-Cache``: ``hit; tier=exact``, ``hit; tier=semantic``, ``coalesced`` or ``miss``."""
-    if job["cached"]:
-        return f"hit; tier={job['cache']['tier']}"
-    return "coalesced" if job.get("coalesced_with") else "miss"
+    """``X-Cache``: ``hit; tier=exact``, ``hit; tier=semantic``, ``coalesced`` or ``miss``, then ``; mode=``
+    the strictness the request got (``off``, ``exact``, ``semantic``)."""
+    result = f"hit; tier={job['cache']['tier']}" if job["cached"] else "coalesced" if job.get("coalesced_with") else "miss"
+    return f"{result}; mode={job['cache_mode']}" if job.get("cache_mode") else result

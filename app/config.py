@@ -16,6 +16,7 @@ from typing import get_args
 from pydantic import ValidationError
 
 from app.errors import ConfigError, ModelNotPreparedError
+from app.redis_url import redacted, with_password
 from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings, env_text
 from app.settings_types import parse_api_keys
 
@@ -38,6 +39,7 @@ __all__ = [
     "WorkerConfig",
     "load_config",
     "parse_api_keys",
+    "redacted",
 ]
 
 CONVERTED_NAME = "SmolLM2-135M-Instruct"  # the default model's folder under LLMJOBS_MODEL_CACHE
@@ -144,7 +146,7 @@ class ApiConfig:
     max_tokens: int
     default_max_tokens: int
     max_body_bytes: int
-    api_keys: Mapping[str, str] = field(default_factory=dict)  # key -> tenant
+    api_keys: Mapping[str, str] = field(default_factory=dict)  # key (or its "sha256:<hex>" digest) -> tenant
     max_queued: int = 256  # 0: no bound
     rate_limit: int = 0  # requests per minute per tenant; 0: off
     tenant_rate_limits: Mapping[str, int] = field(default_factory=dict)  # tenant -> its own rate limit
@@ -152,6 +154,10 @@ class ApiConfig:
     tenant_active_limits: Mapping[str, int] = field(default_factory=dict)  # tenant -> its own cap
     # prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn's processes.
     metrics_dir: str = ""
+    allow_anonymous: bool = False  # bind beyond loopback without keys
+    public_pages: bool = False  # playground and docs without a key when keys are set
+    stream_token_ttl_s: int = 600
+    body_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,7 @@ class CacheConfig:
     ttl_s: int
     max_entries: int  # per namespace
     sampled: bool
+    tenant_modes: dict[str, str] = field(default_factory=dict)  # tenant -> off | exact | semantic
 
 
 @dataclass(frozen=True)
@@ -192,8 +199,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         s = Settings.model_validate(given)
     except ValidationError as exc:
         raise _config_error(exc) from None
+    key_specs = {**s.api_keys, **s.api_keys_file}  # a key (digest) in both: the file's line wins
     return Config(
-        redis=RedisConfig(url=s.redis_url, key_prefix=s.key_prefix),
+        redis=RedisConfig(url=with_password(s.redis_url, s.redis_password_file), key_prefix=s.key_prefix),
         model=ModelConfig(
             model=s.model,
             cache_dir=s.model_cache,
@@ -231,14 +239,18 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             max_tokens=s.max_tokens,
             default_max_tokens=s.default_max_tokens,
             max_body_bytes=s.max_body_bytes,
-            api_keys={key: spec.tenant for key, spec in s.api_keys.items()},
+            api_keys={key: spec.tenant for key, spec in key_specs.items()},
             max_queued=s.max_queued,
             rate_limit=s.rate_limit,
-            tenant_rate_limits={spec.tenant: spec.rate_limit for spec in s.api_keys.values() if spec.rate_limit is not None},
+            tenant_rate_limits={spec.tenant: spec.rate_limit for spec in key_specs.values() if spec.rate_limit is not None},
             tenant_max_active=s.tenant_max_active,
-            tenant_active_limits={spec.tenant: spec.max_active for spec in s.api_keys.values() if spec.max_active is not None},
+            tenant_active_limits={spec.tenant: spec.max_active for spec in key_specs.values() if spec.max_active is not None},
             # Not ours: prometheus-client's multiprocess folder, which `llmjobs api` sets for gunicorn.
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
+            allow_anonymous=s.allow_anonymous,
+            public_pages=s.public_pages,
+            stream_token_ttl_s=s.stream_token_ttl,
+            body_timeout_s=s.body_timeout,
         ),
         cache=CacheConfig(
             enabled=s.cache,
@@ -247,6 +259,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             ttl_s=s.cache_ttl,
             max_entries=s.cache_max_entries,
             sampled=s.cache_sampled,
+            tenant_modes=dict(item.strip().split(":", 1) for item in s.cache_tenant_modes.split(",") if item.strip()),
         ),
         tracing=TracingConfig(mode=s.tracing, otlp_endpoint=s.otlp_endpoint),
         job_ttl_s=s.job_ttl,

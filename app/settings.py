@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.errors import ConfigError
-from app.settings_types import ApiKeys, ExpandedPath, Switch
+from app.settings_types import ApiKeys, ApiKeysFile, ExpandedPath, Switch
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 QuantizationMode = Literal["auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit"]
@@ -48,6 +48,7 @@ class Settings(BaseModel):
         description="Redis for the broker, job records and worker heartbeats. "
         "`make run` starts an embedded Redis when nothing answers here.",
     )
+    redis_password_file: str = Field("", description="A file holding Redis' password (a compose secret), added to the URL in memory only.")
     key_prefix: str = Field(
         "llmjobs",
         pattern=r"^[^\s{}]+$",
@@ -181,6 +182,11 @@ class Settings(BaseModel):
         "and sees only its tenant's jobs. `key:tenant:R:A` gives that key's tenant its own limits: R requests per minute, "
         "A jobs queued or running (0: none).",
     )
+    api_keys_file: ApiKeysFile = Field("", description="File of `sha256:<hex>:tenant[:R[:A]]` lines: API keys at rest as digests.")
+    allow_anonymous: Switch = Field(False, description="Let the API bind beyond loopback with no API keys (else it refuses to start).")
+    public_pages: Switch = Field(False, description="With API keys set, serve the playground and `/docs` without a key too.")
+    stream_token_ttl: int = Field(600, ge=10, le=86400, description="Seconds a stream token (`?token=` of the stream routes) stays valid.")
+    body_timeout: float = Field(10.0, ge=0.5, le=3600, description="Seconds a client may take to send a request body; slower gets `408`.")
     max_queued: int = Field(
         256,
         ge=0,
@@ -235,6 +241,13 @@ class Settings(BaseModel):
     cache_sampled: Switch = Field(
         False,
         description="Also cache sampled requests (temperature > 0 without a `seed`), whose answers differ on every run; off by default.",
+    )
+    cache_tenant_modes: str = Field(
+        "",
+        pattern=r"^(\s*[^\s,:]+:(off|exact|semantic)\s*(,\s*[^\s,:]+:(off|exact|semantic)\s*)*)?$",
+        json_schema_extra=_expects("comma-separated tenant:mode pairs, mode off, exact or semantic"),
+        description="Per-tenant result cache strictness, `tenant:mode,...` with mode `off` (no cache), `exact` (exact tier only) "
+        "or `semantic` (both tiers, the default); a request's `X-Cache-Mode` header can only make it stricter.",
     )
     tracing: Literal["off", "console", "otlp"] = Field(
         "off",

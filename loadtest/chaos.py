@@ -63,6 +63,8 @@ def follow(base_url: str, job_id: str, deadline: float, headers: dict[str, str] 
                 if response.status_code != 200:
                     raise httpx.TransportError(f"status {response.status_code}")
                 for line in response.iter_lines():
+                    if time.monotonic() > deadline:  # keep-alives arrive every few seconds: a stuck job ends here, not never
+                        break
                     if line.startswith("data: "):
                         event = json.loads(line[6:])
                         seen.indices.append(event["index"])

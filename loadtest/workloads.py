@@ -1,6 +1,9 @@
 """The benchmark workloads: each a small file under ``loadtest/workloads/``.
 
 - ``short_chat``: short chat questions.
+- ``distinct_chat``: 1,024 short chat questions, no two alike (each of ``short_chat``'s with a
+  sentence of context from ``sentences.txt``), so neither a result cache nor a prompt cache
+  answers a repeat: what open-loop runs of many requests need.
 - ``long_prompt``: summarize a ~1,000-token document (built deterministically from
   ``sentences.txt``, so the repository holds a few kilobytes, not megabytes).
 - ``shared_prefix``: one ~1,000-token system prompt shared by every request, with
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 FOLDER = Path(__file__).parent / "workloads"
-NAMES = ("short_chat", "long_prompt", "shared_prefix", "duplicates")
+NAMES = ("short_chat", "distinct_chat", "long_prompt", "shared_prefix", "duplicates")
 CHARS_PER_TOKEN = 4.6  # SmolLM2 tokenizer on this English text (measured: ~4,600 chars per 1,000 tokens)
 
 
@@ -43,6 +46,12 @@ def load(name: str, *, seed: int = 0) -> list[dict[str, Any]]:
     questions = _jsonl("short_chat.jsonl")
     if name == "short_chat":
         items = questions
+    elif name == "distinct_chat":
+        sentences = [s for s in (FOLDER / "sentences.txt").read_text().splitlines() if s.strip()]
+        items = [
+            {"messages": [{"role": "user", "content": f"{sentences[i % len(sentences)]} {q['messages'][0]['content']}"}]}
+            for i, q in enumerate(questions[j % len(questions)] for j in range(1024))
+        ]
     elif name == "long_prompt":
         items = [
             {"messages": [{"role": "user", "content": "Summarize this text in three sentences:\n\n" + _document(rng, 1000)}]}

@@ -3,11 +3,13 @@ the API under gunicorn, Flower; and the one-time model conversion they all need 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
 
 from app.config import Config
+from app.errors import ConfigError
 
 
 def worker_command(config: Config) -> list[str]:
@@ -65,3 +67,24 @@ def ensure_prepared(config: Config) -> None:
     """Convert the default model in a child process, so this one never holds the weights."""
     if not config.model.is_prepared:
         subprocess.run([sys.executable, "-m", "app.cli", "prepare"], check=True)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def check_exposure(config: Config) -> None:
+    """Refuse to serve the API beyond this machine with no API keys, unless told so explicitly."""
+    api = config.api
+    if not is_loopback(api.host) and not api.api_keys and not api.allow_anonymous:
+        raise ConfigError(
+            "LLMJOBS_HOST",
+            f"is {api.host}, reachable from other machines, and no API keys are set: anyone who reaches it could use it. "
+            "Set LLMJOBS_API_KEYS_FILE (llmjobs keys new TENANT) or LLMJOBS_API_KEYS, bind to 127.0.0.1, "
+            "or set LLMJOBS_ALLOW_ANONYMOUS=1 to serve it open on purpose",
+        )

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -46,15 +47,20 @@ def answers(url: str, timeout: float = 1.0) -> bool:
 class EmbeddedRedis:
     """A redis-server child process bound to 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, persist: bool = True) -> None:
+    def __init__(self, data_dir: Path, *, port: int | None = None, persist: bool = True, password: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.persist = persist
+        if password is not None and not password.isprintable() or '"' in (password or ""):
+            raise ValueError("an embedded Redis password must be printable and without double quotes")
+        self.password = password  # requirepass, given on stdin so that it is on no command line
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL to connect with (the password in it, when there is one: never print it as is)."""
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -70,8 +76,15 @@ class EmbeddedRedis:
             # last second of writes is lost to a hard crash); tests need no disk.
             "--appendonly", "yes" if self.persist else "no",
             "--appendfsync", "everysec",
+            "-",  # and the rest of the configuration from stdin
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, text=True
+        )
+        assert self.process.stdin is not None
+        if self.password:
+            self.process.stdin.write(f'requirepass "{self.password}"\n')
+        self.process.stdin.close()
         deadline = time.monotonic() + timeout
         while not answers(self.url, timeout=0.2):
             if self.process.poll() is not None:

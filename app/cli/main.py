@@ -1,4 +1,4 @@
-"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api`` and ``up`` (all of them).
+"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api``, ``up`` (all of them) and ``keys``.
 
 Each subcommand validates the configuration first, so a bad variable stops it
 with one line naming the variable. ``worker`` and ``api`` replace this process
@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 
-from app.cli.commands import api_command, ensure_prepared, tensor_parallel_command, worker_command
+from app.cli import keys as keys_cli
+from app.cli.commands import api_command, check_exposure, ensure_prepared, tensor_parallel_command, worker_command
 from app.cli.prepare import prepare
 from app.cli.stack import run_stack
 from app.config import load_config
@@ -30,11 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="prepare, then run Redis (if none answers), a worker, the API and Flower")
     sub.add_parser("bench", help="the benchmark tool: same as `python -m loadtest ...`", add_help=False)
     flags_cli.add_parser(sub)
+    keys_cli.add_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         os.execv(sys.executable, [sys.executable, "-m", "loadtest", *rest])
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "keys":
+        return keys_cli.run(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config()
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             if config.model.tensor_parallel > 1:
                 os.execv(sys.executable, tensor_parallel_command(config))
             os.execv(sys.executable, worker_command(config))
+        if args.command in ("api", "up"):
+            check_exposure(config)
         if args.command == "api":
             ensure_prepared(config)
             os.execv(sys.executable, api_command(config))

@@ -23,27 +23,27 @@ import redis
 from app.cli.commands import FLOWER_ENV, api_command, ensure_prepared, flower_command, worker_command
 from app.cli.embedded_redis import EmbeddedRedis, answers, free_port
 from app.cli.supervisor import GaveUp, Supervisor
-from app.config import Config
+from app.config import Config, redacted
 from app.redis_conn import Keys
 
 READY_TIMEOUT_S = 300
 CURL_EXAMPLE = """\
-  curl -s http://{addr}/v1/jobs -H 'Content-Type: application/json' \\
+  curl -s http://{addr}/v1/jobs -H 'Content-Type: application/json'{auth} \\
        -d '{{"prompt": "What is the capital of France? Answer in one sentence.", "temperature": 0}}'
-  curl -s http://{addr}/v1/jobs/<id>"""
+  curl -s http://{addr}/v1/jobs/<id>{auth}"""
 
 
 def embedded_redis_or_none(config: Config) -> EmbeddedRedis | None:
     """An embedded Redis (not started) when nothing answers at the configured URL."""
     url = config.redis.url
     if answers(url):
-        print(f"llmjobs: using the Redis at {url}")
+        print(f"llmjobs: using the Redis at {redacted(url)}")
         return None
     parts = urlsplit(url)
     port = parts.port or 6379
     local = parts.hostname in ("127.0.0.1", "localhost", "::1")
     server = EmbeddedRedis(config.run_dir / "redis", port=port if local and _port_free(port) else free_port())
-    print(f"llmjobs: nothing answered at {url}; starting an embedded Redis at {server.url} (data in {server.data_dir})")
+    print(f"llmjobs: nothing answered at {redacted(url)}; starting an embedded Redis at {server.url} (data in {server.data_dir})")
     return server
 
 
@@ -82,7 +82,9 @@ def run_stack(config: Config) -> int:
         supervisor.on_restart = lambda name: count_restart(url, config.redis.key_prefix, name)
         if server is not None:
             supervisor.add("redis", lambda: server.start().process)
-        env = {**os.environ, "LLMJOBS_REDIS_URL": url}
+        # The configured URL is left as the environment gives it (with LLMJOBS_REDIS_PASSWORD_FILE it
+        # holds no password; each child reads the file itself).
+        env = dict(os.environ) if server is None else {**os.environ, "LLMJOBS_REDIS_URL": server.url}
         supervisor.add("worker", lambda: _spawn(worker_command(config), env))
         supervisor.add("api", lambda: _spawn(api_command(config), env))
         if config.flower_port:
@@ -108,11 +110,12 @@ def run_stack(config: Config) -> int:
 
 def print_ready(config: Config) -> None:
     addr = f"{config.api.host}:{config.api.port}"
+    auth = " -H 'Authorization: Bearer <key>'" if config.api.api_keys else ""
     flower = f" · Flower http://127.0.0.1:{config.flower_port}" if config.flower_port else ""
     worker_metrics = f" and http://{config.api.host}:{config.worker.metrics_port}/metrics (worker)" if config.worker.metrics_port else ""
     print(
         f"\nllmjobs is ready: API http://{addr}{flower} · Metrics http://{addr}/metrics{worker_metrics} · Ctrl-C stops everything. "
-        f"Try:\n{CURL_EXAMPLE.format(addr=addr)}\n",
+        f"Try:\n{CURL_EXAMPLE.format(addr=addr, auth=auth)}\n",
         flush=True,
     )
 

@@ -37,8 +37,10 @@ def admit(
     inflight_ttl_s: int,
     lookup: bool = True,
     coalesce: bool = True,
+    mode: str = "semantic",
 ) -> Admission:
-    """``lookup=False`` (``Cache-Control: no-cache``) skips reading the cache but still records the answer.
+    """``lookup=False`` (``Cache-Control: no-cache``) skips reading the cache but still records the answer;
+    ``mode`` ``exact`` reads the exact tier only (``off`` never gets here).
 
     When Redis fails the cache steps aside: the job goes to the queue uncached.
     """
@@ -48,7 +50,7 @@ def admit(
     try:
         if not lookup:
             return Admission(None, Ticket(keys.exact, keys.namespace, keys.text or "", None))
-        hit, ticket = cache.lookup(keys)
+        hit, ticket = cache.lookup(keys, semantic=mode == "semantic")
         tier = "semantic" if hit is None and ticket.vector is not None else (hit.tier if hit else "exact")
         if hit is not None:
             if hit.tier == "semantic":
@@ -68,6 +70,7 @@ def admit(
                 },
                 token_ids=[int(t) for t in answer.get("token_ids", [])],
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
+                cache_mode=mode,
             )
             return Admission(job, None, "hit", tier)
         if not coalesce:  # an urgent or deadline-bound request must not wait behind another job

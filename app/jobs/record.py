@@ -92,6 +92,8 @@ def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = Fal
     }
     if fields.get("cache"):
         view["cache"] = json.loads(fields["cache"])
+    if fields.get("cache_mode"):
+        view["cache_mode"] = fields["cache_mode"]
     if fields.get("follows"):
         view["coalesced_with"] = fields["follows"]
     if status == JobStatus.QUEUED:

@@ -57,7 +57,7 @@ class JobStore:
 
     def create(
         self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
-        max_queued: int = 0, max_active: int = 0,
+        max_queued: int = 0, max_active: int = 0, cache_mode: str = "",
     ) -> dict[str, Any] | int:  # fmt: skip
         """Store a new queued job and return its record; or, refused, 0 when ``max_queued`` jobs
         already wait, -1 when the tenant has ``max_active`` jobs queued or running. ``cache_ticket``
@@ -67,6 +67,8 @@ class JobStore:
         fields = new_fields(job_id, request, tenant, model, now, JobStatus.QUEUED.value)
         if cache_ticket:
             fields["cache_ticket"] = cache_ticket
+        if cache_mode:
+            fields["cache_mode"] = cache_mode  # off | exact | semantic: how strict the result cache was for it
         deadline = repr(now + request["deadline_s"]) if request.get("deadline_s") else ""
         if deadline:
             fields["deadline_at"] = deadline
@@ -90,6 +92,7 @@ class JobStore:
         usage: dict[str, int],
         token_ids: list[int],
         cache: dict[str, Any],
+        cache_mode: str = "",
     ) -> dict[str, Any]:
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
         job_id = new_job_id()
@@ -105,6 +108,8 @@ class JobStore:
             timings=json.dumps(timings),
             cache=json.dumps(cache),
         )
+        if cache_mode:
+            fields["cache_mode"] = cache_mode
         final = final_event(
             status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None
         )

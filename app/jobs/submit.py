@@ -23,7 +23,9 @@ from app.jobs.request import JobRequest
 from app.jobs.store import JobStore
 from app.obs import tracing
 from cache.keys import cache_keys
-from cache.result_cache import ResultCache
+from cache.result_cache import MODES, ResultCache
+
+__all__ = ["MODES", "CachePolicy", "SubmitService", "Submission", "events_source"]
 
 # Sends the generation task of a stored job: (job id, its priority, message headers carrying the trace context).
 SendTask = Callable[[str, int, dict[str, str]], None]
@@ -40,11 +42,13 @@ class SubmitMetrics(Protocol):
 @dataclass(frozen=True)
 class CachePolicy:
     """What the client allows: ``use`` the cache at all (``Cache-Control: no-store`` and
-    ``"cache": false`` say no), and ``read`` from it (``no-cache`` asks for a fresh answer, which is
-    then cached)."""
+    ``"cache": false`` say no), ``read`` from it (``no-cache`` asks for a fresh answer, which is
+    then cached), and how strict it may be (``mode``: off, exact or semantic; the ``X-Cache-Mode``
+    header), which can only tighten the tenant's and the server's mode."""
 
     use: bool = True
     read: bool = True
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,15 @@ class SubmitService:
         stored = request.stored()
         job_id = new_job_id()
         ticket = None
-        if policy.use and request.cache:
+        mode = self.cache.mode_for(tenant, policy.mode if policy.use and request.cache else "off")
+        if mode == "off":  # the server's, the tenant's or the request's choice
+            self.metrics.cache_lookup("none", "skipped")
+        else:
             keys = cache_keys(request=stored, prompt_ids=prompt_ids, sampling=sampling, tenant=tenant, model_id=self.model_id)
             coalesce = request.priority == DEFAULT_PRIORITY and request.deadline_s is None
             admission = admit(
                 self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name, prompt_tokens=len(prompt_ids),
-                job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read, coalesce=coalesce,
+                job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read, coalesce=coalesce, mode=mode,
             )  # fmt: skip
             self.metrics.cache_lookup(admission.tier, admission.result)
             if admission.job is not None:
@@ -114,6 +121,7 @@ class SubmitService:
             cache_ticket=ticket.to_json() if ticket else None,
             max_queued=self.max_queued,
             max_active=self.active_limits.get(tenant, self.max_active),
+            cache_mode=mode,
         )
         if not isinstance(job, dict):
             if ticket is not None:

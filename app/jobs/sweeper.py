@@ -1,5 +1,6 @@
 """One background thread per API process for the periodic chores every live process shares:
-requeue jobs whose lease lapsed, expire queued jobs whose deadline passed, sample the drain rate.
+requeue jobs whose lease lapsed, send again the tasks a Redis restart may have lost, expire queued
+jobs whose deadline passed, sample the drain rate.
 (Workers do the first two from their heartbeat.)"""
 
 from __future__ import annotations

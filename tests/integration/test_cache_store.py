@@ -105,11 +105,11 @@ def test_semantic_lookup_rechecks_redis_and_the_guard(client):
     sync.poll()
     near = unit(1) + 0.01 * unit(2)
     near /= np.linalg.norm(near)
-    same = CacheKeys(exact="b", namespace="ns", text="What's the capital city of France?", deterministic=True, greedy=True)
+    same = CacheKeys(exact="b", namespace="ns", text="Tell me the capital of France.", deterministic=True, greedy=True)
     assert cache._nearest(same, near).entry.answer["output"] == "Paris."
     wrong = CacheKeys(exact="c", namespace="ns", text="What is the capital of Germany?", deterministic=True, greedy=True)
     assert cache._nearest(wrong, near) is None and cache.stats.refused
-    other_ns = CacheKeys(exact="d", namespace="other", text="What's the capital city of France?", deterministic=True, greedy=True)
+    other_ns = CacheKeys(exact="d", namespace="other", text="Tell me the capital of France.", deterministic=True, greedy=True)
     assert cache._nearest(other_ns, near) is None
     client.delete(store.entry_key(1))  # expired behind the index's back: dropped from the index too
     assert cache._nearest(same, near) is None and len(index) == 0

@@ -31,7 +31,13 @@ def cache_apis(stack_env, tmp_path_factory, start_process) -> Iterator[list[http
     with ExitStack() as stack:
         clients = []
         for n in range(2):
-            env = {**stack_env, "LLMJOBS_CACHE": "on", "LLMJOBS_PORT": str(free_port()), "LLMJOBS_API_KEYS": "ka:alice,kb:bob"}
+            env = {
+                **stack_env,
+                "LLMJOBS_CACHE": "on",
+                "LLMJOBS_PORT": str(free_port()),
+                "LLMJOBS_API_KEYS": "ka:alice,kb:bob",
+                "LLMJOBS_CACHE_TENANT_MODES": "bob:exact",
+            }
             config = load_config(env)
             url = f"http://{config.api.host}:{config.api.port}"
             log = tmp_path_factory.mktemp("logs") / f"cache-api-{n}.log"
@@ -84,15 +90,15 @@ def test_exact_and_paraphrase_hits_across_processes(cache_apis, france, finished
     )
 
     # A paraphrase: the semantic tier, once the other process's index has the entry.
-    paraphrase = "What's the capital city of France? Answer in one sentence."
+    paraphrase = "What's the capital of France? Answer in one sentence."
     hit = wait_until(lambda: semantic_hit(two, paraphrase), 10, what="the paraphrase to hit", interval=0.2)
     assert hit["cache"]["tier"] == "semantic" and 0.85 <= hit["cache"]["similarity"] < 1
     assert two.get(f"/v1/jobs/{hit['id']}", headers=ALICE).json()["output"] == first["output"]
     # The same paraphrase again: found by its own exact key now (no embedding), and says so in X-Cache.
     response = two.post("/v1/jobs", json={"prompt": paraphrase, "temperature": 0, "max_tokens": 24}, headers=ALICE)
-    assert response.headers["X-Cache"] == "hit; tier=exact" and response.json()["cache"]["entry"] == hit["cache"]["entry"]
+    assert response.headers["X-Cache"] == "hit; tier=exact; mode=semantic" and response.json()["cache"]["entry"] == hit["cache"]["entry"]
     response = one.post("/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 24, "cache": False}, headers=ALICE)
-    assert response.headers["X-Cache"] == "miss"
+    assert response.headers["X-Cache"] == "miss; mode=off"
     metrics = two.get("/metrics").text
     assert sample(metrics, "llmjobs_cache_lookups_total", tier="exact", result="hit") >= 2
     assert sample(metrics, "llmjobs_cache_lookups_total", tier="semantic", result="hit") >= 1
@@ -105,8 +111,8 @@ def test_near_misses_other_parameters_and_tenants_miss(cache_apis, france, finis
     # Wait until both processes' indexes have the answer (a paraphrase new to each hits it there),
     # so that a miss below is the cache's decision and not a race with the index.
     probes = [
-        (one, "What is the capital city of France? Answer in one sentence."),
-        (two, "Which city is the capital of France? Answer in one sentence."),
+        (one, "Tell me the capital of France. Answer in one sentence."),
+        (two, "Name the capital of France. Answer in one sentence."),
     ]
     for api, paraphrase in probes:
         wait_until(partial(semantic_hit, api, paraphrase), 10, what="both indexes to have the answer", interval=0.2)
@@ -121,6 +127,27 @@ def test_near_misses_other_parameters_and_tenants_miss(cache_apis, france, finis
             "/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "Cache-Control": "no-cache"}
         )
         assert response.status_code == 202 and not response.json()["cached"]
+
+
+def test_strictness_per_request_and_per_tenant(cache_apis, france, finished):
+    """``X-Cache-Mode: exact`` (or a tenant set to exact) keeps paraphrases out; the record and X-Cache say which mode applied."""
+    one, _ = cache_apis
+    finished(one, submit(one, prompt=france, temperature=0, max_tokens=24)["id"])
+    paraphrase = "What's the capital of France? Answer in one sentence!"  # new to this test: no exact alias yet
+    wait_until(lambda: semantic_hit(one, paraphrase), 10, what="the paraphrase to hit", interval=0.2)
+    fresh = "Tell me the capital of France! Answer in one sentence."
+    response = one.post("/v1/jobs", json={"prompt": fresh, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "X-Cache-Mode": "exact"})
+    assert response.status_code == 202 and response.headers["X-Cache"] == "miss; mode=exact", response.headers
+    assert one.get(f"/v1/jobs/{response.json()['id']}", headers=ALICE).json()["cache_mode"] == "exact"
+    one.delete(f"/v1/jobs/{response.json()['id']}", headers=ALICE)
+    exact = one.post("/v1/jobs", json={"prompt": france, "temperature": 0, "max_tokens": 24}, headers={**ALICE, "X-Cache-Mode": "exact"})
+    assert exact.headers["X-Cache"] == "hit; tier=exact; mode=exact" and exact.json()["cached"]
+    bad = one.post("/v1/jobs", json={"prompt": france, "temperature": 0}, headers={**ALICE, "X-Cache-Mode": "loose"})
+    assert bad.status_code == 400
+    # bob's tenant is exact-only: a semantic request header cannot loosen it.
+    job = submit(one, headers={**BOB, "X-Cache-Mode": "semantic"}, prompt=france, temperature=0, max_tokens=24)
+    assert one.get(f"/v1/jobs/{job['id']}", headers=BOB).json()["cache_mode"] == "exact"
+    one.delete(f"/v1/jobs/{job['id']}", headers=BOB)
 
 
 def test_cached_job_streams_over_sse_and_the_openai_route(cache_apis, finished):

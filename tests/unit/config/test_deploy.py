@@ -4,6 +4,7 @@ scrape target and dashboard query must name something the code has."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,11 @@ from app.obs.worker_metrics import WorkerMetrics
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+
+
+def settings_of(service: dict) -> dict[str, str]:
+    """A service's LLMJOBS_* values, less the *_FILE ones (they name secrets inside the container)."""
+    return {k: str(v) for k, v in service["environment"].items() if k.startswith("LLMJOBS_") and not k.endswith("_FILE")}
 
 
 def exported_metric_names() -> set[str]:
@@ -59,22 +65,21 @@ def test_every_command_and_variable_exists():
             assert f'"{command[1]}"' in cli, command
         else:
             assert command[:3] == ["celery", "-A", "workers.main"] and (ROOT / "workers" / "main.py").exists()
-        ours = {k: str(v) for k, v in service["environment"].items() if k.startswith("LLMJOBS_")}
-        for variable in ours:
+        for variable in (k for k in service["environment"] if k.startswith("LLMJOBS_")):
             assert variable in ENV_VARS, f"{name}: {variable} is not a configuration variable"
-        load_config(ours)  # and every value is valid
+        load_config(settings_of(service))  # and every value is valid
 
 
 def test_ports_and_scrape_targets_match_the_configuration():
-    api = load_config({k: str(v) for k, v in SERVICES["api"]["environment"].items()})
+    api = load_config(settings_of(SERVICES["api"]))
     assert f"{api.api.port}:{api.api.port}" in SERVICES["api"]["ports"]
     flower_port = re.search(r"--port=(\d+)", " ".join(SERVICES["flower"]["command"])).group(1)
-    assert f"{flower_port}:{flower_port}" in SERVICES["flower"]["ports"]
+    assert any(ports.endswith(f":{flower_port}:{flower_port}") for ports in SERVICES["flower"]["ports"])
     scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
     targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
     expected = {f"api:{api.api.port}"}
     for name in ("worker", "worker-cpu"):
-        expected.add(f"{name}:{load_config({k: str(v) for k, v in SERVICES[name]['environment'].items()}).worker.metrics_port}")
+        expected.add(f"{name}:{load_config(settings_of(SERVICES[name])).worker.metrics_port}")
     assert targets == expected
     mounted = SERVICES["prometheus"]["volumes"][0].split(":")[0]
     assert (ROOT / mounted).resolve() == (ROOT / "deploy" / "prometheus.yml").resolve()
@@ -99,9 +104,15 @@ def compose_client() -> list[str] | None:
     return ["docker-compose"] if shutil.which("docker-compose") else None
 
 
-def test_docker_compose_parses():
+def test_docker_compose_parses(tmp_path):
     client = compose_client()
     if client is None:
         pytest.skip("no compose client here (.ci/run installs Debian's docker-compose)")
-    result = subprocess.run([*client, "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "FLOWER_BASIC_AUTH": "admin:x",
+        "LLMJOBS_SECRETS": str(tmp_path),
+    }  # the secrets it requires (test_security_compose.py)
+    command = [*client, "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
