@@ -43,8 +43,9 @@ async def execute(plan: Plan, *, progress: bool = True) -> dict[str, Any]:
                 await target.prepare(client)
             except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
                 raise SystemExit(f"loadtest: cannot reach {target.name} at {target.url}: {exc}") from None
-        for target in plan.targets:  # warm-up: excluded from every figure
-            for item in workloads.take(items, plan.warmup):
+        # warm-up: excluded from every figure, on items from the end (a result cache must not answer the measured ones)
+        for target in plan.targets:
+            for item in workloads.take(items[::-1], plan.warmup):
                 await target.send(client, item, plan.params, -1, time.perf_counter())
         total = len(plan.levels) * len(plan.targets) * _requests_per_level(plan)
         bar = tqdm(total=total, unit="req", disable=not progress, dynamic_ncols=True)
