@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 3  # nearest neighbours re-checked per semantic lookup
 MODES = ("off", "exact", "semantic")  # how strict the cache is for a request, strictest first
+_QUOTED = re.compile(r"'[^']*'")  # the words a guard's reason names
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ class ResultCache:
                 continue
             reason = why_different(entry.text, keys.text or "")
             if reason is not None:
-                self.stats.refused[reason] = self.stats.refused.get(reason, 0) + 1
+                kind = _QUOTED.sub("X", reason)  # "no match for X": one counter per rule, not per word
+                self.stats.refused[kind] = self.stats.refused.get(kind, 0) + 1
                 continue
             return Hit("semantic", round(similarity, 4), entry)
         return None

@@ -62,7 +62,9 @@ class _Stream:
 
 def measure(url: str, streams: int, max_tokens: int, timeout_s: float = 600) -> dict:
     response = httpx.post(
-        f"{url}/v1/jobs", json={"prompt": "Write a long story about the sea.", "temperature": 0, "max_tokens": max_tokens}, timeout=30
+        f"{url}/v1/jobs",
+        json={"prompt": "Write a long story about the sea.", "temperature": 0, "max_tokens": max_tokens, "cache": False},
+        timeout=30,
     )
     response.raise_for_status()
     job_id = response.json()["id"]

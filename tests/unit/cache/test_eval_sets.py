@@ -1,0 +1,27 @@
+"""The semantic cache's evaluation sets have the shape issue 18 asks for (no model: the pairs only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from loadtest.inprocess.cache_fresh import fresh_pairs
+from loadtest.inprocess.cache_fresh2 import fresh2_pairs
+from loadtest.inprocess.cache_pairs import pairs
+
+CATEGORIES = {"antonym", "entity", "code", "number", "unit", "date", "negation", "quantifier", "tense", "person", "constraint"}
+
+
+def test_each_held_out_set_is_large_enough_and_covers_every_category():
+    for rows, split in ((pairs(), "test"), (fresh_pairs(), "fresh"), (fresh2_pairs(), "fresh2")):
+        part = [r for r in rows if r["split"] == split]
+        labels = Counter(r["label"] for r in part)
+        assert labels["near_miss"] >= 300 and (labels["paraphrase"] >= 300 or split == "test"), (split, labels)
+        assert {r["category"] for r in part} == CATEGORIES, split
+        assert all(r["a"] != r["b"] for r in part)
+
+
+def test_the_fresh_sets_share_no_more_than_one_pair_with_the_first_set_or_each_other():
+    sets = [{(r["a"], r["b"]) for r in rows} for rows in (pairs(), fresh_pairs(), fresh2_pairs())]
+    # one paraphrase recurs by chance (the first set's dev part and cache_fresh both convert 5 kilometers to miles)
+    assert sets[0] & sets[1] == {("Convert 5 kilometers to miles.", "What is 5 kilometers in miles?")}
+    assert not sets[0] & sets[2] and not sets[1] & sets[2]
