@@ -49,12 +49,27 @@ async def execute(plan: Plan, *, progress: bool = True) -> dict[str, Any]:
                 await target.send(client, item, plan.params, -1, time.perf_counter())
         total = len(plan.levels) * len(plan.targets) * _requests_per_level(plan)
         bar = tqdm(total=total, unit="req", disable=not progress, dynamic_ncols=True)
+        # Each round of each level takes the workload's next items (the same ones for every target): a
+        # target with a result cache must not be answered from it for an item an earlier run sent.
+        cursor = 0
         for level in plan.levels:
             collected: dict[str, tuple[list[Sample], float]] = {t.name: ([], 0.0) for t in plan.targets}
             for round_index in range(plan.rounds):
+                chunk, arrivals = _round_items(plan, items[cursor % len(items) :] + items[: cursor % len(items)], level, round_index)
+                cursor += len(chunk)
+                bar.total += len(arrivals or []) * len(plan.targets)
                 for target in plan.targets:
                     bar.set_description(f"{plan.mode} {level:g} · {target.name} · round {round_index + 1}/{plan.rounds}")
-                    samples, wall = await _one_round(plan, target, client, items, level, round_index, bar)
+                    samples, wall = await modes.run(
+                        plan.mode,
+                        target,
+                        client,
+                        chunk,
+                        plan.params,
+                        concurrency=int(level),
+                        arrivals=arrivals,
+                        on_done=lambda _: bar.update(),
+                    )
                     done, spent = collected[target.name]
                     collected[target.name] = (done + samples, spent + wall)
             for target in plan.targets:
@@ -73,18 +88,15 @@ def _requests_per_level(plan: Plan) -> int:
     return plan.requests if plan.mode != "rate" else 0  # rate mode: the count is known only per schedule
 
 
-async def _one_round(plan: Plan, target: Target, client, items, level: float, round_index: int, bar) -> tuple[list[Sample], float]:
-    share = plan.requests // plan.rounds + (1 if round_index < plan.requests % plan.rounds else 0)
-    offset = round_index * (plan.requests // plan.rounds)
-    chunk = workloads.take(items[offset % len(items) :] + items[: offset % len(items)], share)
-    arrivals = None
+def _round_items(
+    plan: Plan, items: list[dict[str, Any]], level: float, round_index: int
+) -> tuple[list[dict[str, Any]], list[float] | None]:
+    """The items of one round (from the start of ``items``) and, in rate mode, their arrival times."""
     if plan.mode == "rate":
         arrivals = modes.poisson_schedule(level, plan.duration_s / plan.rounds, seed=plan.seed + round_index)
-        bar.total += len(arrivals)
-        chunk = workloads.take(items, len(arrivals))
-    return await modes.run(
-        plan.mode, target, client, chunk, plan.params, concurrency=int(level), arrivals=arrivals, on_done=lambda _: bar.update()
-    )
+        return workloads.take(items, len(arrivals)), arrivals
+    share = plan.requests // plan.rounds + (1 if round_index < plan.requests % plan.rounds else 0)
+    return workloads.take(items, share), None
 
 
 async def _worker_memory(client: httpx.AsyncClient, target: Target) -> list[dict[str, Any]] | None:
