@@ -11,6 +11,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the API for ``config`` (default: read from the environment)."""
     from api.body_deadline import BodyDeadline
     from api.docs import bp as docs_bp
+    from api.embeddings import bp as embeddings_bp
     from api.errors import register_error_handlers
     from api.jobs import bp as jobs_bp
     from api.openai_routes import bp as openai_bp
@@ -19,6 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.services import Services
     from api.stream import bp as stream_bp
     from api.stream import sock
+    from api.tokenize import bp as tokenize_bp
 
     config = config or load_config()
     app = Flask(__name__, static_folder=None)  # no open /static route: the page blueprint serves its one file
@@ -32,6 +34,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(stream_bp)
     app.register_blueprint(openai_bp)
+    app.register_blueprint(embeddings_bp)
+    app.register_blueprint(tokenize_bp)
     sock.init_app(app)
     app.wsgi_app = BodyDeadline(app.wsgi_app, config.api.body_timeout_s, config.api.max_body_bytes)  # slow clients
 

@@ -1,25 +1,26 @@
 """OpenAI-compatible routes: chat and text completions (streaming or not) and the model list.
 
-They are ordinary jobs through the same queue and workers; the request waits on
-the job's events. A client that goes away cancels its job.
+Each choice is an ordinary job through the same queue and workers (``n`` > 1 or several prompts:
+several jobs, whose shared prompt prefix the batching engine's prefix cache reuses); the request
+waits on the jobs' events. A client that goes away cancels its jobs.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, request
 
 from api.auth import require_tenant
 from api.errors import ApiError, error_response
-from api.openai_schemas import ChatCompletionRequest, CompletionRequest, parse_openai
+from api.openai_schemas import EMBEDDING_MODEL, ChatCompletionRequest, CompletionRequest, parse_openai
+from api.openai_shapes import Choice, Shaper, choice_body
+from api.openai_stream import StreamPlan, follow_all, stream_chunks, total_usage
 from api.services import Services, services
-from api.sse import KEEPALIVE, client_gone, sse_response
+from api.sse import client_gone, sse_response
 from api.view_helpers import cache_header, json_body, submit
-from app.jobs.event_hub import follow
-from app.jobs.events import FINAL, TOKEN
+from app.jobs.request import JobRequest
 from app.jobs.submit import events_source
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
@@ -28,140 +29,119 @@ bp.before_request(require_tenant)
 WAIT_TICK_S = 0.25  # how often a waiting non-streaming request checks that its client is still there
 
 
-def start_job(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> tuple[Services, Any, dict]:
+@dataclass
+class Started:
+    svc: Services
+    body: ChatCompletionRequest | CompletionRequest
+    requests: list[JobRequest]  # one per choice
+    jobs: list[dict]
+
+    @property
+    def sources(self) -> list[str]:
+        return [events_source(job) for job in self.jobs]
+
+    def cancel_all(self) -> None:
+        for job in self.jobs:
+            self.svc.jobs.cancel(job["id"])  # a no-op for a job that has ended
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Job-Id": ",".join(job["id"] for job in self.jobs), "X-Cache": cache_header(self.jobs[0])}
+
+
+def start(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> Started:
+    """Validate the body and submit one job per choice (all or none: a refused one cancels the rest)."""
     svc = services()
     body = parse_openai(model, json_body())
     if body.model != svc.model_name:
         message = f"The model `{body.model}` does not exist. This server serves `{svc.model_name}` (see GET /v1/models)."
         raise ApiError(404, "invalid_request_error", message, param="model", code="model_not_found")
-    job = submit(body.to_job(max_tokens=svc.config.api.max_tokens))
-    return svc, body, job
-
-
-def cancel_if_running(svc: Services, job_id: str) -> None:
-    svc.jobs.cancel(job_id)  # a no-op for a job that has ended
+    started = Started(svc, body, body.to_jobs(max_tokens=svc.config.api.max_tokens), [])
+    try:
+        for job_request in started.requests:
+            started.jobs.append(submit(job_request))
+    except Exception:  # re-raised: the error handlers answer it; the choices already queued must not run
+        started.cancel_all()
+        raise
+    return started
 
 
 @bp.get("/models")
 def list_models():
-    """The one model this deployment serves."""
+    """The LLM this deployment serves (first: clients that take the first model get it), with its context
+    length (vLLM's ``max_model_len``), then the embedding model of ``/v1/embeddings``."""
     svc = services()
-    return {"object": "list", "data": [{"id": svc.model_name, "object": "model", "created": 0, "owned_by": "llmjobs"}]}
+    llm = {"id": svc.model_name, "object": "model", "created": 0, "owned_by": "llmjobs", "root": svc.model_name, "parent": None}
+    embedder = {"id": EMBEDDING_MODEL, "object": "model", "created": 0, "owned_by": "sentence-transformers", "max_model_len": 256}
+    return {"object": "list", "data": [{**llm, "max_model_len": svc.submitter.prompts.context_length}, embedder]}
 
 
 @bp.post("/chat/completions")
 def chat_completions():
     """OpenAI's chat completions: ``messages`` in, an assistant message (or chunks) out."""
-    svc, body, job = start_job(ChatCompletionRequest)
-    return respond(svc, body, job, kind="chat")
+    return respond(start(ChatCompletionRequest), kind="chat")
 
 
 @bp.post("/completions")
 def completions():
-    """OpenAI's legacy text completions: the prompt goes to the model as-is."""
-    svc, body, job = start_job(CompletionRequest)
-    return respond(svc, body, job, kind="text")
+    """OpenAI's legacy text completions: each prompt goes to the model as-is."""
+    return respond(start(CompletionRequest), kind="text")
 
 
-def respond(svc: Services, body: Any, job: dict, *, kind: str):
-    response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + job["id"]
-    created = int(job["created_at"])
+def choices_of(started: Started, kind: str) -> list[Choice]:
+    per_prompt = started.body.num_choices
+    echo = kind == "text" and bool(getattr(started.body, "echo", False))
+    return [Choice(index=i, prompt_index=i // per_prompt, prefix=(r.prompt or "") if echo else "") for i, r in enumerate(started.requests)]
+
+
+def respond(started: Started, *, kind: str):
+    svc, body, first = started.svc, started.body, started.jobs[0]
+    response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + first["id"]
+    choices, shaper = choices_of(started, kind), Shaper(svc.submitter.prompts.tokenizer)
+    options = body.stream_options
+    continuous = bool(options and options.continuous_usage_stats)
+    echo_logprobs = kind == "text" and bool(getattr(body, "echo", False)) and body.wants_logprobs
+    prompt_ids = [svc.submitter.prompts.token_ids(r) if (echo_logprobs or continuous) else [] for r in started.requests]
     if body.stream:
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        chunks = stream_chunks(svc, job["id"], events_source(job), response_id, created, kind, include_usage)
-        return sse_response(chunks, headers={"X-Job-Id": job["id"], "X-Cache": cache_header(job)})
-    final = wait_for_final(svc, job["id"], events_source(job), request.environ)
-    if final is None:
+        prompt_tokens = sum(len(ids) for ids, c in zip(prompt_ids, choices, strict=True) if c.index % body.num_choices == 0)
+        plan = StreamPlan(response_id, int(first["created_at"]), svc.model_name, kind, choices,
+                          include_usage=bool(options and options.include_usage), continuous_usage=continuous,
+                          wants_logprobs=body.wants_logprobs, prompt_tokens=prompt_tokens, prompt_ids=prompt_ids)  # fmt: skip
+        return sse_response(stream_chunks(svc, plan, shaper, started.sources, started.cancel_all), headers=started.headers())
+    if not wait_all(started, choices, request.environ):
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
-    if final["status"] == "expired" and not final["output"]:
-        return error_response(504, "timeout", "deadline_s passed before the job produced anything", code="deadline_exceeded")
-    if final["status"] not in ("succeeded", "expired"):
-        error = final.get("error") or {}
-        return error_response(500, "server_error", f"generation {final['status']}: {error.get('message', 'no detail')}")
-    choice: dict[str, Any] = {"index": 0, "finish_reason": openai_finish_reason(final), "logprobs": None}
-    if kind == "chat":
-        choice["message"] = {"role": "assistant", "content": final["output"]}
-    else:
-        choice["text"] = final["output"]
-    return (
-        {
-            "id": response_id,
-            "object": "chat.completion" if kind == "chat" else "text_completion",
-            "created": created,
-            "model": svc.model_name,
-            "choices": [choice],
-            "usage": final["usage"],
-        },
-        200,
-        {"X-Job-Id": job["id"], "X-Cache": cache_header(job)},
-    )
+    for choice in choices:
+        logprobs = choice.logprobs if body.wants_logprobs else None
+        error = final_error(choice.final or {}, logprobs, prompt_missing=echo_logprobs and not choice.prompt_logprobs)
+        if error is not None:
+            started.cancel_all()
+            return error
+    reply = {"id": response_id, "object": "chat.completion" if kind == "chat" else "text_completion",
+             "created": int(first["created_at"]), "model": svc.model_name,
+             "choices": [choice_body(shaper, c, kind=kind, wants_logprobs=body.wants_logprobs, prompt_ids=prompt_ids[c.index])
+                         for c in choices],
+             "usage": total_usage(choices, None)}  # fmt: skip
+    return reply, 200, started.headers()
 
 
-def wait_for_final(svc: Services, job_id: str, source: str, environ: dict) -> dict | None:
-    """The job's final event (read from ``source``'s log), or None if the client hung up first (the job is then cancelled)."""
-    for event in follow(svc.hub, svc.events, source, tick_s=WAIT_TICK_S):
-        if event is not None and event["type"] == FINAL:
-            return event
+def wait_all(started: Started, choices: list[Choice], environ: dict) -> bool:
+    """Collect every choice's events up to its final one; False (the jobs cancelled) if the client hung up first."""
+    for item in follow_all(started.svc, started.sources, tick_s=WAIT_TICK_S):
         if client_gone(environ):
-            cancel_if_running(svc, job_id)
-            return None
+            started.cancel_all()
+            return False
+        if item is not None:
+            choices[item[0]].add(item[1])
+    return True
+
+
+def final_error(final: dict[str, Any], logprobs: list | None = None, prompt_missing: bool = False):
+    """The error reply for a choice that did not succeed (or whose log probabilities are missing), or None."""
+    if final.get("status") == "expired" and not final.get("output"):
+        return error_response(504, "timeout", "deadline_s passed before the job produced anything", code="deadline_exceeded")
+    if final.get("status") not in ("succeeded", "expired"):
+        error = final.get("error") or {}
+        return error_response(500, "server_error", f"generation {final.get('status')}: {error.get('message', 'no detail')}")
+    missing = logprobs is not None and len(logprobs) < (final.get("usage") or {}).get("completion_tokens", 0)
+    if missing or prompt_missing:  # never a silent gap
+        return error_response(500, "server_error", "the job's token events, which carry the log probabilities, are no longer kept")
     return None
-
-
-def stream_chunks(svc: Services, job_id: str, source: str, response_id: str, created: int, kind: str, include_usage: bool) -> Iterator[str]:
-    """OpenAI's ``data: {...}`` chunks ending with ``data: [DONE]``; cancels the job if the client leaves."""
-    finished = False
-    base = {
-        "id": response_id,
-        "object": "chat.completion.chunk" if kind == "chat" else "text_completion",
-        "created": created,
-        "model": svc.model_name,
-    }
-
-    def chunk(text: str | None, finish_reason: str | None, first: bool = False) -> str:
-        if kind == "chat":
-            delta = {"role": "assistant", "content": ""} if first else ({"content": text} if text is not None else {})
-            choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-        else:
-            choice = {"index": 0, "text": text or "", "finish_reason": finish_reason, "logprobs": None}
-        return data({**base, "choices": [choice], **({"usage": None} if include_usage else {})})
-
-    try:
-        if kind == "chat":
-            yield chunk(None, None, first=True)
-        for event in follow(svc.hub, svc.events, source):
-            if event is None:
-                yield KEEPALIVE
-            elif event["type"] == TOKEN and event["text"]:
-                yield chunk(event["text"], None)
-            elif event["type"] == FINAL:
-                finished = True
-                if event["status"] not in ("succeeded", "expired"):
-                    message = (event.get("error") or {}).get("message", event["status"])
-                    yield data(
-                        {
-                            "error": {
-                                "message": f"generation {event['status']}: {message}",
-                                "type": "server_error",
-                                "param": None,
-                                "code": None,
-                            }
-                        }
-                    )
-                else:
-                    yield chunk(None, openai_finish_reason(event))
-                    if include_usage:
-                        yield data({**base, "choices": [], "usage": event["usage"]})
-        yield "data: [DONE]\n\n"
-    finally:
-        if not finished:  # the client disconnected mid-stream
-            cancel_if_running(svc, job_id)
-
-
-def openai_finish_reason(final: dict) -> str:
-    """A job cut short by its deadline keeps its partial text; OpenAI's name for a cut-short answer is "length"."""
-    return "length" if final["status"] == "expired" else final["finish_reason"]
-
-
-def data(payload: dict) -> str:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"

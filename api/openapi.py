@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.openai_schemas import ChatCompletionRequest, CompletionRequest
+from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
 from app.jobs.request import JobRequest
 
 JSON = "application/json"
@@ -171,6 +171,29 @@ def _paths() -> dict[str, Any]:
         "/v1/models": {
             "get": {"summary": "The models served", "responses": {"200": {"description": "OpenAI's model list"}, **_errors(401)}}
         },
+        "/v1/embeddings": {
+            "post": {
+                "summary": "OpenAI embeddings (all-MiniLM-L6-v2, 384 dimensions)",
+                "requestBody": body("EmbeddingRequest"),
+                "responses": {"200": {"description": "OpenAI's embedding list, with usage"}, **_errors(400, 401, 404, 405, 408, 413)},
+            }
+        },
+        "/tokenize": {
+            "post": {
+                "summary": "Text or chat messages to token ids (vLLM's and llama-server's shapes)",
+                "requestBody": body("TokenizeRequest"),
+                "responses": {"200": {"description": "`tokens`, `count`, `max_model_len`"}, **_errors(400, 401, 405, 408, 413)},
+            }
+        },
+        "/detokenize": {
+            "post": {
+                "summary": "Token ids to text (`prompt`, and the same as llama-server's `content`)",
+                "requestBody": body("DetokenizeRequest"),
+                "responses": {"200": {"description": "The text"}, **_errors(400, 401, 405, 408, 413)},
+            }
+        },
+        "/health": {"get": {"summary": "Liveness, as vLLM and llama-server name it", "responses": {"200": {"description": "Up"}}}},
+        "/version": {"get": {"summary": "The server's version", "responses": {"200": {"description": '`{"version": ...}`'}}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "The process is up"}}}},
         "/readyz": {"get": {"summary": "Readiness", "responses": {"200": {"description": "Ready, with the live workers"}, **_errors(503)}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}},
@@ -180,6 +203,7 @@ def _paths() -> dict[str, Any]:
 @cache
 def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
+              "EmbeddingRequest": EmbeddingRequest, "TokenizeRequest": TokenizeRequest, "DetokenizeRequest": DetokenizeRequest,
               "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased}  # fmt: skip
     schemas: dict[str, Any] = {}
     for name, model in models.items():

@@ -1,13 +1,16 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (ours, and the ``/health`` and ``/version`` that vLLM-minded clients check)."""
 
 from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
 
 import redis
 from flask import Blueprint, Response
 
+from api.auth import require_tenant
 from api.errors import error_response
 from api.services import Services, services
-from app.obs.api_metrics import SystemCollector, SystemState, render_api_metrics
+from app.obs.api_metrics import REDIS_MEMORY, SystemCollector, SystemState, render_api_metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -16,6 +19,22 @@ bp = Blueprint("ops", __name__)
 def healthz():
     """The process is up (nothing else is checked)."""
     return {"status": "ok"}
+
+
+@bp.get("/health")
+def health():
+    """vLLM's, TGI's and llama-server's liveness route (benchmark clients check it before a run): 200 while the process is up."""
+    return {"status": "ok"}
+
+
+@bp.get("/version")
+def server_version():
+    """The server's version (vLLM's ``GET /version``); with API keys set, for key holders only."""
+    require_tenant()
+    try:
+        return {"version": version("llmjobs")}
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return {"version": "unknown"}
 
 
 @bp.get("/readyz")
@@ -43,7 +62,10 @@ def metrics():
 
 def system_state(svc: Services) -> SystemState:
     try:
-        restarts = {name: int(count) for name, count in svc.jobs.redis.hgetall(svc.jobs.keys.restarts).items()}
-        return SystemState(svc.jobs.redis.zcard(svc.jobs.keys.queued), len(svc.registry.live(svc.config.worker.queue)), restarts)
+        client, keys = svc.jobs.redis, svc.jobs.keys
+        restarts = {name: int(count) for name, count in client.hgetall(keys.restarts).items()}
+        live = len(svc.registry.live(svc.config.worker.queue))
+        memory = {name: int(value) for name, value in client.info("memory").items() if name in REDIS_MEMORY}
+        return SystemState(client.zcard(keys.queued), live, restarts, int(client.get(keys.started) or 0), memory)
     except redis.RedisError:  # scraped during an outage: the API's own counters still answer
         return SystemState()

@@ -48,7 +48,7 @@ class Services:
         # A short connect timeout: during a Redis outage a request answers 503 within a second, never hangs.
         client = connect(config.redis, connect_timeout_s=0.5)
         keys = Keys(config.redis.key_prefix)
-        jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s)
+        jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s, events_ttl_s=config.events_ttl_s)
         cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
         celery = make_celery(config)
         model_name = config.model.source().name

@@ -186,6 +186,7 @@ class Config:
     cache: CacheConfig
     tracing: TracingConfig
     job_ttl_s: int
+    events_ttl_s: int  # a job's event stream, after its final event
     flower_port: int
     run_dir: Path
 
@@ -263,6 +264,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ),
         tracing=TracingConfig(mode=s.tracing, otlp_endpoint=s.otlp_endpoint),
         job_ttl_s=s.job_ttl,
+        events_ttl_s=s.events_ttl,
         flower_port=s.flower_port,
         run_dir=s.run_dir,
     )

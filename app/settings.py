@@ -172,7 +172,11 @@ class Settings(BaseModel):
         "When a lease lapses (the worker died or lost Redis) the job goes back to the queue at once and continues "
         "after the tokens already streamed.",
     )
-    job_ttl: int = Field(86400, ge=60, le=365 * 86400, description="Seconds job records and task results are kept after their last change.")
+    job_ttl: int = Field(86400, ge=60, le=365 * 86400, description="Seconds a job's record (output, usage, timings) is kept after it ends.")
+    events_ttl: int = Field(
+        300, ge=1, le=365 * 86400, description="Seconds a job's event stream (streaming and resume) is kept after its final event; "
+        "later, a stream or resume gets only the final event, from the record.",
+    )  # fmt: skip
     max_tokens: int = Field(2048, ge=1, le=1_000_000, description="Largest `max_tokens` a request may ask for.")
     default_max_tokens: int = Field(256, ge=1, le=1_000_000, description="`max_tokens` when a request gives none.")
     max_body_bytes: int = Field(1048576, ge=1024, le=1 << 30, description="Largest request body in bytes; larger ones get `413`.")

@@ -12,9 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 from app.engine.output_processor import OutputProcessor
+from app.engine.sampler import prompt_logprobs
 from app.engine.stats import EngineStats
-from app.engine.types import Completion, GenerationRequest, TokenDelta
+from app.engine.types import Completion, GenerationRequest, TokenDelta, TokenLogprob
 from app.errors import InvalidRequestError
 
 DeltaCallback = Callable[[TokenDelta], None]
@@ -75,11 +78,30 @@ class Engine(ABC):
                 "prompt", f"{num_prompt} prompt tokens + max_tokens={sampling.max_tokens} do not fit the context of {self.context_length}"
             )
         eos = () if sampling.ignore_eos else eos_token_ids
-        output = OutputProcessor(self.tokenizer, stop=sampling.stop, eos_token_ids=eos, max_tokens=sampling.max_tokens)
+        output = OutputProcessor(
+            self.tokenizer,
+            stop=sampling.stop,
+            eos_token_ids=eos,
+            max_tokens=sampling.max_tokens,
+            min_tokens=sampling.min_tokens,
+            skip_special_tokens=sampling.skip_special_tokens,
+            include_stop_str_in_output=sampling.include_stop_str_in_output,
+        )
         for token_id in request.resume_token_ids:
             if not output.finished:
                 output.append(token_id)
         return output
+
+
+def prompt_logprobs_of(model: Any, request: GenerationRequest, device: str) -> list[TokenLogprob | None] | None:
+    """The prompt tokens' log probabilities (OpenAI's ``echo``) from one plain forward pass over the
+    prompt, or None when not asked for. A pass of its own: the runners return last-position logits only."""
+    num_top = request.sampling.prompt_logprobs
+    if num_top is None:
+        return None
+    with torch.inference_mode():
+        logits = model(input_ids=torch.tensor([request.prompt_token_ids], device=device)).logits[0]  # (T, V)
+    return prompt_logprobs(logits, request.prompt_token_ids, num_top)
 
 
 def completion_of(request: GenerationRequest, output: OutputProcessor) -> Completion:

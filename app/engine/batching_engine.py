@@ -15,17 +15,18 @@ from typing import Any
 import torch
 
 from app.engine import tensor_parallel
-from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
+from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of, prompt_logprobs_of
 from app.engine.draft_model_proposer import DraftModelProposer
 from app.engine.model_runner import ModelRunner
 from app.engine.prefix_cache import PrefixCache
-from app.engine.sampler import sample
+from app.engine.sampler import sample_with_logprobs
 from app.engine.scheduler import Scheduler
-from app.engine.sequence import Sequence
+from app.engine.sequence import Sequence, SequenceStatus
+from app.engine.shared_prefill import SharedPrefill
 from app.engine.speculator import Speculator
 from app.engine.stats import EngineStats
-from app.engine.types import Completion, GenerationRequest, TokenDelta
-from app.errors import GenerationTimeoutError
+from app.engine.types import Completion, GenerationRequest, TokenDelta, TokenLogprob
+from app.errors import GenerationTimeoutError, InvalidRequestError
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class BatchingEngine(Engine):
         if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
             self.runner = tensor_parallel.BroadcastingRunner(self.runner)
         self._inbox: list[Sequence] = []
+        self.shared_prefill = SharedPrefill()  # n > 1 choices of one prompt: one prefill, then the prefix cache
         self._wake = threading.Condition()
         self._closed = False
         self._last_token: dict[int, int] = {}  # seq_id -> the token to feed at the next decode
@@ -107,6 +109,10 @@ class BatchingEngine(Engine):
             return completion_of(request, output)
         seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
         self.scheduler.check_fits(seq)
+        if request.sampling.prompt_logprobs is not None and isinstance(self.runner, tensor_parallel.BroadcastingRunner):
+            raise InvalidRequestError("echo", "prompt log probabilities are not available under tensor parallelism")
+        # In the caller's thread: a plain forward pass that needs no batch slot and no KV.
+        seq.prompt_logprobs = prompt_logprobs_of(self.model, request, self.device)
         with self._wake:
             if self._closed:
                 raise RuntimeError("the engine is closed")
@@ -135,7 +141,7 @@ class BatchingEngine(Engine):
         scheduler, cache = self.scheduler, self.prefix_cache
         return EngineStats(
             num_running=len(scheduler.running) + len(scheduler.prefilling),
-            num_waiting=len(scheduler.waiting) + len(self._inbox),
+            num_waiting=len(scheduler.waiting) + len(self._inbox) + len(self.shared_prefill.held),
             batch_size=self.last_batch_size,
             kv_cache_usage=scheduler.num_reserved_tokens / scheduler.max_kv_tokens,
             num_steps=self.num_steps,
@@ -162,12 +168,12 @@ class BatchingEngine(Engine):
     def _loop(self) -> None:
         while True:
             with self._wake:
-                while not self._inbox and not self.scheduler.num_unfinished and not self._closed:
+                while not self._inbox and not self.scheduler.num_unfinished and not self.shared_prefill.held and not self._closed:
                     self._wake.wait()
                 if self._closed:
                     break
                 arrivals, self._inbox = self._inbox, []
-            for seq in arrivals:
+            for seq in self.shared_prefill.admit(arrivals, enabled=self.prefix_cache.enabled):
                 self.scheduler.add(seq)
             try:
                 self._step()
@@ -196,30 +202,37 @@ class BatchingEngine(Engine):
         self.num_steps += 1
         self.last_batch_size = len(plan.decode) + (len(plan.prefill.group) if plan.prefill is not None else 0)
         if plan.decode and not (
-            plan.prefill is None and self.speculator.step(plan.decode, self._last_token[plan.decode[0].seq_id], self._postprocess)
+            plan.prefill is None
+            and plan.decode[0].sampling.is_plain  # penalties, min_tokens and logprobs are per token: no drafting
+            and self.speculator.step(plan.decode, self._last_token[plan.decode[0].seq_id], self._postprocess)
         ):
             started = time.perf_counter()
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
-            self._postprocess(plan.decode, sample(logits, plan.decode))
+            self._postprocess(plan.decode, *sample_with_logprobs(logits, plan.decode))
             if len(plan.decode) == 1 and plan.prefill is None:
                 self.speculator.record_plain_step(time.perf_counter() - started)
         if plan.prefill is not None:
             logits = self.runner.prefill(plan.prefill)
             self.scheduler.prefill_advanced(plan.prefill)
             if logits is not None:
-                self._postprocess(plan.prefill.group, sample(logits, plan.prefill.group), skip_finished=True)
+                self._postprocess(plan.prefill.group, *sample_with_logprobs(logits, plan.prefill.group), skip_finished=True)
                 self.runner.admit_group()
         self.runner.drop_finished()
 
-    def _postprocess(self, seqs: list[Sequence], tokens: list[int], skip_finished: bool = False) -> None:
-        for seq, token in zip(seqs, tokens, strict=True):
+    def _postprocess(
+        self, seqs: list[Sequence], tokens: list[int], logprobs: list[TokenLogprob | None] | None = None, skip_finished: bool = False
+    ) -> None:
+        for row, (seq, token) in enumerate(zip(seqs, tokens, strict=True)):
             if seq.is_finished:
                 assert skip_finished
                 continue
             index = len(seq.output.token_ids)
             text = seq.output.append(token)
             self._last_token[seq.seq_id] = token
-            seq.mailbox.put(TokenDelta(index=index, text=text, token_ids=[token]))
+            logprob = logprobs[row] if logprobs is not None else None
+            prompt_logprobs, seq.prompt_logprobs = seq.prompt_logprobs, None  # with the first delta only
+            delta = TokenDelta(index, text, [token], logprobs=[logprob] if logprob else None, prompt_logprobs=prompt_logprobs)
+            seq.mailbox.put(delta)
             if seq.output.finished:
                 self._finish(seq)
 
@@ -271,6 +284,9 @@ class BatchingEngine(Engine):
         )
 
     def _fail_all(self, exc: BaseException) -> None:
+        for seq in self.shared_prefill.release_all():  # never scheduled: nothing to free
+            seq.status = SequenceStatus.FINISHED
+            seq.mailbox.put(exc)
         for seq in [*self.scheduler.running, *self.scheduler.prefilling, *self.scheduler.waiting]:
             if not seq.is_finished:
                 self.scheduler.finish(seq)

@@ -7,28 +7,60 @@ cancellation, time limit) through a stopping criterion.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of
+from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of, prompt_logprobs_of
 from app.engine.output_processor import OutputProcessor
+from app.engine.sampler import adjust_logits, token_logprob
 from app.engine.stats import EngineStats
-from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
+from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta, TokenLogprob
 from app.errors import GenerationTimeoutError
+
+
+class _Adjust(LogitsProcessor):
+    """The batching engine's per-request logits rules inside ``generate``: it sees the raw logits
+    first (the only processor: temperature and top-k/p come after it), keeps their log-softmax
+    for the streamer, then applies the penalties and the EOS mask of ``min_tokens`` / ``ignore_eos``."""
+
+    def __init__(self, sampling: SamplingParams, prompt_ids: list[int], output: OutputProcessor, eos_token_ids: list[int]) -> None:
+        self.sampling = sampling
+        self.prompt_ids = prompt_ids
+        self.output = output
+        self.eos_token_ids = eos_token_ids
+        self.pending: list[torch.Tensor] = []  # (V,) log-softmax of the raw logits, one per step not yet streamed
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        row = scores[0]  # (V,): one request at a time
+        if self.sampling.logprobs is not None:
+            self.pending.append(torch.log_softmax(row.float(), dim=-1))
+        min_tokens = self.sampling.max_tokens if self.sampling.ignore_eos else self.sampling.min_tokens
+        params = dataclasses.replace(self.sampling, min_tokens=min_tokens)
+        adjust_logits(row, params, self.prompt_ids, self.output.token_ids, self.eos_token_ids)
+        return scores
 
 
 class _DeltaStreamer(BaseStreamer):
     """Feeds each generated token to the OutputProcessor and reports the delta."""
 
-    def __init__(self, output: OutputProcessor, on_delta: DeltaCallback | None) -> None:
+    def __init__(
+        self,
+        output: OutputProcessor,
+        on_delta: DeltaCallback | None,
+        adjust: _Adjust | None = None,
+        prompt_logprobs: list[TokenLogprob | None] | None = None,
+    ) -> None:
         self.output = output
         self.on_delta = on_delta
         self.seen_prompt = False
+        self.adjust = adjust
+        self.prompt_logprobs = prompt_logprobs  # sent with the first delta
 
     def put(self, value: torch.Tensor) -> None:
         if not self.seen_prompt:  # generate() first hands over the prompt ids
@@ -37,10 +69,14 @@ class _DeltaStreamer(BaseStreamer):
         for token_id in value.reshape(-1).tolist():
             if self.output.finished:
                 return
+            logprobs = None
+            if self.adjust is not None and self.adjust.pending:
+                logprobs = [token_logprob(self.adjust.pending.pop(0), token_id, self.adjust.sampling.logprobs or 0)]
             index = len(self.output.token_ids)
             text = self.output.append(token_id)
             if self.on_delta is not None:
-                self.on_delta(TokenDelta(index=index, text=text, token_ids=[token_id]))
+                prompt_logprobs, self.prompt_logprobs = self.prompt_logprobs, None
+                self.on_delta(TokenDelta(index=index, text=text, token_ids=[token_id], logprobs=logprobs, prompt_logprobs=prompt_logprobs))
 
     def end(self) -> None:
         pass
@@ -84,14 +120,10 @@ class NaiveEngine(Engine):
         stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
         if not output.finished:
             with self._lock:
-                self._generate(
-                    request.prompt_token_ids + output.token_ids,
-                    sampling.max_tokens - len(output.token_ids),
-                    sampling,
-                    output,
-                    on_delta,
-                    stop_when,
-                )
+                adjust = _Adjust(sampling, request.prompt_token_ids, output, self.eos_token_ids)
+                streamer = _DeltaStreamer(output, on_delta, adjust, prompt_logprobs_of(self.model, request, self.device))
+                remaining = sampling.max_tokens - len(output.token_ids)
+                self._generate(request.prompt_token_ids + output.token_ids, remaining, sampling, adjust, streamer, stop_when)
         if stop_when.reason == "timeout":
             raise GenerationTimeoutError(f"generation ran past the time limit of {self.time_limit_s:g} s")
         tail = output.finish(stop_when.reason or "length")
@@ -104,8 +136,8 @@ class NaiveEngine(Engine):
         input_ids: list[int],
         max_new_tokens: int,
         sampling: SamplingParams,
-        output: OutputProcessor,
-        on_delta: DeltaCallback | None,
+        adjust: _Adjust,
+        streamer: _DeltaStreamer,
         stop_when: _StopWhen,
     ) -> None:
         ids = torch.tensor([input_ids], device=self.device)
@@ -116,14 +148,14 @@ class NaiveEngine(Engine):
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=max_new_tokens,
-            min_new_tokens=max_new_tokens if sampling.ignore_eos else None,  # masks EOS until the end
             do_sample=not greedy,
             temperature=None if greedy else sampling.temperature,
             top_p=None if greedy else sampling.top_p,
             top_k=None if greedy else sampling.top_k,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.eos_token_ids[0],
-            streamer=_DeltaStreamer(output, on_delta),
+            logits_processor=LogitsProcessorList([adjust]),  # penalties, min_tokens, ignore_eos, logprobs
+            streamer=streamer,
             stopping_criteria=StoppingCriteriaList([stop_when]),
         )
 

@@ -18,11 +18,23 @@ from tokenizers.decoders import DecodeStream
 class OutputProcessor:
     """Per-request output state: token ids, text, and whether and why it finished."""
 
-    def __init__(self, tokenizer: Any, *, stop: Iterable[str] = (), eos_token_ids: Iterable[int] = (), max_tokens: int) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        *,
+        stop: Iterable[str] = (),
+        eos_token_ids: Iterable[int] = (),
+        max_tokens: int,
+        min_tokens: int = 0,
+        skip_special_tokens: bool = True,
+        include_stop_str_in_output: bool = False,
+    ) -> None:
         # A transformers fast tokenizer wraps a tokenizers.Tokenizer; tests may pass one directly.
         self._tokenizer: Tokenizer = tokenizer if isinstance(tokenizer, Tokenizer) else tokenizer.backend_tokenizer
-        self._stream = DecodeStream(skip_special_tokens=True)
+        self._stream = DecodeStream(skip_special_tokens=skip_special_tokens)
         self.stop = tuple(stop)
+        self.min_tokens = min_tokens  # no stop string ends the output before this many tokens (as in vLLM)
+        self.include_stop_str_in_output = include_stop_str_in_output
         self.eos_token_ids = frozenset(eos_token_ids)
         self.max_tokens = max_tokens
         self.token_ids: list[int] = []
@@ -30,6 +42,7 @@ class OutputProcessor:
         self._text = ""  # everything decoded so far, stop strings included
         self._num_emitted = 0  # characters of _text already handed out
         self._text_end: int | None = None  # where the final text ends (before a stop string)
+        self._stop_floor = 0  # stop strings are searched from here on (min_tokens)
 
     @property
     def finished(self) -> bool:
@@ -48,7 +61,9 @@ class OutputProcessor:
             self.finish_reason = "stop"
             return self._flush()
         self._text += self._stream.step(self._tokenizer, token_id) or ""
-        if self.stop and self._find_stop():
+        if len(self.token_ids) < self.min_tokens:  # the first min_tokens - 1 tokens' text holds no stop string
+            self._stop_floor = len(self._text)
+        if self.stop and len(self.token_ids) >= self.min_tokens and self._find_stop():
             return self._flush()
         if len(self.token_ids) >= self.max_tokens:
             self.finish_reason = "length"
@@ -64,11 +79,12 @@ class OutputProcessor:
     def _find_stop(self) -> bool:
         # Only the tail can hold a new match: the part before it was checked already.
         longest = max(len(s) for s in self.stop)
-        start = max(0, self._num_emitted - longest)
-        hits = [pos for pos in (self._text.find(s, start) for s in self.stop) if pos >= 0]
+        start = max(self._stop_floor, self._num_emitted - longest)
+        hits = [(pos, pos + len(s)) for s, pos in ((s, self._text.find(s, start)) for s in self.stop) if pos >= 0]
         if not hits:
             return False
-        self._text_end = min(hits)
+        begin, end = min(hits)
+        self._text_end = end if self.include_stop_str_in_output else begin
         self.finish_reason = "stop"
         return True
 

@@ -36,6 +36,7 @@ class Sequence:
         self.reserved_tokens = 0  # KV tokens the scheduler set aside when it admitted this sequence
         self.generator: Any = None  # torch.Generator for seeded sampling, made by the sampler
         self.backoff = Backoff()  # speculative decoding's per-request policy
+        self.prompt_logprobs: Any = None  # echo's prompt log probabilities, until the first delta carries them
 
     @property
     def sampling(self) -> SamplingParams:

@@ -16,10 +16,29 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     ignore_eos: bool = False
+    min_tokens: int = 0  # EOS is masked until this many tokens are out (vLLM's min_tokens)
+    # vLLM's penalties: repetition (> 1 discourages any token of prompt or output, as in CTRL),
+    # presence and frequency (OpenAI's: subtracted once / per occurrence in the output so far).
+    repetition_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logprobs: int | None = None  # the chosen token's log probability plus this many top alternatives
+    prompt_logprobs: int | None = None  # the same for every prompt token (OpenAI's `echo` + `logprobs`)
+    skip_special_tokens: bool = True
+    include_stop_str_in_output: bool = False
 
     @property
     def is_greedy(self) -> bool:
         return self.temperature < GREEDY_BELOW
+
+    @property
+    def has_penalties(self) -> bool:
+        return self.repetition_penalty != 1.0 or self.presence_penalty != 0.0 or self.frequency_penalty != 0.0
+
+    @property
+    def is_plain(self) -> bool:
+        """Nothing per token beyond choosing it: speculative decoding may run."""
+        return not self.has_penalties and self.min_tokens == 0 and self.logprobs is None
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,19 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """A token's log probability under the model (raw logits: before temperature, penalties or
+    filtering, as vLLM reports them) and the ``top`` most likely tokens at that position."""
+
+    token_id: int
+    logprob: float
+    top: list[tuple[int, float]] = field(default_factory=list)
+
+    def to_json(self) -> list:
+        return [self.token_id, self.logprob, [list(pair) for pair in self.top]]
+
+
+@dataclass(frozen=True)
 class TokenDelta:
     """New text that is safe to show: ``text`` may be empty while a stop string or a
     multi-byte character is still undecided."""
@@ -40,6 +72,9 @@ class TokenDelta:
     index: int
     text: str
     token_ids: list[int]
+    logprobs: list[TokenLogprob] | None = None  # one per token id, when the request asked for them
+    # Only on a request's first delta, when asked: one per prompt token (the first is None: nothing precedes it).
+    prompt_logprobs: list[TokenLogprob | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class CacheRecorder:
     def job_ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
         job_id = outcome.job_id
         try:
-            raw = self.jobs.cache_ticket(job_id)
+            raw = self.jobs.take_cache_ticket(job_id)
             if not raw:
                 return
             ticket = Ticket.from_json(raw)

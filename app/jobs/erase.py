@@ -9,11 +9,11 @@ that created it. A job that shared another's work (coalesced) has only its recor
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from app.jobs.record import TERMINAL
 from app.jobs.store import JobStore
-from cache.result_cache import Ticket
 from cache.store import CacheStore
 
 _TERMINAL = frozenset(status.value for status in TERMINAL)
@@ -35,17 +35,18 @@ def erase_job(jobs: JobStore, job_id: str, tenant: str) -> Erased:
     if not (shared is None or shared["status"] in _TERMINAL) or (not following and fields.get("status") not in _TERMINAL):
         return Erased("active")
     store = CacheStore(jobs.redis, jobs.keys.prefix, ttl_s=1, max_entries=1)  # ttl and bound unused: we only delete
-    ticket = Ticket.from_json(fields["cache_ticket"]) if fields.get("cache_ticket") else None
-    if ticket is not None and jobs.redis.get(store.inflight_key(ticket.exact)) == job_id:
+    # of the cache ticket only its exact key stays once the worker has recorded the answer (JobStore.take_cache_ticket)
+    exact = json.loads(fields["cache_ticket"])["exact"] if fields.get("cache_ticket") else None
+    if exact is not None and jobs.redis.get(store.inflight_key(exact)) == job_id:
         return Erased("finishing")  # the worker records the answer, then releases this mark
     removed = 0
-    if ticket is not None and (number := jobs.redis.get(store.exact_key(ticket.exact))):
+    if exact is not None and (number := jobs.redis.get(store.exact_key(exact))):
         entry = jobs.redis.hgetall(store.entry_key(number))
-        if entry.get("exact") == ticket.exact:
+        if entry.get("exact") == exact:
             store.delete(int(number), entry)
             removed = 1
         else:  # an alias to an entry another request created
-            jobs.redis.delete(store.exact_key(ticket.exact))
+            jobs.redis.delete(store.exact_key(exact))
     with jobs.redis.pipeline(transaction=True) as pipe:
         pipe.delete(jobs.keys.job(job_id))
         if not following:  # a follower's events are its leader's

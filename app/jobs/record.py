@@ -70,6 +70,27 @@ def new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, no
     }
 
 
+# What an ended job drops, and what it keeps as fields of its own (the rest goes into ``record``):
+# the same lists as scripts.py's ``settle``, which applies them when a job ends.
+LIVE_ONLY = frozenset({"id", "queue_score", "worker", "deadline_at", "requeued_at", "cancel_requested", "events_ttl", "followers"})
+TOP = ("status", "tenant", "cache_ticket", "owner_cancelled", "follows")
+
+
+def unpacked(fields: dict[str, Any]) -> dict[str, Any]:
+    """A job hash as stored -> its flat fields. An ended job keeps status, tenant and the like as
+    fields and everything else in one compact JSON field, ``record`` (scripts.py's ``settle``)."""
+    if "record" not in fields:
+        return fields
+    return {**json.loads(fields["record"]), **{name: value for name, value in fields.items() if name != "record"}}
+
+
+def settled(fields: dict[str, Any]) -> dict[str, str]:
+    """An ended job's hash, as ``settle`` leaves it: the same layout for a job stored already ended."""
+    top = {name: fields[name] for name in TOP if name in fields}
+    record = {name: str(value) for name, value in fields.items() if name not in top and name not in LIVE_ONLY}
+    return {**top, "record": json.dumps(record, separators=(",", ":"))}
+
+
 def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False) -> dict[str, Any]:
     """The record clients see: typed values, no internal fields."""
     if detached:  # its client cancelled it; it goes on only for the jobs that coalesced onto it

@@ -14,6 +14,20 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from app.errors import InvalidRequestError
 
 MAX_STOP_STRINGS = 4
+MAX_LOGPROBS = 20  # OpenAI's ceiling for top_logprobs
+
+# vLLM's extensions, each passed to the engine only when it differs from its default (so the
+# sampling dict, and the result cache's keys made from it, stay as they were for everyone else).
+EXTENSION_DEFAULTS: dict[str, Any] = {
+    "min_tokens": 0,
+    "repetition_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+    "logprobs": None,
+    "prompt_logprobs": None,
+    "skip_special_tokens": True,
+    "include_stop_str_in_output": False,
+}
 
 
 def _as_stop_list(value: Any) -> list[str]:
@@ -53,6 +67,14 @@ class JobRequest(BaseModel):
     deadline_s: float | None = Field(default=None, gt=0, le=7 * 86400)  # after submission: not done by then -> "expired"
     stream: bool = False  # answer the submit with the event stream itself (not stored with the job)
     cache: bool = True  # False: neither answer from the result cache nor store this answer in it
+    min_tokens: int = Field(default=0, ge=0)  # no EOS or stop string before this many tokens
+    repetition_penalty: float = Field(default=1.0, gt=0.0, le=2.0)
+    presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    frequency_penalty: float = Field(default=0.0, ge=-2.0, le=2.0)
+    logprobs: int | None = Field(default=None, ge=0, le=MAX_LOGPROBS)  # each token's log probability + this many alternatives
+    prompt_logprobs: int | None = Field(default=None, ge=0, le=MAX_LOGPROBS)  # the same for the prompt's tokens
+    skip_special_tokens: bool = True
+    include_stop_str_in_output: bool = False
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:
@@ -62,11 +84,14 @@ class JobRequest(BaseModel):
             raise ValueError("'raw' applies to 'prompt' only")
         if len(self.stop) > MAX_STOP_STRINGS or any(not s for s in self.stop):
             raise ValueError(f"'stop' takes at most {MAX_STOP_STRINGS} non-empty strings")
+        if self.max_tokens is not None and self.min_tokens > self.max_tokens:
+            raise ValueError("'min_tokens' must not exceed 'max_tokens'")
         return self
 
     def stored(self) -> dict[str, Any]:
-        """The request as kept in the job record and read back by the worker."""
-        return self.model_dump(exclude_none=True, exclude={"stream", "cache"})
+        """The request as kept in the job record and read back by the worker (extensions only where used)."""
+        stored = self.model_dump(exclude_none=True, exclude={"stream", "cache"})
+        return {k: v for k, v in stored.items() if k not in EXTENSION_DEFAULTS or v != EXTENSION_DEFAULTS[k]}
 
     def sampling(self, default_max_tokens: int) -> dict[str, Any]:
         """The sampling parameters, named as the engine's ``SamplingParams`` fields (plain data:
@@ -79,6 +104,7 @@ class JobRequest(BaseModel):
             "stop": list(self.stop),
             "seed": self.seed,
             "ignore_eos": self.ignore_eos,
+            **{name: getattr(self, name) for name, default in EXTENSION_DEFAULTS.items() if getattr(self, name) != default},
         }
 
 

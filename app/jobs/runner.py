@@ -63,7 +63,9 @@ class JobRunner:
                 pending_tail.append(token_event(delta.text, []))
                 return
             clock.token()
-            last_ticket = self.publisher.publish(job_id, delta.index, token_event(delta.text, delta.token_ids))
+            logprobs = [lp.to_json() for lp in delta.logprobs] if delta.logprobs is not None else None
+            prompt = [lp.to_json() if lp else None for lp in delta.prompt_logprobs] if delta.prompt_logprobs is not None else None
+            last_ticket = self.publisher.publish(job_id, delta.index, token_event(delta.text, delta.token_ids, logprobs, prompt))
 
         cancelled = self.cancels.watch(job_id)
         deadline_s = claim.request.get("deadline_s") if isinstance(claim.request, dict) else None

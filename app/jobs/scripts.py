@@ -15,13 +15,37 @@ local function publish(stream, n, body)
   redis.call('XADD', stream, '0-' .. (n + 1), 'data', body)
   redis.call('PUBLISH', stream, n .. ' ' .. body)
 end
+-- An ended job keeps, for its ttl, what its owner reads (status, tenant, and one compact JSON
+-- 'record' of request, output, usage, timings ...) and drops what only a live job needs; its event
+-- stream is kept 'events_ttl' seconds more (set at submit; the job ttl for a job without it).
+local LIVE_ONLY = {id = true, queue_score = true, worker = true, deadline_at = true, requeued_at = true,
+  cancel_requested = true, events_ttl = true, followers = true}
+local TOP = {status = true, tenant = true, cache_ticket = true, owner_cancelled = true, follows = true}
+local function settle(job)
+  local all = redis.call('HGETALL', job)
+  local record, top = {}, {}
+  for i = 1, #all, 2 do
+    local field, value = all[i], all[i + 1]
+    if TOP[field] then
+      table.insert(top, field)
+      table.insert(top, value)
+    elseif not LIVE_ONLY[field] then
+      record[field] = value
+    end
+  end
+  -- a new hash: one built field by field keeps the bucket array of its largest size
+  redis.call('DEL', job)
+  redis.call('HSET', job, 'record', cjson.encode(record), unpack(top))
+end
 local function finalize(job, stream, ttl, body)
   -- an ended job no longer counts against its tenant's active jobs (<prefix>:active:<tenant>)
-  local prefix = string.match(job, '^(.*):job:[^:]*$')
-  redis.call('ZREM', prefix .. ':active:' .. (redis.call('HGET', job, 'tenant') or ''), redis.call('HGET', job, 'id') or '')
+  local prefix, id = string.match(job, '^(.*):job:([^:]*)$')
+  redis.call('ZREM', prefix .. ':active:' .. (redis.call('HGET', job, 'tenant') or ''), id)
+  local events_ttl = redis.call('HGET', job, 'events_ttl') or ttl
+  settle(job)
   redis.call('EXPIRE', job, ttl)
   publish(stream, next_index(stream), body)
-  redis.call('EXPIRE', stream, ttl)
+  redis.call('EXPIRE', stream, events_ttl)
 end
 """
 
@@ -237,3 +261,12 @@ end
 return expired
 """
 )
+
+# KEYS: job. Returns the job's cache ticket and leaves only its exact key (JobStore.take_cache_ticket).
+TAKE_TICKET = """
+local ticket = redis.call('HGET', KEYS[1], 'cache_ticket')
+if not ticket then return false end
+local exact = cjson.decode(ticket).exact
+if exact then redis.call('HSET', KEYS[1], 'cache_ticket', cjson.encode({exact = exact})) end
+return ticket
+"""

@@ -27,6 +27,8 @@ from app.jobs.record import (
     new_fields,
     new_job_id,
     queue_score,
+    settled,
+    unpacked,
     view,
 )
 from app.redis_conn import Keys
@@ -43,10 +45,12 @@ class Claim:
 
 
 class JobStore:
-    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int, lease_ttl_s: float = 10.0) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int, lease_ttl_s: float = 10.0, events_ttl_s: int | None = None) -> None:
         self.redis = client
         self.keys = keys
-        self.ttl_s = ttl_s
+        self.ttl_s = ttl_s  # an ended job's record
+        # An ended job's event stream (only streaming and resume need it); given where jobs are submitted.
+        self.events_ttl_s = events_ttl_s or ttl_s
         self.lease_ttl_s = lease_ttl_s  # how long a claimed job is its worker's without a renewal
         self._start = client.register_script(scripts.START)
         self._finish = client.register_script(scripts.FINISH)
@@ -54,6 +58,7 @@ class JobStore:
         self._cancel_follower = client.register_script(scripts.CANCEL_FOLLOWER)
         self._follow = client.register_script(scripts.FOLLOW)
         self._create = client.register_script(scripts.CREATE)
+        self._take_ticket = client.register_script(scripts.TAKE_TICKET)
 
     def create(
         self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
@@ -69,6 +74,8 @@ class JobStore:
             fields["cache_ticket"] = cache_ticket
         if cache_mode:
             fields["cache_mode"] = cache_mode  # off | exact | semantic: how strict the result cache was for it
+        if self.events_ttl_s != self.ttl_s:
+            fields["events_ttl"] = self.events_ttl_s  # read by whichever process ends the job (scripts.finalize)
         deadline = repr(now + request["deadline_s"]) if request.get("deadline_s") else ""
         if deadline:
             fields["deadline_at"] = deadline
@@ -104,9 +111,9 @@ class JobStore:
             finished_at=repr(now),
             output=output,
             finish_reason=finish_reason,
-            usage=json.dumps(usage),
-            timings=json.dumps(timings),
-            cache=json.dumps(cache),
+            usage=_compact(usage),
+            timings=_compact(timings),
+            cache=_compact(cache),
         )
         if cache_mode:
             fields["cache_mode"] = cache_mode
@@ -115,11 +122,11 @@ class JobStore:
         )
         events = self.keys.events(job_id)
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.job(job_id), mapping=fields)
+            pipe.hset(self.keys.job(job_id), mapping=settled(fields))
             pipe.expire(self.keys.job(job_id), self.ttl_s)
             pipe.xadd(events, {"data": encode(token_event(output, token_ids))}, id=stream_id(0))
             pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
-            pipe.expire(events, self.ttl_s)
+            pipe.expire(events, self.events_ttl_s)
             pipe.execute()
         return view(fields, queue_rank=None)
 
@@ -137,8 +144,11 @@ class JobStore:
             time.sleep(0.01)
         return self.get(job_id) if followed == 1 else None
 
-    def cache_ticket(self, job_id: str) -> str | None:
-        return self.redis.hget(self.keys.job(job_id), "cache_ticket")
+    def take_cache_ticket(self, job_id: str) -> str | None:
+        """An ended job's cache ticket, for its worker to record the answer. Only the ticket's exact key
+        stays in the record (what erasing the job needs): its prompt text and embedding would
+        otherwise be kept a second time, beside the request and the cache entry, for the job's ttl."""
+        return self._take_ticket(keys=[self.keys.job(job_id)])
 
     def discard(self, job_id: str) -> None:
         """Remove a job whose enqueueing failed, so no record promises work that never comes."""
@@ -157,6 +167,7 @@ class JobStore:
             fields, rank = pipe.execute()
         if not fields or (tenant is not None and fields.get("tenant", "") != tenant):
             return None
+        fields = {"id": job_id, **unpacked(fields)}
         if fields["status"] == "following":  # show the leader's progress under this job's own id
             leader = self.get(fields["follows"], detached_ok=True)
             if leader is None:
@@ -218,7 +229,7 @@ class JobStore:
         fields: dict[str, Any] = {"status": status.value, "finished_at": repr(time.time())}
         for name, value in (("output", output), ("finish_reason", finish_reason), ("usage", usage), ("timings", timings), ("error", error)):
             if value is not None:
-                fields[name] = json.dumps(value) if name in JSON_FIELDS else value
+                fields[name] = _compact(value) if name in JSON_FIELDS else value
         final = final_event(status=status.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=error)
         flat = [item for pair in fields.items() for item in pair]
         return bool(
@@ -244,3 +255,7 @@ class JobStore:
 
     def is_cancel_requested(self, job_id: str) -> bool:
         return self.redis.hget(self.keys.job(job_id), "cancel_requested") == "1"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -46,10 +46,20 @@ class SystemState:
     queue_depth: int = 0
     live_workers: int = 0
     restarts: dict[str, int] = field(default_factory=dict)  # process -> restarts by `llmjobs up`
+    jobs_started: int = 0  # ever, by every worker (a Redis counter): with queue_depth, whether the queue drains
+    redis_memory: dict[str, int] = field(default_factory=dict)  # INFO memory: used_memory, maxmemory, total_system_memory
+
+
+# Redis' INFO memory fields the alerts read (deploy/alerts.yml: Redis memory near its limit).
+REDIS_MEMORY = {
+    "used_memory": "Memory Redis holds for data (INFO memory used_memory).",
+    "maxmemory": "Redis' maxmemory (0: no limit set; then the host's memory is the limit).",
+    "total_system_memory": "Memory of the host Redis runs on.",
+}
 
 
 class SystemCollector(Collector):
-    """Queue depth, live workers and process restarts (the same for every API process)."""
+    """Queue depth, jobs started, live workers, Redis memory and process restarts (the same for every API process)."""
 
     def __init__(self, read: Callable[[], SystemState]) -> None:
         self.read = read
@@ -58,6 +68,9 @@ class SystemCollector(Collector):
         state = self.read()
         yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=state.queue_depth)
         yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=state.live_workers)
+        yield CounterMetricFamily(PREFIX + "jobs_started", "Jobs a worker started (claimed), by every worker.", value=state.jobs_started)
+        for name, doc in REDIS_MEMORY.items():
+            yield GaugeMetricFamily(PREFIX + "redis_" + name + "_bytes", doc, value=state.redis_memory.get(name, 0))
         restarts = CounterMetricFamily(
             PREFIX + "process_restarts", "Processes `llmjobs up` started again after they died.", labels=["process"]
         )

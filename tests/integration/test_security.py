@@ -11,7 +11,6 @@ import pytest
 from api.stream_tokens import StreamTokens
 from app.config import load_config
 from app.settings_types import key_digest
-from cache.result_cache import Ticket
 from cache.store import CacheStore
 from tests.helpers.waiting import wait_until
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 ALICE = {"Authorization": "Bearer key-alice"}
 BOB = {"Authorization": "Bearer key-bob"}
-OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
+OPEN_ROUTES = {"/healthz", "/health", "/readyz", "/metrics"}  # /health: /healthz under the name vLLM-minded clients probe
 HANDSHAKE = {
     "Upgrade": "websocket",
     "Connection": "Upgrade",
@@ -125,8 +124,8 @@ def test_erasing_a_finished_job_removes_its_record_events_and_cache_entry(keyed_
     status, events = sse(client, f"/v1/jobs/{job['id']}/events?token={job['stream_token']}")
     assert events[-1]["status"] == "succeeded"
     store = CacheStore(services.jobs.redis, services.jobs.keys.prefix, ttl_s=60, max_entries=10)
-    ticket = Ticket.from_json(services.jobs.cache_ticket(job["id"]))
-    wait_until(lambda: store.get_exact(ticket.exact), 30, what="the worker to cache the answer")  # just after its final event
+    exact = json.loads(services.jobs.redis.hget(services.jobs.keys.job(job["id"]), "cache_ticket"))["exact"]
+    wait_until(lambda: store.get_exact(exact), 30, what="the worker to cache the answer")  # just after its final event
     hit = submit(client, prompt)  # answered from the entry the first job created
     assert hit["cached"] is True
     entry = hit["cache"]["entry"]

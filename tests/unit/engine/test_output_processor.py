@@ -68,3 +68,13 @@ def test_finish_keeps_first_reason():
     proc, _ = run("abc", max_tokens=3)
     assert proc.finish("cancelled") == ""
     assert proc.finish_reason == "length"
+
+
+def test_include_stop_str_in_output_keeps_the_stop_string():
+    proc, deltas = run("Hello. More", stop=["."], include_stop_str_in_output=True)
+    assert proc.text == "".join(deltas) == "Hello." and proc.finish_reason == "stop"
+
+
+def test_min_tokens_ignores_stop_strings_until_reached():
+    proc, _ = run("a.b.c", stop=["."], min_tokens=3)
+    assert proc.text == "a.b" and proc.finish_reason == "stop"
