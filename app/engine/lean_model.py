@@ -48,15 +48,29 @@ def _weight_bias(module: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
     return (weight.dequantize() if weight.is_quantized else weight), bias
 
 
+def _share(dense: Dense, module: Any, fp16: bool) -> bool:
+    """Point ``dense`` at ``module``'s own weights when they are already in the wanted format."""
+    if fp16 and hasattr(module, "_packed_params") and module._packed_params.dtype == torch.float16:
+        dense.packed = module._packed_params._packed_params
+        return True
+    if not fp16 and isinstance(module, torch.nn.Linear):
+        dense.weight = module.weight.detach()
+        dense.bias = None if module.bias is None else module.bias.detach()
+        return True
+    return False
+
+
 class Dense:
     """``x @ W.T + b`` over the rows of ``modules`` fused into one matrix, in the model's format."""
 
     def __init__(self, modules: list[Any], fp16: bool) -> None:
+        self.fp16 = fp16
+        if len(modules) == 1 and _share(self, modules[0], fp16):
+            return  # nothing to fuse: read the loaded model's own matrix (no second copy in memory)
         pairs = [_weight_bias(module) for module in modules]
         weight = torch.cat([w for w, _ in pairs])
         biases = [b if b is not None else torch.zeros(w.shape[0], dtype=w.dtype) for w, b in pairs]
         bias = torch.cat(biases) if any(b is not None for _, b in pairs) else None
-        self.fp16 = fp16
         if fp16:  # fbgemm: float16 weights, float32 arithmetic (the `fp16-weights` format)
             self.packed = torch.ops.quantized.linear_prepack_fp16(weight.float().contiguous(), bias)
         else:
