@@ -36,18 +36,18 @@ class StepLayout:
         lo, hi = min(slot for slot, _, _ in rows), max(slot for slot, _, _ in rows) + 1
         n_max = max(count for _, _, count in rows)
         slots, positions, cells = [], [], []
-        grid = torch.zeros((hi - lo, n_max), dtype=torch.long)
-        for slot, first, count in rows:
+        for slot, first, count in rows:  # plain lists: one tensor each below, not a few per row (this runs every step)
             slots += [slot] * count
             positions += range(first, first + count)
             cells += range((slot - lo) * n_max, (slot - lo) * n_max + count)
-            grid[slot - lo, :count] = torch.arange(first, first + count)
+        position_ids, grid_index = torch.tensor(positions), torch.tensor(cells)
+        grid = torch.zeros((hi - lo) * n_max, dtype=torch.long).index_copy_(0, grid_index, position_ids).view(hi - lo, n_max)
         heads = torch.arange(num_kv_heads)
         slot_rows = (torch.tensor(slots).unsqueeze(1) * num_kv_heads + heads) * max_len  # (N, H_kv): each head's first row
         return cls(
-            positions=torch.tensor(positions),
-            rows=(slot_rows + torch.tensor(positions).unsqueeze(1)).flatten(),
-            grid_index=torch.tensor(cells),
+            positions=position_ids,
+            rows=(slot_rows + position_ids.unsqueeze(1)).flatten(),
+            grid_index=grid_index,
             query_positions=grid,
             lo=lo,
             hi=hi,
