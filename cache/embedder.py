@@ -53,13 +53,22 @@ class Embedder:
 
     def embed(self, text: str) -> np.ndarray | None:
         """(384,) float32 with norm 1, or None when ``text`` does not fit the window."""
-        if self.num_tokens(text) > self.max_tokens:
-            return None
-        wanted = _Wanted(text)
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: list[str]) -> list[np.ndarray | None]:
+        """``embed`` of each text, in one batch with whatever else is waiting."""
+        fits = [self.num_tokens(text) <= self.max_tokens for text in texts]
+        wanted = [_Wanted(text) for text, fit in zip(texts, fits, strict=True) if fit]
+        if wanted:
+            self._embed_waiting(wanted)
+        vectors = iter(w.vector for w in wanted)
+        return [next(vectors) if fit else None for fit in fits]
+
+    def _embed_waiting(self, mine: list[_Wanted]) -> None:
         with self._waiting_lock:
-            self._waiting.append(wanted)
+            self._waiting.extend(mine)
         with self._lock:
-            if wanted.vector is None:  # not embedded by the previous holder's batch: embed everyone waiting now
+            if any(w.vector is None for w in mine):  # not embedded by the previous holder's batch: embed everyone waiting now
                 with self._waiting_lock:
                     batch, self._waiting = self._waiting, []
                 vectors = self.model.encode(
@@ -67,5 +76,3 @@ class Embedder:
                 )
                 for item, vector in zip(batch, vectors, strict=True):
                     item.vector = vector.astype(np.float32, copy=False)
-        assert wanted.vector is not None
-        return wanted.vector

@@ -60,6 +60,11 @@ class VectorIndex:
         matches = index.search(vector, count)
         return [(int(key), 1.0 - float(distance)) for key, distance in zip(matches.keys, matches.distances, strict=True)]
 
+    def has(self, namespace: str) -> bool:
+        """Whether any entry of ``namespace`` is indexed here (a search could find something)."""
+        index = self._indexes.get(namespace)
+        return index is not None and len(index) > 0
+
     def __len__(self) -> int:
         return sum(len(index) for index in self._indexes.values())
 

@@ -4,21 +4,31 @@ At start (and after losing Redis) it notes the change log's end, loads every
 namespace's vectors, then tails the log from that point: entries written by
 workers or evicted by any process show up here within one read. Until the first
 load finishes, ``ready`` is False and lookups skip the semantic tier.
+
+An entry recorded without its vector (its request skipped the embedding because its namespace
+was empty: see ``ResultCache.lookup``) arrives as an ``embed`` change: one API process claims
+it, embeds its text here, off every request's path, and publishes the vector as an ``add``.
+If that process dies between claim and vector, the entry stays exact-only until it expires.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import redis
 
 from cache.index import VectorIndex
-from cache.store import CacheStore, CorruptEntry, decode_vector
+from cache.store import CacheStore, CorruptEntry, decode_vector, encode_vector
 
 log = logging.getLogger(__name__)
+
+# Texts -> unit vectors (None for a text past the embedder's window): Embedder.embed_many.
+EmbedMany = Callable[[list[str]], list[np.ndarray | None]]
 
 BLOCK_MS = 1000
 BATCH = 1000
@@ -26,9 +36,11 @@ SWEEP_S = 60.0  # how often namespaces that expired in Redis are dropped from th
 
 
 class IndexSync:
-    def __init__(self, store: CacheStore, index: VectorIndex) -> None:
+    def __init__(self, store: CacheStore, index: VectorIndex, embed: EmbedMany | None = None) -> None:
         self.store = store
         self.index = index
+        self.embed = embed  # None: this process leaves late entries to the others
+        self.claimant = f"{os.getpid()}@{os.uname().nodename}"
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._last_id = "0-0"
@@ -80,6 +92,7 @@ class IndexSync:
         """Apply the log's new changes; returns how many were read."""
         reply = self.store.redis.xread({self.store.log_key: self._last_id}, count=BATCH, block=block_ms)
         changes = reply[0][1] if reply else []
+        late: list[tuple[str, int]] = []
         for entry_id, fields in changes:
             self._last_id = entry_id
             try:
@@ -87,9 +100,26 @@ class IndexSync:
                     self._add(fields["ns"], int(fields["n"]), fields.get("v"))
                 elif fields.get("op") == "del":
                     self.index.remove(fields["ns"], int(fields["n"]))
+                elif fields.get("op") == "embed":
+                    late.append((fields["ns"], int(fields["n"])))
             except (KeyError, ValueError):
                 log.warning("skipped a malformed cache log entry %s", entry_id)
+        if late and self.embed is not None:
+            self.embed_late(late)
         return len(changes)
+
+    def embed_late(self, entries: list[tuple[str, int]]) -> int:
+        """Embed the entries this process wins the claim on, in one batch; returns how many got a vector."""
+        assert self.embed is not None
+        claimed = [(ns, n, text) for ns, n in entries if (text := self.store.claim_embedding(n, self.claimant)) is not None]
+        if not claimed:
+            return 0
+        vectors = self.embed([text for _, _, text in claimed])
+        done = 0
+        for (namespace, number, _), vector in zip(claimed, vectors, strict=True):
+            if vector is not None:  # None: past the embedder's window, the entry stays exact-only
+                done += self.store.set_vector(namespace, number, encode_vector(vector))
+        return done
 
     def sweep(self) -> int:
         """Drop namespaces whose sorted set expired (no insert for a whole TTL); returns how many."""

@@ -4,7 +4,7 @@ Keys (under ``<prefix>:cache:``):
 - ``e:<n>``     a hash per entry: namespace, exact key, compared text, answer, vector.
 - ``x:<exact>`` the entry number for an exact key.
 - ``ns:<ns>``   a sorted set of a namespace's entry numbers by insertion time: the bound.
-- ``log``       a Stream of index changes (add with its vector, del), which every API
+- ``log``       a Stream of index changes (add with its vector, del, embed), which every API
                 process tails to keep its in-memory vector index in step.
 - ``inflight:<exact>`` the job now computing that exact request (coalescing).
 Every key expires (TTL), the log is capped, and inserting evicts a namespace's
@@ -27,7 +27,8 @@ from cache.embedder import DIMENSIONS
 LOG_MAXLEN = 1_000_000  # index changes kept for processes that fall behind (approximate trim)
 
 # KEYS: seq, exact key, namespace zset, log. ARGV: ttl, max entries, ns, exact, now, text, answer,
-# vector (base64, '' for exact-only), log maxlen, entry key prefix, exact key prefix.
+# vector (base64, '' for none), log maxlen, entry key prefix, exact key prefix, '1' if an API
+# process should embed the text later (the request skipped its embedding: see ResultCache.lookup).
 _INSERT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local ttl = tonumber(ARGV[1])
@@ -40,6 +41,8 @@ redis.call('ZADD', KEYS[3], ARGV[5], n)
 redis.call('EXPIRE', KEYS[3], ttl)
 if ARGV[8] ~= '' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'op', 'add', 'ns', ARGV[3], 'n', n, 'v', ARGV[8])
+elseif ARGV[12] == '1' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'op', 'embed', 'ns', ARGV[3], 'n', n)
 end
 local victims = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[5]) - ttl))
 local excess = redis.call('ZCARD', KEYS[3]) - #victims - tonumber(ARGV[2])
@@ -61,6 +64,23 @@ _GET_EXACT = """
 local n = redis.call('GET', KEYS[1])
 if not n then return nil end
 return {n, redis.call('HGETALL', ARGV[1] .. n)}
+"""
+
+# KEYS: entry. ARGV: claimant. The text of an entry still waiting for its vector, to one claimant only
+# (every API process reads the same `embed` change; one of them embeds it).
+_CLAIM_EMBEDDING = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'vector') ~= '' then return false end
+if redis.call('HSETNX', KEYS[1], 'vclaim', ARGV[1]) == 0 then return false end
+return redis.call('HGET', KEYS[1], 'text')
+"""
+
+# KEYS: entry, log. ARGV: namespace, number, vector, log maxlen. Unless the entry went meanwhile.
+_SET_VECTOR = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'vector', ARGV[3])
+redis.call('HDEL', KEYS[1], 'vclaim')
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'op', 'add', 'ns', ARGV[1], 'n', ARGV[2], 'v', ARGV[3])
+return 1
 """
 
 
@@ -96,6 +116,8 @@ class CacheStore:
         self.log_key = self.base + "log"
         self._insert = client.register_script(_INSERT)
         self._get_exact = client.register_script(_GET_EXACT)
+        self._claim_embedding = client.register_script(_CLAIM_EMBEDDING)
+        self._set_vector = client.register_script(_SET_VECTOR)
 
     def entry_key(self, number: int | str) -> str:
         return f"{self.base}e:{number}"
@@ -109,8 +131,11 @@ class CacheStore:
     def inflight_key(self, exact: str) -> str:
         return f"{self.base}inflight:{exact}"
 
-    def insert(self, *, namespace: str, exact: str, text: str, answer: dict[str, Any], vector: str | None) -> int:
-        """Store an answer; returns its entry number (0 when the exact key was already cached)."""
+    def insert(
+        self, *, namespace: str, exact: str, text: str, answer: dict[str, Any], vector: str | None, embed_later: bool = False
+    ) -> int:
+        """Store an answer; returns its entry number (0 when the exact key was already cached).
+        ``embed_later``: without a vector, ask the API processes to embed ``text`` (an ``embed`` change)."""
         return int(
             self._insert(
                 keys=[self.base + "seq", self.exact_key(exact), self.namespace_key(namespace), self.log_key],
@@ -126,9 +151,18 @@ class CacheStore:
                     LOG_MAXLEN,
                     self.base + "e:",
                     self.base + "x:",
+                    "1" if embed_later and not vector else "0",
                 ],
             )
         )
+
+    def claim_embedding(self, number: int, claimant: str) -> str | None:
+        """The text of entry ``number`` if it still waits for its vector and nobody else took it."""
+        return self._claim_embedding(keys=[self.entry_key(number)], args=[claimant])
+
+    def set_vector(self, namespace: str, number: int, vector: str) -> bool:
+        """Give a late entry its vector and tell every process's index (False if the entry is gone)."""
+        return bool(self._set_vector(keys=[self.entry_key(number), self.log_key], args=[namespace, number, vector, LOG_MAXLEN]))
 
     def get_exact(self, exact: str) -> Entry | None:
         reply = self._get_exact(keys=[self.exact_key(exact)], args=[self.base + "e:"])

@@ -142,3 +142,34 @@ def _closed_port() -> int:
     from app.cli.embedded_redis import free_port
 
     return free_port()
+
+
+def test_an_entry_recorded_without_its_vector_is_embedded_once_in_the_background(client):
+    """A lookup in an empty namespace skips the embedding; the recorded entry asks the API
+    processes for its vector, and exactly one of two processes embeds it."""
+    store = store_for(client)
+    config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=60, max_entries=20, sampled=False)
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> list[np.ndarray | None]:
+        calls.append(texts)
+        return [unit(len(text)) if "long" not in text else None for text in texts]
+
+    syncs = [IndexSync(store, VectorIndex(), embed) for _ in range(2)]
+    for sync in syncs:
+        sync.load()
+    cache = ResultCache(config, store, embedder=None, index=syncs[0].index, sync=syncs[0])
+    cache.embedder = object()  # present, and never called: the namespace is empty
+    keys = CacheKeys(exact="a", namespace="ns", text="What is the capital of France?", deterministic=True, greedy=True)
+    hit, ticket = cache.lookup(keys)
+    assert hit is None and ticket.vector is None and ticket.embed_later
+    cache.record(ticket, output="Paris.", finish_reason="stop", completion_tokens=2, token_ids=[1, 2])
+    store.insert(namespace="ns", exact="b", text="a long question", answer={"output": "x"}, vector=None, embed_later=True)
+    store.insert(namespace="ns", exact="c", text="exact only", answer={"output": "y"}, vector=None)  # mode exact: never embedded
+    for sync in syncs:  # each reads the two `embed` changes; the first claims and embeds both
+        sync.poll()
+    assert calls == [["What is the capital of France?", "a long question"]]
+    for sync in syncs:  # then both read the one vector published
+        sync.poll()
+        assert [n for n, _ in sync.index.search("ns", unit(len("What is the capital of France?")))] == [1]
+    assert client.hget(store.entry_key(2), "vector") == ""  # past the embedder's window: exact-only
