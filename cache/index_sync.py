@@ -9,6 +9,8 @@ An entry recorded without its vector (its request skipped the embedding because 
 was empty: see ``ResultCache.lookup``) arrives as an ``embed`` change: one API process claims
 it, embeds its text here, off every request's path, and publishes the vector as an ``add``.
 If that process dies between claim and vector, the entry stays exact-only until it expires.
+Beside the vectors it keeps the entries' word signatures (cache/word_filter.py), which tell a
+lookup when no entry could pass the guard, so that it need not embed at all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import redis
 
 from cache.index import VectorIndex
 from cache.store import CacheStore, CorruptEntry, decode_vector, encode_vector
+from cache.word_filter import WordFilter
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,10 @@ SWEEP_S = 60.0  # how often namespaces that expired in Redis are dropped from th
 
 
 class IndexSync:
-    def __init__(self, store: CacheStore, index: VectorIndex, embed: EmbedMany | None = None) -> None:
+    def __init__(self, store: CacheStore, index: VectorIndex, embed: EmbedMany | None = None, words: WordFilter | None = None) -> None:
         self.store = store
         self.index = index
+        self.words = words
         self.embed = embed  # None: this process leaves late entries to the others
         self.claimant = f"{os.getpid()}@{os.uname().nodename}"
         self.ready = threading.Event()
@@ -74,6 +78,8 @@ class IndexSync:
         last = self.store.redis.xrevrange(self.store.log_key, count=1)
         self._last_id = last[0][0] if last else "0-0"
         self.index.clear()
+        if self.words is not None:
+            self.words.clear()
         count = 0
         for key in self.store.redis.scan_iter(match=self.store.base + "ns:*", count=500):
             namespace = key.removeprefix(self.store.base + "ns:")
@@ -82,9 +88,11 @@ class IndexSync:
                 chunk = numbers[start : start + BATCH]
                 with self.store.redis.pipeline(transaction=False) as pipe:
                     for number in chunk:
-                        pipe.hget(self.store.entry_key(number), "vector")
-                    vectors = pipe.execute()
-                count += self._add_many(namespace, [int(n) for n in chunk], vectors)
+                        pipe.hmget(self.store.entry_key(number), "vector", "text")
+                    replies = pipe.execute()
+                added = self._add_many(namespace, [int(n) for n in chunk], [vector for vector, _ in replies])
+                self._add_words([(namespace, int(n), text) for n, (_, text) in zip(chunk, replies, strict=True) if int(n) in added])
+                count += len(added)
         self.ready.set()
         log.info("semantic cache index loaded: %d entries", count)
 
@@ -93,20 +101,36 @@ class IndexSync:
         reply = self.store.redis.xread({self.store.log_key: self._last_id}, count=BATCH, block=block_ms)
         changes = reply[0][1] if reply else []
         late: list[tuple[str, int]] = []
+        added: list[tuple[str, int]] = []
         for entry_id, fields in changes:
             self._last_id = entry_id
             try:
                 if fields.get("op") == "add":
-                    self._add(fields["ns"], int(fields["n"]), fields.get("v"))
+                    if self._add(fields["ns"], int(fields["n"]), fields.get("v")):
+                        added.append((fields["ns"], int(fields["n"])))
                 elif fields.get("op") == "del":
                     self.index.remove(fields["ns"], int(fields["n"]))
+                    if self.words is not None:
+                        self.words.remove(fields["ns"], int(fields["n"]))
                 elif fields.get("op") == "embed":
                     late.append((fields["ns"], int(fields["n"])))
             except (KeyError, ValueError):
                 log.warning("skipped a malformed cache log entry %s", entry_id)
+        if added and self.words is not None:
+            with self.store.redis.pipeline(transaction=False) as pipe:
+                for _, number in added:
+                    pipe.hget(self.store.entry_key(number), "text")
+                texts = pipe.execute()
+            self._add_words([(ns, n, text) for (ns, n), text in zip(added, texts, strict=True)])
         if late and self.embed is not None:
             self.embed_late(late)
         return len(changes)
+
+    def _add_words(self, entries: list[tuple[str, int, str | None]]) -> None:
+        if self.words is not None:
+            for namespace, number, text in entries:
+                if text is not None:  # None: the entry went meanwhile (its `del` follows in the log)
+                    self.words.add(namespace, number, text)
 
     def embed_late(self, entries: list[tuple[str, int]]) -> int:
         """Embed the entries this process wins the claim on, in one batch; returns how many got a vector."""
@@ -131,9 +155,11 @@ class IndexSync:
         dead = [ns for ns, exists in zip(namespaces, alive, strict=True) if not exists]
         for namespace in dead:
             self.index.drop(namespace)
+            if self.words is not None:
+                self.words.drop(namespace)
         return len(dead)
 
-    def _add_many(self, namespace: str, numbers: list[int], encoded: list[str | None]) -> int:
+    def _add_many(self, namespace: str, numbers: list[int], encoded: list[str | None]) -> set[int]:
         good_numbers, good_vectors = [], []
         for number, vector in zip(numbers, encoded, strict=True):
             if not vector:
@@ -146,7 +172,7 @@ class IndexSync:
                 self.store.delete(number)
         if good_numbers:
             self.index.add_many(namespace, good_numbers, np.stack(good_vectors))
-        return len(good_numbers)
+        return set(good_numbers)
 
     def _add(self, namespace: str, number: int, vector: str | None) -> int:
         if not vector:

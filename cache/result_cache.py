@@ -5,10 +5,10 @@ then, for greedy requests, the semantic tier (embed, search this process's index
 re-check the best candidates against Redis and the near-miss guard). On a miss it
 hands the job a :class:`Ticket` (keys and embedding); the worker that completes the
 job successfully records the answer under it, so the embedding is computed once,
-and failed or cancelled jobs are never cached. A request whose namespace has no entry
-yet cannot hit, so it skips the embedding (16 of the 22 ms of a submit on the API's one
-CPU thread, measured in a 32-request burst) and an API process embeds its entry later,
-in the background (cache/index_sync.py).
+and failed or cancelled jobs are never cached. A request that no entry of its namespace
+could match word for word (cache/word_filter.py) cannot hit, so it skips the embedding (16
+of the 22 ms of a submit on the API's one CPU thread) and an API process embeds its entry
+later, in the background (cache/index_sync.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
 from cache.lexicon import lexicon
 from cache.store import CacheStore, Entry, encode_vector
+from cache.word_filter import WordFilter
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class ResultCache:
             lexicon()  # the guard's WordNet tables, read now rather than on the first semantic lookup
             index = VectorIndex()
             embedder = Embedder()
-            sync = IndexSync(self.store, index, embedder.embed_many)
+            sync = IndexSync(self.store, index, embedder.embed_many, WordFilter(lexicon()))
             self.index, self.sync = index, sync.start()
             self.embedder = embedder
         finally:
@@ -113,7 +114,7 @@ class ResultCache:
         index = VectorIndex()
         lexicon()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
         embedder = Embedder()
-        return cls(config, store, embedder, index, IndexSync(store, index, embedder.embed_many).start())
+        return cls(config, store, embedder, index, IndexSync(store, index, embedder.embed_many, WordFilter(lexicon())).start())
 
     def mode_for(self, tenant: str, requested: str | None = None) -> str:
         """The strictest of the server's mode, the tenant's (``LLMJOBS_CACHE_TENANT_MODES``) and the request's."""
@@ -139,7 +140,9 @@ class ResultCache:
             self.stats.lookups["miss"] += 1
             return None, ticket
         assert self.embedder is not None and self.index is not None and keys.text is not None
-        if not self.index.has(keys.namespace):  # nothing to compare with: no embedding on the request's path
+        words = self.sync.words if self.sync is not None else None
+        if not self.index.has(keys.namespace) or (words is not None and not words.could_hit(keys.namespace, keys.text)):
+            # No entry could pass the guard: no embedding on the request's path.
             self.stats.lookups["miss"] += 1
             return None, Ticket(keys.exact, keys.namespace, keys.text, None, embed_later=True)
         vector = self.embedder.embed(keys.text)

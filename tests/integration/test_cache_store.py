@@ -17,8 +17,10 @@ from app.redis_conn import Keys
 from cache.index import VectorIndex
 from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
+from cache.lexicon import lexicon
 from cache.result_cache import ResultCache
 from cache.store import CacheStore, encode_vector
+from cache.word_filter import WordFilter
 from tests.helpers.waiting import wait_until
 
 
@@ -173,3 +175,31 @@ def test_an_entry_recorded_without_its_vector_is_embedded_once_in_the_background
         sync.poll()
         assert [n for n, _ in sync.index.search("ns", unit(len("What is the capital of France?")))] == [1]
     assert client.hget(store.entry_key(2), "vector") == ""  # past the embedder's window: exact-only
+
+
+def test_the_word_filter_follows_the_store_and_spares_the_embedding(client):
+    """Entries' word signatures come from Redis (load and log); a lookup no entry could pass
+    skips its embedding even in a namespace that holds entries."""
+    store = store_for(client)
+    store.insert(
+        namespace="ns", exact="a", text="What is the capital of France?", answer={"output": "Paris."}, vector=encode_vector(unit(1))
+    )
+    sync = IndexSync(store, VectorIndex(), words=WordFilter(lexicon()))
+    sync.load()  # the first entry from the load, the second from the log
+    store.insert(namespace="ns", exact="b", text="What is photosynthesis?", answer={"output": "..."}, vector=encode_vector(unit(2)))
+    sync.poll()
+    config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=60, max_entries=20, sampled=False)
+    embedded: list[str] = []
+
+    class Embedder:
+        def embed(self, text: str) -> np.ndarray:
+            embedded.append(text)
+            return unit(1)
+
+    cache = ResultCache(config, store, Embedder(), sync.index, sync)  # type: ignore[arg-type]
+    far = CacheKeys(exact="c", namespace="ns", text="What is the capital of photosynthesis?", deterministic=True, greedy=True)
+    hit, ticket = cache.lookup(far)
+    assert hit is None and ticket.embed_later and embedded == []
+    near = CacheKeys(exact="d", namespace="ns", text="Tell me the capital of France.", deterministic=True, greedy=True)
+    hit, _ = cache.lookup(near)
+    assert embedded == ["Tell me the capital of France."] and hit is not None and hit.entry.answer["output"] == "Paris."
