@@ -7,6 +7,10 @@
   candidates from Redis, the guard aligning a reworded prompt) with 1k, 10k and 100k entries in one namespace.
   Vectors are random unit vectors: search cost does not depend on what they encode.
 
+- ``submit``: a semantic lookup as a submit pays it (``ResultCache.lookup`` with the real embedder)
+  for new ``distinct_chat`` prompts against a namespace holding other ``distinct_chat`` answers,
+  with the word filter (embed only when some entry could pass the guard) and without it, alternated.
+
 The end-to-end figures (exact-hit latency through the API, hit rate and throughput
 cache on vs off) come from the HTTP load test, ``python -m loadtest``.
 """
@@ -150,11 +154,60 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
     return results
 
 
+def submit_lookup(redis_url: str, entries: int, queries: int) -> dict:
+    import redis
+
+    from app.config import CacheConfig
+    from cache.embedder import Embedder
+    from cache.index import VectorIndex
+    from cache.index_sync import IndexSync
+    from cache.keys import CacheKeys
+    from cache.lexicon import lexicon
+    from cache.result_cache import ResultCache
+    from cache.store import CacheStore, encode_vector
+    from cache.word_filter import WordFilter
+    from loadtest import workloads
+
+    texts = [item["messages"][-1]["content"] for item in workloads.load("distinct_chat")]
+    cached, new = texts[:entries], texts[-queries:]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    prefix = f"submitbench-{uuid.uuid4().hex[:8]}"
+    store = CacheStore(client, prefix, ttl_s=600, max_entries=entries + 1)
+    embedder = Embedder()
+    for i, (text, vector) in enumerate(zip(cached, embedder.embed_many(cached), strict=True)):
+        store.insert(
+            namespace="ns", exact=f"x{i}", text=text, answer={"output": "..."}, vector=encode_vector(vector) if vector is not None else None
+        )
+    config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=600, max_entries=entries + 1, sampled=False)
+    caches = {}
+    for name, words in (("word filter", WordFilter(lexicon())), ("always embed", None)):
+        sync = IndexSync(store, VectorIndex(), words=words)
+        sync.load()
+        caches[name] = ResultCache(config, store, embedder, sync.index, sync)
+    timings: dict[str, list[float]] = {name: [] for name in caches}
+    embedded = dict.fromkeys(caches, 0)
+    for i, text in enumerate(new):
+        keys = CacheKeys(exact=f"new{i}", namespace="ns", text=text, deterministic=True, greedy=True)
+        for name, cache in caches.items():
+            started = time.perf_counter()
+            _, ticket = cache.lookup(keys)
+            timings[name].append((time.perf_counter() - started) * 1000)
+            embedded[name] += ticket.vector is not None
+    for key in client.scan_iter(match=prefix + ":*", count=1000):
+        client.unlink(key)
+    result = {
+        name: {"p50_ms": round(percentile(t, 50), 3), "p95_ms": round(percentile(t, 95), 3), "embedded": embedded[name]}
+        for name, t in timings.items()
+    }
+    print(json.dumps(result), flush=True)
+    return {"entries": entries, "queries": queries, **result}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.inprocess.cache_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["quality", "lookup", "all"])
+    parser.add_argument("what", choices=["quality", "lookup", "submit", "all"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=500)
@@ -169,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row))
     if args.what in ("lookup", "all"):
         report["lookup"] = lookup(args.redis_url, args.sizes, args.queries)
+    if args.what == "submit":
+        report["submit"] = submit_lookup(args.redis_url, 960, 64)
     if args.out:
         write_json(report, args.out)
     return 0
