@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -30,8 +31,10 @@ def unit(seed: int) -> np.ndarray:
 
 
 @pytest.fixture
-def client(redis_server) -> redis.Redis:
-    return redis.Redis.from_url(redis_server.url, decode_responses=True)
+def client(redis_server) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()  # its pool's sockets, before the garbage collector finds them open
 
 
 def store_for(client, ttl_s=60, max_entries=20) -> CacheStore:
