@@ -9,7 +9,7 @@ import redis
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from app.errors import InvalidRequestError, OverloadedError
+from app.errors import InvalidRequestError, ModelNotFoundError, ModelUnavailableError, OverloadedError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,17 @@ def register_error_handlers(app: Flask) -> None:
         # OpenAI's status for "slow down": its official client waits Retry-After and retries.
         response = error_response(429, "rate_limit_error", str(exc), code=exc.reason)
         response[0].headers.update({**exc.headers, "Retry-After": str(exc.retry_after_s)})
+        return response
+
+    @app.errorhandler(ModelNotFoundError)
+    def _no_such_model(exc: ModelNotFoundError):
+        return error_response(404, "invalid_request_error", str(exc), param="model", code="model_not_found")
+
+    @app.errorhandler(ModelUnavailableError)
+    def _model_unavailable(exc: ModelUnavailableError):
+        # 503 + Retry-After: the official openai client retries it by itself, as for a Redis outage.
+        response = error_response(503, "service_unavailable", str(exc), param="model", code="model_unavailable")
+        response[0].headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
     @app.errorhandler(InvalidRequestError)

@@ -13,15 +13,16 @@ from typing import Any
 from flask import Blueprint, request
 
 from api.auth import require_tenant
-from api.errors import ApiError, error_response
+from api.errors import error_response
 from api.openai_schemas import EMBEDDING_MODEL, ChatCompletionRequest, CompletionRequest, parse_openai
 from api.openai_shapes import Choice, Shaper, choice_body
 from api.openai_stream import StreamPlan, follow_all, stream_chunks, total_usage
 from api.services import Services, services
 from api.sse import client_gone, sse_response
-from api.view_helpers import cache_header, json_body, submit
+from api.view_helpers import cache_header, json_body, submit, submitter_for
 from app.jobs.request import JobRequest
-from app.jobs.submit import events_source
+from app.jobs.routing import ModelServing
+from app.jobs.submit import SubmitService, events_source
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
@@ -32,6 +33,7 @@ WAIT_TICK_S = 0.25  # how often a waiting non-streaming request checks that its 
 @dataclass
 class Started:
     svc: Services
+    submitter: SubmitService  # the service of the model the request names
     body: ChatCompletionRequest | CompletionRequest
     requests: list[JobRequest]  # one per choice
     jobs: list[dict]
@@ -52,13 +54,11 @@ def start(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> Start
     """Validate the body and submit one job per choice (all or none: a refused one cancels the rest)."""
     svc = services()
     body = parse_openai(model, json_body())
-    if body.model != svc.model_name:
-        message = f"The model `{body.model}` does not exist. This server serves `{svc.model_name}` (see GET /v1/models)."
-        raise ApiError(404, "invalid_request_error", message, param="model", code="model_not_found")
-    started = Started(svc, body, body.to_jobs(max_tokens=svc.config.api.max_tokens), [])
+    submitter = submitter_for(body.model, body.deadline_s)  # 404 for an unknown model, 503 for one no worker serves
+    started = Started(svc, submitter, body, body.to_jobs(max_tokens=svc.config.api.max_tokens), [])
     try:
         for job_request in started.requests:
-            started.jobs.append(submit(job_request))
+            started.jobs.append(submit(job_request, submitter))
     except Exception:  # re-raised: the error handlers answer it; the choices already queued must not run
         started.cancel_all()
         raise
@@ -67,12 +67,22 @@ def start(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> Start
 
 @bp.get("/models")
 def list_models():
-    """The LLM this deployment serves (first: clients that take the first model get it), with its context
-    length (vLLM's ``max_model_len``), then the embedding model of ``/v1/embeddings``."""
-    svc = services()
-    llm = {"id": svc.model_name, "object": "model", "created": 0, "owned_by": "llmjobs", "root": svc.model_name, "parent": None}
+    """The default LLM first (clients that take the first model get it), then every other model live workers
+    serve, each with its context length (vLLM's ``max_model_len``) and its live ``workers`` and their ``slots``;
+    then the embedding model of ``/v1/embeddings``."""
     embedder = {"id": EMBEDDING_MODEL, "object": "model", "created": 0, "owned_by": "sentence-transformers", "max_model_len": 256}
-    return {"object": "list", "data": [{**llm, "max_model_len": svc.submitter.prompts.context_length}, embedder]}
+    return {"object": "list", "data": [*model_cards(services()), embedder]}
+
+
+def model_cards(svc: Services) -> list[dict[str, Any]]:
+    serving = svc.catalog.serving()
+    cards = []
+    for model in [svc.model_name, *sorted(set(serving) - {svc.model_name})]:
+        served = serving.get(model, ModelServing(model))
+        length = svc.submitter.prompts.context_length if model == svc.model_name else served.max_model_len
+        cards.append({"id": model, "object": "model", "created": 0, "owned_by": "llmjobs", "root": model, "parent": None,
+                      "max_model_len": length, "workers": served.workers, "slots": served.slots})  # fmt: skip
+    return cards
 
 
 @bp.post("/chat/completions")
@@ -96,14 +106,14 @@ def choices_of(started: Started, kind: str) -> list[Choice]:
 def respond(started: Started, *, kind: str):
     svc, body, first = started.svc, started.body, started.jobs[0]
     response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + first["id"]
-    choices, shaper = choices_of(started, kind), Shaper(svc.submitter.prompts.tokenizer)
+    choices, shaper, model = choices_of(started, kind), Shaper(started.submitter.prompts.tokenizer), started.submitter.model_name
     options = body.stream_options
     continuous = bool(options and options.continuous_usage_stats)
     echo_logprobs = kind == "text" and bool(getattr(body, "echo", False)) and body.wants_logprobs
-    prompt_ids = [svc.submitter.prompts.token_ids(r) if (echo_logprobs or continuous) else [] for r in started.requests]
+    prompt_ids = [started.submitter.prompts.token_ids(r) if (echo_logprobs or continuous) else [] for r in started.requests]
     if body.stream:
         prompt_tokens = sum(len(ids) for ids, c in zip(prompt_ids, choices, strict=True) if c.index % body.num_choices == 0)
-        plan = StreamPlan(response_id, int(first["created_at"]), svc.model_name, kind, choices,
+        plan = StreamPlan(response_id, int(first["created_at"]), model, kind, choices,
                           include_usage=bool(options and options.include_usage), continuous_usage=continuous,
                           wants_logprobs=body.wants_logprobs, prompt_tokens=prompt_tokens, prompt_ids=prompt_ids)  # fmt: skip
         return sse_response(stream_chunks(svc, plan, shaper, started.sources, started.cancel_all), headers=started.headers())
@@ -116,7 +126,7 @@ def respond(started: Started, *, kind: str):
             started.cancel_all()
             return error
     reply = {"id": response_id, "object": "chat.completion" if kind == "chat" else "text_completion",
-             "created": int(first["created_at"]), "model": svc.model_name,
+             "created": int(first["created_at"]), "model": model,
              "choices": [choice_body(shaper, c, kind=kind, wants_logprobs=body.wants_logprobs, prompt_ids=prompt_ids[c.index])
                          for c in choices],
              "usage": total_usage(choices, None)}  # fmt: skip

@@ -70,6 +70,7 @@ class Job(BaseModel):
     error: dict[str, Any] | None = None
     attempts: int
     cached: bool
+    worker: str | None = Field(default=None, description="The worker running the job, or the one that ran it last.")
     queue_position: int | None = Field(default=None, description="While queued: 1 = next.")
     stream_token: str | None = Field(default=None, description="A fresh token for this job's stream routes (`?token=`).")
 
@@ -92,13 +93,13 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "The job has already ended (cancel), or has not ended yet (erase)",
         413: "The body is larger than LLMJOBS_MAX_BODY_BYTES",
         429: "The queue is full or the tenant is over its rate: wait `Retry-After` seconds",
-        503: "Redis is unreachable (or, for /readyz, no worker consumes the queue): wait `Retry-After` seconds",
+        503: "Redis is unreachable, or no worker serves the model named (/readyz: the default model): wait `Retry-After` seconds",
         504: "The deadline passed before the job produced anything (OpenAI routes)",
     }
     return {str(code): _json("Error", meaning[code]) for code in codes}
 
 
-SUBMIT_ERRORS = (400, 401, 405, 408, 413, 429, 503)
+SUBMIT_ERRORS = (400, 401, 404, 405, 408, 413, 429, 503)
 JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}, "description": "The job's stream_token"}
 
@@ -158,14 +159,14 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "OpenAI chat completions",
                 "requestBody": body("ChatCompletionRequest"),
-                "responses": {"200": completion, **_errors(*SUBMIT_ERRORS, 404, 504)},
+                "responses": {"200": completion, **_errors(*SUBMIT_ERRORS, 504)},
             },  # fmt: skip
         },
         "/v1/completions": {
             "post": {
                 "summary": "OpenAI text completions",
                 "requestBody": body("CompletionRequest"),
-                "responses": {"200": completion, **_errors(*SUBMIT_ERRORS, 404, 504)},
+                "responses": {"200": completion, **_errors(*SUBMIT_ERRORS, 504)},
             },  # fmt: skip
         },
         "/v1/models": {
@@ -182,14 +183,14 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Text or chat messages to token ids (vLLM's and llama-server's shapes)",
                 "requestBody": body("TokenizeRequest"),
-                "responses": {"200": {"description": "`tokens`, `count`, `max_model_len`"}, **_errors(400, 401, 405, 408, 413)},
+                "responses": {"200": {"description": "`tokens`, `count`, `max_model_len`"}, **_errors(400, 401, 404, 405, 408, 413)},
             }
         },
         "/detokenize": {
             "post": {
                 "summary": "Token ids to text (`prompt`, and the same as llama-server's `content`)",
                 "requestBody": body("DetokenizeRequest"),
-                "responses": {"200": {"description": "The text"}, **_errors(400, 401, 405, 408, 413)},
+                "responses": {"200": {"description": "The text"}, **_errors(400, 401, 404, 405, 408, 413)},
             }
         },
         "/health": {"get": {"summary": "Liveness, as vLLM and llama-server name it", "responses": {"200": {"description": "Up"}}}},

@@ -39,17 +39,19 @@ def server_version():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready when Redis answers and a live worker consumes the generation queue."""
+    """Ready when Redis answers and a live worker consumes the default model's queue; ``workers`` lists those,
+    ``others`` the live workers of the other models."""
     svc = services()
-    queue = svc.config.worker.queue
+    queue = svc.catalog.queue_for_model(svc.model_name)
     try:
         svc.jobs.redis.ping()
-        workers = svc.registry.live(queue)
+        live = svc.registry.live()
     except redis.RedisError as exc:
         return error_response(503, "not_ready", f"Redis is unreachable: {exc}")
+    workers = [info for info in live if queue in info.get("queues", [])]
     if not workers:
         return error_response(503, "not_ready", f"no live worker consumes the queue {queue!r}")
-    return {"status": "ready", "queue": queue, "workers": workers}
+    return {"status": "ready", "queue": queue, "workers": workers, "others": [info for info in live if info not in workers]}
 
 
 @bp.get("/metrics")
@@ -64,8 +66,8 @@ def system_state(svc: Services) -> SystemState:
     try:
         client, keys = svc.jobs.redis, svc.jobs.keys
         restarts = {name: int(count) for name, count in client.hgetall(keys.restarts).items()}
-        live = len(svc.registry.live(svc.config.worker.queue))
+        live = len(svc.registry.live())  # every model's
         memory = {name: int(value) for name, value in client.info("memory").items() if name in REDIS_MEMORY}
-        return SystemState(client.zcard(keys.queued), live, restarts, int(client.get(keys.started) or 0), memory)
+        return SystemState(client.zcard(keys.queued), live, restarts, int(client.get(keys.started) or 0), memory, svc.catalog.load())
     except redis.RedisError:  # scraped during an outage: the API's own counters still answer
         return SystemState()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
+from celery import Celery
 from flask import current_app
 
 from app.config import Config
@@ -14,14 +16,18 @@ from app.jobs.drain import DrainRate
 from app.jobs.event_hub import EventHub
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
+from app.jobs.model_catalog import ModelCatalog
+from app.jobs.model_router import ModelRouter
 from app.jobs.prompts import PromptBuilder
 from app.jobs.rate_limits import TenantRateLimits
+from app.jobs.replica_wait import ReplicaWait
 from app.jobs.resend import RestartResender
+from app.jobs.routing import ModelEntry, queue_for
 from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
 from app.jobs.sweeper import Sweeper
 from app.jobs.worker_registry import WorkerRegistry
-from app.model_files import context_length, fingerprint, load_tokenizer
+from app.model_files import context_length, fingerprint, load_tokenizer, tokenizer_at
 from app.obs import tracing
 from app.obs.api_metrics import ApiMetrics, api_metrics
 from app.redis_conn import Keys, connect
@@ -36,7 +42,9 @@ class Services:
     events: EventLog
     hub: EventHub  # one pub/sub connection shared by every streaming client of this process
     registry: WorkerRegistry
-    submitter: SubmitService
+    submitter: SubmitService  # the default model's
+    models: ModelRouter  # the submit service of each model a request may name
+    catalog: ModelCatalog  # the models workers serve, their queues and load
     model_name: str
     metrics: ApiMetrics
     flags: ApiFlagApplier
@@ -48,10 +56,15 @@ class Services:
         # A short connect timeout: during a Redis outage a request answers 503 within a second, never hangs.
         client = connect(config.redis, connect_timeout_s=0.5)
         keys = Keys(config.redis.key_prefix)
-        jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s, events_ttl_s=config.events_ttl_s)
+        replicas = config.redis.wait_replicas  # Redis WAIT after storing a job: a failover cannot lose it
+        wait = ReplicaWait(replicas, config.redis.wait_timeout_s, api_metrics().job_unreplicated) if replicas else None
+        jobs = JobStore(
+            client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s, events_ttl_s=config.events_ttl_s, replica_wait=wait
+        )
         cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
         celery = make_celery(config)
         model_name = config.model.source().name
+        default_queue = queue_for(config.worker.queue, model_name)
         metrics = api_metrics()
         drain = DrainRate(client, keys)
         rates = config.api.rate_limit or any(config.api.tenant_rate_limits.values())
@@ -62,7 +75,7 @@ class Services:
             prompts=PromptBuilder(
                 load_tokenizer(config.model), min(context_length(config.model), config.worker.max_request_tokens or 1 << 62)
             ),
-            send_task=lambda job_id, priority, headers: send_generate(celery, job_id, priority, headers),
+            send_task=lambda job_id, priority, headers: send_generate(celery, job_id, priority, headers, queue=default_queue),
             metrics=metrics,
             model_name=model_name,
             model_id=fingerprint(config.model),
@@ -72,14 +85,19 @@ class Services:
             drain=drain,
             max_active=config.api.tenant_max_active,
             active_limits=config.api.tenant_active_limits,
-            rate_limits=TenantRateLimits(config.redis.url, config.redis.key_prefix, config.api.rate_limit, config.api.tenant_rate_limits)
-            if rates
-            else None,
+            rate_limits=TenantRateLimits(config.redis, config.api.rate_limit, config.api.tenant_rate_limits) if rates else None,
         )
-        reaper = LeaseReaper(
-            Leases(client, keys, config.worker.lease_ttl_s), lambda job_id, priority: send_generate(celery, job_id, priority)
+        registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
+        catalog = ModelCatalog(client, keys, registry, base_queue=config.worker.queue, default_model=model_name)
+        models = ModelRouter(
+            default=submitter, catalog=catalog, build=lambda entry: for_model(submitter, entry, celery, config.worker.queue)
         )
-        resender = RestartResender(client, keys, lambda job_id, priority: send_generate(celery, job_id, priority))
+
+        def resend(job_id: str, priority: int) -> None:  # to the queue of the job's own model, whichever model it is
+            send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))
+
+        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), resend)
+        resender = RestartResender(client, keys, resend)
         chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]
         sweeper = Sweeper(chores).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
@@ -88,8 +106,10 @@ class Services:
             jobs=jobs,
             events=EventLog(client, keys, config.job_ttl_s),
             hub=EventHub(client, keys),
-            registry=WorkerRegistry(client, keys, config.worker.heartbeat_interval_s),
+            registry=registry,
             submitter=submitter,
+            models=models,
+            catalog=catalog,
             model_name=model_name,
             metrics=metrics,
             flags=flags,
@@ -101,6 +121,17 @@ class Services:
         self.flags.stop()
         self.sweeper.stop()
         self.hub.stop()
+
+
+def for_model(default: SubmitService, entry: ModelEntry, celery: Celery, base_queue: str) -> SubmitService:
+    """The default's submit service (same job store, cache, limits and metrics) for another model: its own
+    tokenizer (loaded here, from the path its workers announced), context, cache fingerprint and queue."""
+    queue = queue_for(base_queue, entry.model)
+    service = copy.copy(default)
+    service.prompts = PromptBuilder(tokenizer_at(entry.path, local=entry.local), entry.max_request_tokens)
+    service.send_task = lambda job_id, priority, headers: send_generate(celery, job_id, priority, headers, queue=queue)
+    service.model_name, service.model_id = entry.model, entry.fingerprint
+    return service
 
 
 def services() -> Services:

@@ -20,11 +20,11 @@ bp.before_request(require_tenant)
 @bp.post("/tokenize")
 def tokenize():
     """Text (or chat messages, through the chat template) to token ids: ``{"tokens", "count", "max_model_len"}``."""
-    svc = services()
     body = parse_openai(TokenizeRequest, json_body())
-    ids = token_ids(svc.submitter.prompts.tokenizer, body)
-    reply: dict[str, Any] = {"tokens": ids, "count": len(ids), "max_model_len": svc.submitter.prompts.context_length}
-    pieces = [svc.submitter.prompts.tokenizer.decode([i]) for i in ids] if body.with_pieces or body.return_token_strs else None
+    prompts = services().models.tokenizing(body.model).prompts  # that model's own tokenizer (404 for an unknown one)
+    ids = token_ids(prompts.tokenizer, body)
+    reply: dict[str, Any] = {"tokens": ids, "count": len(ids), "max_model_len": prompts.context_length}
+    pieces = [prompts.tokenizer.decode([i]) for i in ids] if body.with_pieces or body.return_token_strs else None
     if body.with_pieces:
         reply["tokens"] = [{"id": i, "piece": piece} for i, piece in zip(ids, pieces or [], strict=True)]
     reply["token_strs"] = pieces if body.return_token_strs else None
@@ -34,9 +34,8 @@ def tokenize():
 @bp.post("/detokenize")
 def detokenize():
     """Token ids to text: ``{"prompt"}`` (vLLM) and the same as ``{"content"}`` (llama-server)."""
-    svc = services()
     body = parse_openai(DetokenizeRequest, json_body())
-    tokenizer = svc.submitter.prompts.tokenizer
+    tokenizer = services().models.tokenizing(body.model).prompts.tokenizer
     bad = [i for i in body.tokens if not 0 <= i < len(tokenizer)]
     if bad:
         raise InvalidRequestError("tokens", f"tokens: {bad[0]} is not a token id of this model (0 .. {len(tokenizer) - 1})")

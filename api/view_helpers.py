@@ -8,7 +8,7 @@ from api.services import services
 from app.errors import InvalidRequestError
 from app.jobs.record import is_job_id
 from app.jobs.request import JobRequest
-from app.jobs.submit import MODES, CachePolicy
+from app.jobs.submit import MODES, CachePolicy, SubmitService
 
 
 def json_body() -> object:
@@ -28,9 +28,17 @@ def cache_policy() -> CachePolicy:
     return CachePolicy(use=not directives.no_store, read=not directives.no_cache, mode=mode)
 
 
-def submit(job_request: JobRequest) -> dict:
-    """Submit for the caller's tenant (one service call); the rate-limit headers go on the reply."""
-    submission = services().submitter.submit(job_request, g.tenant, cache_policy())
+def submitter_for(model: str | None, deadline_s: float | None) -> SubmitService:
+    """The submit service of ``model`` (None: the deployment's default). A request with a deadline may wait
+    in the queue of a model no worker serves right now; without one, that is a 503 (see README: Scaling out)."""
+    return services().models.service_for(model, may_queue=deadline_s is not None)
+
+
+def submit(job_request: JobRequest, submitter: SubmitService | None = None) -> dict:
+    """Submit for the caller's tenant (one service call: ``submitter``, else that of the request's ``model``);
+    the rate-limit headers go on the reply."""
+    submitter = submitter or submitter_for(job_request.model, job_request.deadline_s)
+    submission = submitter.submit(job_request, g.tenant, cache_policy())
     g.reply_headers = submission.headers
     return submission.job
 

@@ -11,13 +11,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_args
 
 from pydantic import ValidationError
 
-from app.errors import ConfigError, ModelNotPreparedError
-from app.redis_url import redacted, with_password
-from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings, env_text
+from app.errors import ModelNotPreparedError
+from app.redis_url import read_password, redacted, with_password
+from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings
+from app.settings_errors import config_error
 from app.settings_types import parse_api_keys
 
 __all__ = [
@@ -50,8 +50,12 @@ READY_MARKER = ".complete"  # written last by the conversion: a folder without i
 
 @dataclass(frozen=True)
 class RedisConfig:
-    url: str
+    url: str  # redis://, rediss://, unix:// or sentinel://h1:26379;sentinel://h2:26379/0
     key_prefix: str
+    sentinel_master: str = "mymaster"  # with a sentinel:// URL: the master's name
+    sentinel_password: str = field(default="", repr=False)  # the sentinels' own password (their requirepass)
+    wait_replicas: int = 0  # replicas that must acknowledge a new job (Redis WAIT); 0: off
+    wait_timeout_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,13 @@ class ModelConfig:
     @property
     def is_prepared(self) -> bool:
         return self.model != DEFAULT_MODEL or (self.converted_dir / READY_MARKER).exists()
+
+    @property
+    def name(self) -> str:
+        """The model id clients send as ``model`` (a folder's name, else the setting itself), known
+        before the model is prepared or loaded: it names the model's queue (app/jobs/routing.py)."""
+        folder = Path(self.model).expanduser()
+        return folder.name if self.model != DEFAULT_MODEL and folder.is_dir() else self.model
 
     def source(self) -> ModelSource:
         """Map ``LLMJOBS_MODEL`` to a loadable source; the default must be prepared first."""
@@ -199,10 +210,17 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     try:
         s = Settings.model_validate(given)
     except ValidationError as exc:
-        raise _config_error(exc) from None
+        raise config_error(exc) from None
     key_specs = {**s.api_keys, **s.api_keys_file}  # a key (digest) in both: the file's line wins
     return Config(
-        redis=RedisConfig(url=with_password(s.redis_url, s.redis_password_file), key_prefix=s.key_prefix),
+        redis=RedisConfig(
+            url=with_password(s.redis_url, s.redis_password_file),
+            key_prefix=s.key_prefix,
+            sentinel_master=s.redis_sentinel_master,
+            sentinel_password=read_password("LLMJOBS_REDIS_SENTINEL_PASSWORD_FILE", s.redis_sentinel_password_file),
+            wait_replicas=s.redis_wait_replicas,
+            wait_timeout_s=s.redis_wait_timeout,
+        ),
         model=ModelConfig(
             model=s.model,
             cache_dir=s.model_cache,
@@ -268,33 +286,3 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         flower_port=s.flower_port,
         run_dir=s.run_dir,
     )
-
-
-def _config_error(exc: ValidationError) -> ConfigError:
-    """pydantic's first error as one line naming the variable: ``LLMJOBS_PORT must be between 1 and 65535, got 70000``."""
-    # Every error is a field's (the cross-field checks raise ConfigError themselves), and its loc is the alias.
-    error = exc.errors()[0]
-    variable = str(error["loc"][0])
-    info = Settings.model_fields[variable.removeprefix("LLMJOBS_").lower()]
-    got = repr(error["input"])
-    match error["type"]:
-        case "greater_than_equal" | "less_than_equal":
-            low = next(m.ge for m in info.metadata if hasattr(m, "ge"))
-            high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
-            problem = f"must be between {env_text(low)} and {env_text(high)}" if high is not None else f"must be at least {env_text(low)}"
-            got = str(error["input"])
-        case "int_parsing":
-            problem = "must be a whole number"
-        case "float_parsing":
-            problem = "must be a number"
-        case "string_too_short":
-            problem = "must not be empty"
-        case "literal_error":
-            problem = f"must be one of {', '.join(get_args(info.annotation))}"
-        case "string_pattern_mismatch":
-            problem = f"must be {info.json_schema_extra['expects']}"  # type: ignore[index]  # set by settings._expects
-        case "value_error":
-            problem = str(error["ctx"]["error"])
-        case _:
-            problem = error["msg"]
-    return ConfigError(variable, f"{problem}, got {got}")

@@ -41,3 +41,23 @@ class GenerationTimeoutError(LLMJobsError):
 
 class ModelLoadError(LLMJobsError):
     """A model setting this machine cannot run (an attention kernel, a weight format)."""
+
+
+class ModelNotFoundError(LLMJobsError):
+    """A request names a model that is neither the default nor served by a worker (now or lately)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"The model `{model}` does not exist. See GET /v1/models for the models served.")
+        self.model = model
+
+
+class ModelUnavailableError(LLMJobsError):
+    """A known model has no live worker: try again later, or set ``deadline_s`` to wait in its queue."""
+
+    def __init__(self, model: str, retry_after_s: int) -> None:
+        super().__init__(
+            f"no worker serves the model `{model}` right now; retry in {retry_after_s} s, "
+            "or set deadline_s to let the job wait in its queue for a worker"
+        )
+        self.model = model
+        self.retry_after_s = retry_after_s

@@ -30,10 +30,15 @@ def fingerprint(config: ModelConfig) -> str:
 
 
 def load_tokenizer(config: ModelConfig) -> Any:
+    source = config.source()
+    return tokenizer_at(source.path, local=source.local)
+
+
+def tokenizer_at(path: str, *, local: bool) -> Any:
+    """The tokenizer of the model at ``path`` (a folder, or a hub id where a hub is reachable)."""
     from transformers import AutoTokenizer
 
-    source = config.source()
-    return AutoTokenizer.from_pretrained(source.path, local_files_only=source.local)
+    return AutoTokenizer.from_pretrained(path, local_files_only=local)
 
 
 def context_length(config: ModelConfig) -> int:

@@ -3,30 +3,57 @@
 from __future__ import annotations
 
 import redis
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from app.config import RedisConfig
+from app.redis_url import is_sentinel, parse_sentinel
 
 MAX_CONNECTIONS = 64  # per process; hundreds of streaming clients share them
 
 
-def connect(config: RedisConfig, *, connect_timeout_s: float = 2.0) -> redis.Redis:
+class BlockingSentinelConnectionPool(SentinelConnectionPool, redis.BlockingConnectionPool):
+    """redis-py's Sentinel pool (it asks the sentinels for the master before each new connection and drops
+    connections to a demoted one) with the blocking pool's bounded queue of connections."""
+
+    # SentinelConnectionPool only adds the master lookup to ConnectionPool's methods and leaves taking and
+    # giving back connections to its base; in this order BlockingConnectionPool is that base.
+
+
+def connect(config: RedisConfig, *, connect_timeout_s: float = 2.0, socket_timeout_s: float = 5.0) -> redis.Redis:
     """A pooled client with short timeouts, so a dead Redis gives an error instead of a hang.
 
     The pool blocks (up to ``timeout``) when all its connections are busy instead of
     failing: a burst of hundreds of clients reading their logs at once queues for a
     moment rather than getting errors, and Redis sees a bounded number of connections.
+
+    With a ``sentinel://`` URL the client is the sentinels' master: each new connection asks them
+    where the master is, so after a failover the first command that fails on the dead master
+    drops its connection and the next one reaches the new master, without a restart.
     """
-    pool = redis.BlockingConnectionPool.from_url(
-        config.url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=10,
-        decode_responses=True,
-        socket_connect_timeout=connect_timeout_s,
-        socket_timeout=5,
-        health_check_interval=30,
-        retry_on_timeout=False,
+    options = {
+        "max_connections": MAX_CONNECTIONS,
+        "timeout": 10,
+        "decode_responses": True,
+        "socket_connect_timeout": connect_timeout_s,
+        "socket_timeout": socket_timeout_s,
+        "health_check_interval": 30,
+        "retry_on_timeout": False,
+    }
+    if not is_sentinel(config.url):
+        return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(config.url, **options))
+    url = parse_sentinel(config.url)
+    sentinel_options = {"socket_connect_timeout": connect_timeout_s, "socket_timeout": socket_timeout_s}
+    if config.sentinel_password:
+        sentinel_options["password"] = config.sentinel_password
+    sentinels = Sentinel(url.hosts, sentinel_kwargs=sentinel_options)
+    return sentinels.master_for(
+        config.sentinel_master,
+        connection_pool_class=BlockingSentinelConnectionPool,
+        db=url.db,
+        username=url.username,
+        password=url.password,
+        **options,
     )
-    return redis.Redis(connection_pool=pool)
 
 
 class Keys:

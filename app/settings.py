@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from app.errors import ConfigError
+from app.settings_base import RedisSettings, expects
 from app.settings_types import ApiKeys, ApiKeysFile, ExpandedPath, Switch
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -27,34 +28,7 @@ SPECULATIVE_MODES: tuple[str, ...] = get_args(SpeculativeMode)
 RUNNER_MODES: tuple[str, ...] = get_args(RunnerMode)
 
 
-def _expects(text: str) -> dict[str, str]:
-    # pydantic's own message for a pattern quotes the regex; the operator reads this instead.
-    return {"expects": text}
-
-
-class Settings(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=lambda name: f"LLMJOBS_{name.upper()}",
-        extra="ignore",
-        frozen=True,
-        protected_namespaces=(),  # `model_cache` is ours, not pydantic's
-        validate_default=True,  # so defaults get the same conversion (`~` expanded, keys parsed)
-    )
-
-    redis_url: str = Field(
-        "redis://127.0.0.1:6379/0",
-        pattern=r"^(redis|rediss|unix)://",
-        json_schema_extra=_expects("a redis://, rediss:// or unix:// URL"),
-        description="Redis for the broker, job records and worker heartbeats. "
-        "`make run` starts an embedded Redis when nothing answers here.",
-    )
-    redis_password_file: str = Field("", description="A file holding Redis' password (a compose secret), added to the URL in memory only.")
-    key_prefix: str = Field(
-        "llmjobs",
-        pattern=r"^[^\s{}]+$",
-        json_schema_extra=_expects("a non-empty word without spaces or braces"),
-        description="Prefix of every Redis key the project writes (job records, queue index, heartbeats).",
-    )
+class Settings(RedisSettings):
     model: str = Field(
         DEFAULT_MODEL,
         min_length=1,
@@ -67,7 +41,7 @@ class Settings(BaseModel):
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|cuda(:\d+)?)$",
-        json_schema_extra=_expects("auto, cpu, cuda or cuda:N"),
+        json_schema_extra=expects("auto, cpu, cuda or cuda:N"),
         description="`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.",
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
@@ -136,7 +110,12 @@ class Settings(BaseModel):
         "tokenizer, loaded beside the target so `draft-model` can be switched on. Empty: none.",
     )
     speculative_tokens: int = Field(5, ge=1, le=64, description="Speculative decoding: tokens drafted per verification pass.")
-    queue: str = Field("llmjobs.generate", min_length=1, description="Celery queue that generation tasks are routed to.")
+    queue: str = Field(
+        "llmjobs.generate",
+        min_length=1,
+        description="Celery queue of the bundled default model's jobs; any other model's go to `<LLMJOBS_QUEUE>.<model id>`. "
+        "Each worker consumes the queue of its own `LLMJOBS_MODEL` (see Scaling out).",
+    )
     worker_concurrency: int = Field(
         0,
         ge=0,
@@ -249,7 +228,7 @@ class Settings(BaseModel):
     cache_tenant_modes: str = Field(
         "",
         pattern=r"^(\s*[^\s,:]+:(off|exact|semantic)\s*(,\s*[^\s,:]+:(off|exact|semantic)\s*)*)?$",
-        json_schema_extra=_expects("comma-separated tenant:mode pairs, mode off, exact or semantic"),
+        json_schema_extra=expects("comma-separated tenant:mode pairs, mode off, exact or semantic"),
         description="Per-tenant result cache strictness, `tenant:mode,...` with mode `off` (no cache), `exact` (exact tier only) "
         "or `semantic` (both tiers, the default); a request's `X-Cache-Mode` header can only make it stricter.",
     )

@@ -7,9 +7,13 @@ job record and event log (app/jobs/store.py), which is what clients read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
-from app.config import Config
+from app.config import Config, RedisConfig
+from app.redis_url import is_sentinel, parse_sentinel
+from workers import kombu_fix
 
 GENERATE_TASK = "llmjobs.generate"
 PRIORITY_STEPS = list(range(10))
@@ -21,8 +25,20 @@ def queue_lists(queue: str) -> list[str]:
     return [queue if step == 0 else f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS]
 
 
+def broker(config: RedisConfig) -> tuple[str, dict[str, Any]]:
+    """kombu's broker URL and the transport options it needs for it: with Sentinel, the master's name and how to ask the sentinels."""
+    if not is_sentinel(config.url):
+        return config.url, {}
+    sentinels: dict[str, Any] = {"socket_connect_timeout": 2.0, "socket_timeout": 5.0}  # kombu's own sentinel clients: no hang
+    if config.sentinel_password:
+        sentinels["password"] = config.sentinel_password
+    return parse_sentinel(config.url).kombu_url(), {"master_name": config.sentinel_master, "sentinel_kwargs": sentinels}
+
+
 def make_celery(config: Config) -> Celery:
-    app = Celery("llmjobs", broker=config.redis.url)
+    kombu_fix.apply()  # a worker outlives losing Redis under load (a Sentinel failover): see the module
+    url, sentinel_options = broker(config.redis)
+    app = Celery("llmjobs", broker=url)
     app.conf.update(
         # JSON only: a pickle message from anyone who can write to Redis would run code.
         task_serializer="json",
@@ -42,6 +58,7 @@ def make_celery(config: Config) -> Celery:
             "priority_steps": PRIORITY_STEPS,
             "sep": PRIORITY_SEP,
             "queue_order_strategy": "priority",
+            **sentinel_options,
         },
         task_default_priority=5,
         worker_send_task_events=True,  # for Flower
@@ -52,6 +69,8 @@ def make_celery(config: Config) -> Celery:
     return app
 
 
-def send_generate(celery: Celery, job_id: str, priority: int = 5, headers: dict[str, str] | None = None) -> None:
-    """The task carries only the job id; the worker reads the request from the job store."""
-    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, priority=priority, headers=headers or {})
+def send_generate(celery: Celery, job_id: str, priority: int = 5, headers: dict[str, str] | None = None, queue: str | None = None) -> None:
+    """The task carries only the job id; the worker reads the request from the job store. ``queue``: the job's
+    model's (app/jobs/routing.py: queue_for); None, the configured LLMJOBS_QUEUE."""
+    routed = {"queue": queue} if queue else {}
+    celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, priority=priority, headers=headers or {}, **routed)

@@ -30,7 +30,9 @@ from app.jobs.deadlines import Deadlines
 from app.jobs.event_publisher import EventPublisher
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
+from app.jobs.model_catalog import ModelCatalog
 from app.jobs.prompts import PromptBuilder
+from app.jobs.routing import queue_for
 from app.jobs.runner import JobRunner
 from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
@@ -43,6 +45,7 @@ from cache.result_cache import ResultCache
 from cache.store import CacheStore
 from workers.celery_app import make_celery, queue_lists, send_generate
 from workers.consume_watchdog import ConsumeWatchdog
+from workers.serving import load_info, model_entry, serving_info
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +63,19 @@ class EngineHost:
         self.jobs = JobStore(client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s)
         self.leases = Leases(client, keys, config.worker.lease_ttl_s)
         celery = make_celery(config)
-        self.reaper = LeaseReaper(self.leases, lambda job_id, priority: send_generate(celery, job_id, priority))
+        # This worker's model's queue; a requeued job goes to its own model's, whichever that is.
+        self.queue = queue_for(config.worker.queue, config.model.name)
+        self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
+        catalog = ModelCatalog(client, keys, self.registry, base_queue=config.worker.queue, default_model=config.model.name)
+        self.reaper = LeaseReaper(
+            self.leases, lambda job_id, priority: send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))
+        )
         self.deadlines = Deadlines(client, keys, config.job_ttl_s)
         self.watchdog = ConsumeWatchdog()
         self._client = client
         self._busy = 0  # task threads inside run_job (running, or waiting at the gate)
         self._busy_lock = threading.Lock()
         self.events = EventLog(client, keys, config.job_ttl_s)
-        self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         self.cancels = CancelWatcher(self.jobs)
         store = CacheStore(client, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
@@ -198,7 +206,7 @@ class EngineHost:
             self._runner.engine.close()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
-        self.registry.remove(self.worker_id)
+        self.registry.remove(self.worker_id, self.config.model.name)
 
     def _beat_forever(self) -> None:
         engine = self.runner.engine  # load the model before announcing this worker as live
@@ -215,18 +223,19 @@ class EngineHost:
             ).start()
         except OSError as exc:
             log.warning("rollback switches unavailable (Redis): %s", exc)
+        entry = model_entry(self.config, engine)
         info = {
             "id": self.worker_id,
-            "queues": [self.config.worker.queue],
-            "model": engine.model_name,
+            **serving_info(self.config, entry),
             "concurrency": self.config.worker.task_threads,
             "pid": os.getpid(),
             "started_at": time.time(),
         }
         while not self._stop.is_set():
-            now = {**self.model_info(), "memory": memory_stats()}  # the switches may have replaced the engine
+            engine = self.runner.engine  # the switches may have replaced it
+            now = {**self.model_info(), **load_info(engine), "memory": memory_stats()}
             try:
-                self.registry.beat(self.worker_id, {**info, **now})
+                self.registry.beat(self.worker_id, {**info, **now}, entry)
                 self._renew_leases()
                 self.reaper.reap_once()  # any live worker takes over the jobs of one that died
                 self.deadlines.expire_due()
@@ -238,7 +247,7 @@ class EngineHost:
     def _check_consuming(self) -> None:
         # kombu's Redis transport keeps a queue's waiting messages in a list named after it.
         with self._client.pipeline(transaction=False) as pipe:
-            for name in queue_lists(self.config.worker.queue):
+            for name in queue_lists(self.queue):
                 pipe.llen(name)
             waiting = sum(pipe.execute())
         free_slots = self.config.worker.task_threads - self._busy

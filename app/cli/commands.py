@@ -10,12 +10,13 @@ import sys
 
 from app.config import Config
 from app.errors import ConfigError
+from app.jobs.routing import queue_for
 
 
 def worker_command(config: Config) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "workers.main", "worker",
-        "--queues", config.worker.queue,
+        "--queues", queue_for(config.worker.queue, config.model.name),  # its model's own queue
         # Threads share one engine per process; the engine itself serializes or batches.
         "--pool", "threads",
         "--concurrency", str(config.worker.task_threads),

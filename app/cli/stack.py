@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,8 +24,10 @@ import redis
 from app.cli.commands import FLOWER_ENV, api_command, ensure_prepared, flower_command, worker_command
 from app.cli.embedded_redis import EmbeddedRedis, answers, free_port
 from app.cli.supervisor import GaveUp, Supervisor
-from app.config import Config, redacted
-from app.redis_conn import Keys
+from app.config import Config, RedisConfig, redacted
+from app.errors import ConfigError
+from app.redis_conn import Keys, connect
+from app.redis_url import is_sentinel
 
 READY_TIMEOUT_S = 300
 CURL_EXAMPLE = """\
@@ -36,6 +39,15 @@ CURL_EXAMPLE = """\
 def embedded_redis_or_none(config: Config) -> EmbeddedRedis | None:
     """An embedded Redis (not started) when nothing answers at the configured URL."""
     url = config.redis.url
+    if is_sentinel(url):  # the operator's replicated Redis: a lone embedded one must never stand in for it
+        if not _master_answers(config.redis):
+            raise ConfigError(
+                "LLMJOBS_REDIS_URL",
+                f"names Redis Sentinel, and no master {config.redis.sentinel_master!r} answered through its sentinels; "
+                "`llmjobs up` embeds a Redis only in place of a redis:// URL: start the sentinels and their Redis first",
+            )
+        print(f"llmjobs: using the Redis master {config.redis.sentinel_master!r} of the sentinels at {redacted(url)}")
+        return None
     if answers(url):
         print(f"llmjobs: using the Redis at {redacted(url)}")
         return None
@@ -47,11 +59,18 @@ def embedded_redis_or_none(config: Config) -> EmbeddedRedis | None:
     return server
 
 
-def count_restart(url: str, prefix: str, name: str) -> None:
+def count_restart(config: RedisConfig, name: str) -> None:
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).hincrby(Keys(prefix).restarts, name, 1)
+        connect(config, connect_timeout_s=1, socket_timeout_s=1).hincrby(Keys(config.key_prefix).restarts, name, 1)
     except redis.RedisError:  # a metric only: Redis may be the one restarting
         pass
+
+
+def _master_answers(config: RedisConfig) -> bool:
+    try:
+        return bool(connect(config, connect_timeout_s=1, socket_timeout_s=1).ping())
+    except redis.RedisError:
+        return False
 
 
 def wait_ready(config: Config, supervisor: Supervisor) -> bool:
@@ -78,8 +97,8 @@ def run_stack(config: Config) -> int:
     supervisor = Supervisor()
     try:
         server = embedded_redis_or_none(config)
-        url = config.redis.url if server is None else server.url
-        supervisor.on_restart = lambda name: count_restart(url, config.redis.key_prefix, name)
+        counted_in = config.redis if server is None else replace(config.redis, url=server.url)
+        supervisor.on_restart = lambda name: count_restart(counted_in, name)
         if server is not None:
             supervisor.add("redis", lambda: server.start().process)
         # The configured URL is left as the environment gives it (with LLMJOBS_REDIS_PASSWORD_FILE it

@@ -133,8 +133,12 @@ class EventHub:
             channel = message["channel"]
             if message["type"] == "subscribe":
                 with self._lock:
+                    # Confirmed again: redis-py reconnected this PubSub by itself (a blip, or a Sentinel failover to
+                    # the new master) and subscribed anew; whatever was published meanwhile never reached us.
+                    again = channel in self._confirmed
                     self._confirmed.add(channel)
                     for sub in self._subs.get(channel, ()):
+                        sub.lost_events = sub.lost_events or again
                         sub.ready.set()
             elif message["type"] == "message":
                 event = parse_message(message["data"])

@@ -15,15 +15,19 @@ from limits import RateLimitItemPerMinute
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from app.config import RedisConfig
 from app.errors import OverloadedError
+from app.redis_conn import connect
 
 
 class TenantRateLimits:
-    def __init__(self, redis_url: str, key_prefix: str, default_rpm: int, per_tenant: Mapping[str, int]) -> None:
+    def __init__(self, config: RedisConfig, default_rpm: int, per_tenant: Mapping[str, int]) -> None:
         self.default_rpm = default_rpm
         self.per_tenant = dict(per_tenant)
-        # Its own small pool with the API's short timeouts: a Redis outage answers 503, never hangs.
-        storage = RedisStorage(redis_url, key_prefix=f"{key_prefix}:ratelimit", socket_connect_timeout=0.5, socket_timeout=2)
+        # Its own pool with the API's short timeouts (a Redis outage answers 503, never hangs), built like every
+        # other client of the project so that it follows a Sentinel failover too; `limits` only runs its scripts on it.
+        pool = connect(config, connect_timeout_s=0.5, socket_timeout_s=2).connection_pool
+        storage = RedisStorage("redis://", connection_pool=pool, key_prefix=f"{config.key_prefix}:ratelimit")
         self.limiter = MovingWindowRateLimiter(storage)
 
     def check(self, tenant: str) -> dict[str, str]:

@@ -72,7 +72,7 @@ def new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, no
 
 # What an ended job drops, and what it keeps as fields of its own (the rest goes into ``record``):
 # the same lists as scripts.py's ``settle``, which applies them when a job ends.
-LIVE_ONLY = frozenset({"id", "queue_score", "worker", "deadline_at", "requeued_at", "cancel_requested", "events_ttl", "followers"})
+LIVE_ONLY = frozenset({"id", "queue_score", "deadline_at", "requeued_at", "cancel_requested", "events_ttl", "followers"})
 TOP = ("status", "tenant", "cache_ticket", "owner_cancelled", "follows")
 
 
@@ -110,6 +110,7 @@ def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = Fal
         "error": json.loads(fields["error"]) if fields.get("error") else None,
         "attempts": int(fields.get("attempts", 0)),
         "cached": bool(fields.get("cache")),
+        "worker": fields.get("worker"),  # the worker running it, or that ran it last (None: answered without one)
     }
     if fields.get("cache"):
         view["cache"] = json.loads(fields["cache"])

@@ -53,6 +53,9 @@ class JobRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    # Which model: absent, the deployment's default (LLMJOBS_MODEL of the API). Not stored in the request
+    # (the job record has its own `model`), so naming the default or not gives the same cache keys.
+    model: str | None = Field(default=None, min_length=1, max_length=256)
     prompt: str | None = Field(default=None, min_length=1)
     messages: list[Message] | None = Field(default=None, min_length=1)
     raw: bool = False  # feed `prompt` to the model as-is instead of as one chat turn
@@ -90,7 +93,7 @@ class JobRequest(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """The request as kept in the job record and read back by the worker (extensions only where used)."""
-        stored = self.model_dump(exclude_none=True, exclude={"stream", "cache"})
+        stored = self.model_dump(exclude_none=True, exclude={"stream", "cache", "model"})
         return {k: v for k, v in stored.items() if k not in EXTENSION_DEFAULTS or v != EXTENSION_DEFAULTS[k]}
 
     def sampling(self, default_max_tokens: int) -> dict[str, Any]:

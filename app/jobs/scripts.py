@@ -18,7 +18,8 @@ end
 -- An ended job keeps, for its ttl, what its owner reads (status, tenant, and one compact JSON
 -- 'record' of request, output, usage, timings ...) and drops what only a live job needs; its event
 -- stream is kept 'events_ttl' seconds more (set at submit; the job ttl for a job without it).
-local LIVE_ONLY = {id = true, queue_score = true, worker = true, deadline_at = true, requeued_at = true,
+-- (The worker stays: the record says which worker ran the job.)
+local LIVE_ONLY = {id = true, queue_score = true, deadline_at = true, requeued_at = true,
   cancel_requested = true, events_ttl = true, followers = true}
 local TOP = {status = true, tenant = true, cache_ticket = true, owner_cancelled = true, follows = true}
 local function settle(job)
@@ -41,6 +42,9 @@ local function finalize(job, stream, ttl, body)
   -- an ended job no longer counts against its tenant's active jobs (<prefix>:active:<tenant>)
   local prefix, id = string.match(job, '^(.*):job:([^:]*)$')
   redis.call('ZREM', prefix .. ':active:' .. (redis.call('HGET', job, 'tenant') or ''), id)
+  -- nor in its model's queued + running jobs (routing.ModelKeys.jobs: what autoscaling counts)
+  local model = redis.call('HGET', job, 'model')
+  if model then redis.call('ZREM', prefix .. ':model:' .. model .. ':jobs', id) end
   local events_ttl = redis.call('HGET', job, 'events_ttl') or ttl
   settle(job)
   redis.call('EXPIRE', job, ttl)
@@ -221,11 +225,11 @@ end
 return requeued
 """
 
-# KEYS: job, queued zset, deadlines zset, the tenant's active zset. ARGV: most jobs queued (0: no
-# bound), ttl, queue score, job id, deadline ('' for none), the tenant's most active jobs (0: no
-# cap), now, field, value, ... The bounds' checks and the enqueue are one step: API processes
-# submitting at once never overshoot them. Returns 1 if queued, 0 if the queue is full, -1 if the
-# tenant has its most jobs queued or running.
+# KEYS: job, queued zset, deadlines zset, the tenant's active zset, the model's jobs zset. ARGV: most
+# jobs queued (0: no bound), ttl, queue score, job id, deadline ('' for none), the tenant's most
+# active jobs (0: no cap), now, field, value, ... The bounds' checks and the enqueue are one step:
+# API processes submitting at once never overshoot them. Returns 1 if queued, 0 if the queue is
+# full, -1 if the tenant has its most jobs queued or running.
 CREATE = """
 if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
 if tonumber(ARGV[6]) > 0 then
@@ -233,6 +237,9 @@ if tonumber(ARGV[6]) > 0 then
   if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[6]) then return -1 end
 end
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[4])
+-- the model's queued + running jobs (finalize removes a job that ends; a record that expired unended, here)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[4])
 redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
@@ -269,4 +276,21 @@ if not ticket then return false end
 local exact = cjson.decode(ticket).exact
 if exact then redis.call('HSET', KEYS[1], 'cache_ticket', cjson.encode({exact = exact})) end
 return ticket
+"""
+
+# KEYS: leases zset (every running job). ARGV: job key prefix. Returns model, count, ... of the running
+# jobs: read when /metrics is scraped. Running jobs are few (at most the live workers' slots), so
+# this stays cheap however long the queues are.
+COUNT_RUNNING = """
+local counts = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local model = redis.call('HGET', ARGV[1] .. id, 'model')
+  if model then counts[model] = (counts[model] or 0) + 1 end
+end
+local flat = {}
+for model, n in pairs(counts) do
+  table.insert(flat, model)
+  table.insert(flat, n)
+end
+return flat
 """

@@ -31,6 +31,8 @@ from app.jobs.record import (
     unpacked,
     view,
 )
+from app.jobs.replica_wait import ReplicaWait
+from app.jobs.routing import ModelKeys
 from app.redis_conn import Keys
 
 LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
@@ -45,13 +47,18 @@ class Claim:
 
 
 class JobStore:
-    def __init__(self, client: redis.Redis, keys: Keys, ttl_s: int, lease_ttl_s: float = 10.0, events_ttl_s: int | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: Keys, ttl_s: int, lease_ttl_s: float = 10.0, events_ttl_s: int | None = None,
+        replica_wait: ReplicaWait | None = None,
+    ) -> None:  # fmt: skip
         self.redis = client
+        self.replica_wait = replica_wait  # LLMJOBS_REDIS_WAIT_REPLICAS: a new job waits for replicas to hold it
         self.keys = keys
         self.ttl_s = ttl_s  # an ended job's record
         # An ended job's event stream (only streaming and resume need it); given where jobs are submitted.
         self.events_ttl_s = events_ttl_s or ttl_s
         self.lease_ttl_s = lease_ttl_s  # how long a claimed job is its worker's without a renewal
+        self.model_keys = ModelKeys(keys.prefix)
         self._start = client.register_script(scripts.START)
         self._finish = client.register_script(scripts.FINISH)
         self._cancel = client.register_script(scripts.CANCEL)
@@ -82,10 +89,14 @@ class JobStore:
         # Priority first, then submit time: ZRANK is the queue position, and a requeued job keeps its place.
         fields["queue_score"] = repr(queue_score(request.get("priority", DEFAULT_PRIORITY), now))
         flat = [item for pair in fields.items() for item in pair]
+        pipe = None if self.replica_wait is None else self.redis.pipeline(transaction=False)
         created = self._create(
-            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines, self.keys.active(tenant)],
+            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines, self.keys.active(tenant), self.model_keys.jobs(model)],
             args=[max_queued, self.ttl_s, fields["queue_score"], job_id, deadline, max_active, repr(now), *flat],
+            client=self.redis if pipe is None else pipe,
         )
+        if pipe is not None:  # the script, then WAIT on the same connection
+            created = self.replica_wait.execute(pipe, job_id)
         return view(fields, queue_rank=None) if created == 1 else created
 
     def create_cached(
@@ -152,9 +163,12 @@ class JobStore:
 
     def discard(self, job_id: str) -> None:
         """Remove a job whose enqueueing failed, so no record promises work that never comes."""
+        model = self.redis.hget(self.keys.job(job_id), "model")
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.keys.job(job_id))
             pipe.zrem(self.keys.queued, job_id)
+            if model:
+                pipe.zrem(self.model_keys.jobs(model), job_id)
             pipe.execute()
 
     def get(self, job_id: str, *, tenant: str | None = None, detached_ok: bool = False) -> dict[str, Any] | None:

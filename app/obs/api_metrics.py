@@ -26,6 +26,11 @@ class ApiMetrics:
         self.cache_lookups = Counter(PREFIX + "cache_lookups", "Result-cache lookups by tier and result.", ["tier", "result"], **kwargs)
         self.submitted = Counter(PREFIX + "jobs_submitted", "Jobs accepted by the API, by how they were served.", ["served_by"], **kwargs)
         self.rejected = Counter(PREFIX + "jobs_rejected", "Submits refused with 429, by reason.", ["reason"], **kwargs)
+        self.unreplicated = Counter(
+            PREFIX + "jobs_unreplicated",
+            "Jobs accepted though fewer replicas than LLMJOBS_REDIS_WAIT_REPLICAS acknowledged them in time (a failover could lose them).",
+            **kwargs,
+        )
 
     def cache_lookup(self, tier: str, result: str) -> None:
         self.cache_lookups.labels(tier=tier, result=result).inc()
@@ -38,6 +43,31 @@ class ApiMetrics:
         """``served_by``: queue, cache or coalesced."""
         self.submitted.labels(served_by=served_by).inc()
 
+    def job_unreplicated(self) -> None:
+        self.unreplicated.inc()
+
+
+@dataclass(frozen=True)
+class ModelLoad:
+    """One model's load, for autoscaling its workers: jobs waiting and running (every priority, counted
+    from the job records, not from queue lengths), its live workers, their slots and KV usage."""
+
+    queued: int = 0
+    running: int = 0
+    workers: int = 0
+    slots: int = 0
+    kv_cache_usage: float = 0.0  # the mean over its live workers, 0..1
+
+
+# Per-model gauges (label `model`): name -> (help, the ModelLoad field).
+MODEL_GAUGES = {
+    "model_jobs_queued": ("Jobs of the model waiting for a worker, every priority.", "queued"),
+    "model_jobs_running": ("Jobs of the model a worker is running.", "running"),
+    "model_workers": ("Live workers serving the model.", "workers"),
+    "model_slots": ("Task slots (jobs at once) of the model's live workers together.", "slots"),
+    "model_kv_cache_usage_perc": ("KV-cache budget reserved, mean over the model's live workers (1 = full).", "kv_cache_usage"),
+}
+
 
 @dataclass(frozen=True)
 class SystemState:
@@ -48,6 +78,7 @@ class SystemState:
     restarts: dict[str, int] = field(default_factory=dict)  # process -> restarts by `llmjobs up`
     jobs_started: int = 0  # ever, by every worker (a Redis counter): with queue_depth, whether the queue drains
     redis_memory: dict[str, int] = field(default_factory=dict)  # INFO memory: used_memory, maxmemory, total_system_memory
+    models: dict[str, ModelLoad] = field(default_factory=dict)  # model id -> its load
 
 
 # Redis' INFO memory fields the alerts read (deploy/alerts.yml: Redis memory near its limit).
@@ -59,7 +90,8 @@ REDIS_MEMORY = {
 
 
 class SystemCollector(Collector):
-    """Queue depth, jobs started, live workers, Redis memory and process restarts (the same for every API process)."""
+    """Queue depth, jobs started, live workers, each model's load, Redis memory and process restarts (the same for
+    every API process)."""
 
     def __init__(self, read: Callable[[], SystemState]) -> None:
         self.read = read
@@ -69,6 +101,11 @@ class SystemCollector(Collector):
         yield GaugeMetricFamily(PREFIX + "queue_depth", "Jobs queued and not yet started.", value=state.queue_depth)
         yield GaugeMetricFamily(PREFIX + "workers_live", "Workers whose heartbeat is current.", value=state.live_workers)
         yield CounterMetricFamily(PREFIX + "jobs_started", "Jobs a worker started (claimed), by every worker.", value=state.jobs_started)
+        for name, (doc, attribute) in MODEL_GAUGES.items():
+            gauge = GaugeMetricFamily(PREFIX + name, doc, labels=["model"])
+            for model, load in sorted(state.models.items()):
+                gauge.add_metric([model], getattr(load, attribute))
+            yield gauge
         for name, doc in REDIS_MEMORY.items():
             yield GaugeMetricFamily(PREFIX + "redis_" + name + "_bytes", doc, value=state.redis_memory.get(name, 0))
         restarts = CounterMetricFamily(
@@ -92,7 +129,7 @@ def render_api_metrics(system: Collector, *, multiprocess_dir: str) -> tuple[byt
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (api_metrics().cache_lookups, api_metrics().submitted, api_metrics().rejected):
+        for collector in (api_metrics().cache_lookups, api_metrics().submitted, api_metrics().rejected, api_metrics().unreplicated):
             registry.register(collector)
     registry.register(system)
     return generate_latest(registry), CONTENT_TYPE_LATEST

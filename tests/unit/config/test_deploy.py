@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from app.config import ENV_VARS, load_config
 from app.engine.stats import EngineStats
+from app.jobs.routing import queue_for
 from app.obs.api_metrics import ApiMetrics, SystemCollector, SystemState
 from app.obs.worker_metrics import WorkerMetrics
 
@@ -53,12 +54,20 @@ def test_compose_has_the_services_and_redis_keeps_the_broker_safe():
     gpu = SERVICES["worker"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["driver"] == "nvidia" and "gpu" in gpu["capabilities"]
     assert SERVICES["worker-cpu"]["profiles"] == ["cpu"] and "deploy" not in SERVICES["worker-cpu"]
-    assert all("models:/models" in SERVICES[s]["volumes"] for s in ("api", "worker", "worker-cpu"))
+    assert all("models:/models" in SERVICES[s]["volumes"] for s in ("api", "worker", "worker-cpu", "worker-qwen"))
+
+
+def test_compose_has_two_models_whose_workers_scale_apart():
+    """The second model's workers consume a queue of their own, and the API can read its tokenizer."""
+    default, second = (load_config(settings_of(SERVICES[name])) for name in ("worker", "worker-qwen"))
+    assert second.model.model.startswith("/models/") and second.model.name != default.model.name
+    assert queue_for(second.worker.queue, second.model.name) != queue_for(default.worker.queue, default.model.name)
+    assert SERVICES["worker-qwen"]["profiles"] == ["second-model"] and "replicas" not in SERVICES["worker-qwen"]["deploy"]
 
 
 def test_every_command_and_variable_exists():
     cli = (ROOT / "app" / "cli" / "main.py").read_text()
-    for name in ("api", "worker", "worker-cpu", "flower"):
+    for name in ("api", "worker", "worker-cpu", "worker-qwen", "flower"):
         service = SERVICES[name]
         command = service["command"]
         if command[0] == "llmjobs":
@@ -76,9 +85,11 @@ def test_ports_and_scrape_targets_match_the_configuration():
     flower_port = re.search(r"--port=(\d+)", " ".join(SERVICES["flower"]["command"])).group(1)
     assert any(ports.endswith(f":{flower_port}:{flower_port}") for ports in SERVICES["flower"]["ports"])
     scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
-    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    targets = {t for job in scrape["scrape_configs"] for c in job.get("static_configs", []) for t in c["targets"]}
+    # Scaled services (`--scale`) are found by DNS: each replica is a target of its own.
+    targets |= {f"{n}:{c['port']}" for job in scrape["scrape_configs"] for c in job.get("dns_sd_configs", []) for n in c["names"]}
     expected = {f"api:{api.api.port}"}
-    for name in ("worker", "worker-cpu"):
+    for name in ("worker", "worker-cpu", "worker-qwen"):
         expected.add(f"{name}:{load_config(settings_of(SERVICES[name])).worker.metrics_port}")
     assert targets == expected
     mounted = SERVICES["prometheus"]["volumes"][0].split(":")[0]
@@ -94,6 +105,26 @@ def test_dashboard_queries_name_exported_metrics():
     names = exported_metric_names()
     used = {name for query in queries for name in re.findall(r"llmjobs_[a-z_]+", query)}
     assert used and used <= names, used - names
+
+
+def test_keda_scales_one_models_workers_on_its_queued_and_running_jobs():
+    """The ScaledObject's query names exported per-model gauges of the model its Deployment serves, and its
+    threshold is the slots of one of those workers: replicas = ceil((queued + running) / slots per worker)."""
+    documents = {doc["kind"]: doc for doc in yaml.safe_load_all((ROOT / "deploy" / "keda" / "scaledobject.yaml").read_text())}
+    deployment, scaled = documents["Deployment"], documents["ScaledObject"]
+    assert scaled["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert all(name in ENV_VARS for name in env)
+    worker = load_config({k: v for k, v in env.items() if not k.endswith("_FILE")})
+    (trigger,) = scaled["spec"]["triggers"]
+    query = trigger["metadata"]["query"]
+    assert trigger["type"] == "prometheus" and trigger["metricType"] == "AverageValue"
+    assert set(re.findall(r"llmjobs_[a-z_]+", query)) == {"llmjobs_model_jobs_queued", "llmjobs_model_jobs_running"}
+    assert {"llmjobs_model_jobs_queued", "llmjobs_model_jobs_running"} <= exported_metric_names()
+    # The model id is the folder's name (the folder is on the pod's volume, not here).
+    assert set(re.findall(r'model="([^"]+)"', query)) == {Path(worker.model.model).name}
+    assert int(trigger["metadata"]["threshold"]) == worker.worker.task_threads
 
 
 def compose_client() -> list[str] | None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.jobs.event_hub import Subscription, follow
+from app.jobs.event_hub import EventHub, Subscription, follow
+from app.redis_conn import Keys
 
 JOB = "job-1"
 EMPTY = object()  # a script step: nothing arrives within the tick
@@ -220,3 +221,31 @@ def test_any_mix_of_drops_duplicates_and_silence_gives_every_event_once(seed):
     steps.extend([EMPTY] * 3)  # quiet at the end: the log has everything
     got = [e for e in run(FakeHub(steps), log) if e is not None]
     assert got == events
+
+
+class ReconnectingPubSub:
+    """What the hub's listener reads when redis-py reconnected its PubSub by itself (after a blip or a
+    Sentinel failover): the channel's subscription confirmed a second time, then silence."""
+
+    subscribed = True
+
+    def __init__(self, hub: EventHub, channel: str, seen: list[bool]) -> None:
+        self.hub, self.seen = hub, seen
+        self.messages = [{"type": "subscribe", "channel": channel, "data": 1}] * 2
+
+    def get_message(self, timeout: float) -> dict[str, Any] | None:
+        self.seen.append(self.hub._subs[self.hub.keys.events(JOB)].copy().pop().lost_events)
+        if not self.messages:
+            self.hub._stop.set()
+            return None
+        return self.messages.pop(0)
+
+
+def test_a_resubscription_after_a_reconnect_sends_readers_back_to_the_log():
+    hub = EventHub(None, Keys("t"))  # type: ignore[arg-type]  # the listener only talks to the PubSub given
+    sub = Subscription(JOB, max_queued=4)
+    hub._subs[hub.keys.events(JOB)] = {sub}
+    seen: list[bool] = []
+    hub._pump(ReconnectingPubSub(hub, hub.keys.events(JOB), seen))  # type: ignore[arg-type]
+    assert sub.ready.is_set()
+    assert seen == [False, False, True]  # the first confirmation is the subscription; the second, a reconnect

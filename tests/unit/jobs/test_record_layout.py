@@ -23,5 +23,5 @@ def test_a_settled_record_reads_back_as_the_flat_fields_less_the_live_ones():
     assert set(stored) == {"status", "tenant", "record"}
     assert json.loads(stored["record"])["output"] == 'say "hi"'
     flat = record.unpacked(stored)
-    assert flat == {k: str(v) for k, v in fields.items() if k not in ("id", "worker", "queue_score")}
+    assert flat == {k: str(v) for k, v in fields.items() if k not in ("id", "queue_score")}  # the worker stays: who ran it
     assert record.unpacked(fields) is fields  # a live job's hash is already flat

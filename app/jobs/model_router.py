@@ -1,0 +1,60 @@
+"""Which submit service takes a request: the default model's, or that of the model the request names.
+
+A model other than the default gets its own :class:`SubmitService`, built on first use from what its
+workers announced (app/jobs/routing.py: ModelEntry): its tokenizer, context, cache fingerprint and
+queue. A few are kept, least recently used first out, so an API process holds a bounded number of
+tokenizers however many models a deployment has seen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+
+from app.jobs.model_catalog import ModelCatalog
+from app.jobs.routing import ModelEntry, check_routable
+from app.jobs.submit import SubmitService
+
+MAX_MODELS = 4  # services (tokenizers) kept besides the default's; each tokenizer is a few to tens of MB
+
+
+class ModelRouter:
+    def __init__(
+        self, *, default: SubmitService, catalog: ModelCatalog, build: Callable[[ModelEntry], SubmitService], capacity: int = MAX_MODELS
+    ) -> None:
+        self.default = default
+        self.catalog = catalog
+        self.build = build  # loads the model's tokenizer: slow, once per model and process
+        self.capacity = capacity
+        self._services: OrderedDict[ModelEntry, SubmitService] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def service_for(self, model: str | None, *, may_queue: bool = False) -> SubmitService:
+        """The service for a submit naming ``model`` (None: the default). Raises ModelNotFoundError for an
+        unknown model, ModelUnavailableError for a known one no live worker serves unless ``may_queue``.
+
+        The default model's jobs always queue, as they did before models were routed: a single-model
+        deployment keeps accepting work while its worker restarts."""
+        if model is None or model == self.default.model_name:
+            return self.default
+        entry, live = self.catalog.lookup(model)
+        return self._service(check_routable(model, entry, live, may_queue=may_queue, now=time.time()))
+
+    def tokenizing(self, model: str | None) -> SubmitService:
+        """The service whose tokenizer counts ``model``'s tokens (``/tokenize``): any known model, served now or not."""
+        if model is None or model == self.default.model_name:
+            return self.default
+        entry, _ = self.catalog.lookup(model)
+        return self._service(check_routable(model, entry, 0, may_queue=True, now=time.time()))
+
+    def _service(self, entry: ModelEntry) -> SubmitService:
+        key = replace(entry, seen_at=0.0)  # a new weights revision or context is a new service; a new beat is not
+        with self._lock:  # one load per model, however many requests arrive for it at once
+            service = self._services.pop(key, None) or self.build(entry)
+            self._services[key] = service
+            while len(self._services) > self.capacity:
+                self._services.popitem(last=False)
+        return service
