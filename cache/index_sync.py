@@ -5,8 +5,8 @@ namespace's vectors, then tails the log from that point: entries written by
 workers or evicted by any process show up here within one read. Until the first
 load finishes, ``ready`` is False and lookups skip the semantic tier.
 
-An entry recorded without its vector (its request skipped the embedding because its namespace
-was empty: see ``ResultCache.lookup``) arrives as an ``embed`` change: one API process claims
+An entry recorded without its vector (its request skipped the embedding because no entry could
+have matched it: see ``ResultCache.lookup``) arrives as an ``embed`` change: one API process claims
 it, embeds its text here, off every request's path, and publishes the vector as an ``add``.
 If that process dies between claim and vector, the entry stays exact-only until it expires.
 Beside the vectors it keeps the entries' word signatures (cache/word_filter.py), which tell a
@@ -135,7 +135,8 @@ class IndexSync:
     def embed_late(self, entries: list[tuple[str, int]]) -> int:
         """Embed the entries this process wins the claim on, in one batch; returns how many got a vector."""
         assert self.embed is not None
-        claimed = [(ns, n, text) for ns, n in entries if (text := self.store.claim_embedding(n, self.claimant)) is not None]
+        texts = self.store.claim_embeddings([n for _, n in entries], self.claimant)
+        claimed = [(ns, n, text) for (ns, n), text in zip(entries, texts, strict=True) if text is not None]
         if not claimed:
             return 0
         vectors = self.embed([text for _, _, text in claimed])

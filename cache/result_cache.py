@@ -139,8 +139,8 @@ class ResultCache:
         if not (semantic and self._semantic_applies(keys)):
             self.stats.lookups["miss"] += 1
             return None, ticket
-        assert self.embedder is not None and self.index is not None and keys.text is not None
-        words = self.sync.words if self.sync is not None else None
+        assert self.embedder is not None and self.index is not None and self.sync is not None and keys.text is not None
+        words = self.sync.words
         if not self.index.has(keys.namespace) or (words is not None and not words.could_hit(keys.namespace, keys.text)):
             # No entry could pass the guard: no embedding on the request's path.
             self.stats.lookups["miss"] += 1
@@ -185,7 +185,11 @@ class ResultCache:
     def record(self, ticket: Ticket, *, output: str, finish_reason: str, completion_tokens: int, token_ids: list[int]) -> int:
         """Store a successful job's answer (worker side); returns the entry number, 0 if already cached."""
         answer = {"output": output, "finish_reason": finish_reason, "completion_tokens": completion_tokens, "token_ids": token_ids}
-        t = ticket
         return self.store.insert(
-            namespace=t.namespace, exact=t.exact, text=t.text, answer=answer, vector=t.vector, embed_later=t.embed_later
+            namespace=ticket.namespace,
+            exact=ticket.exact,
+            text=ticket.text,
+            answer=answer,
+            vector=ticket.vector,
+            embed_later=ticket.embed_later,
         )

@@ -156,9 +156,12 @@ class CacheStore:
             )
         )
 
-    def claim_embedding(self, number: int, claimant: str) -> str | None:
-        """The text of entry ``number`` if it still waits for its vector and nobody else took it."""
-        return self._claim_embedding(keys=[self.entry_key(number)], args=[claimant])
+    def claim_embeddings(self, numbers: list[int], claimant: str) -> list[str | None]:
+        """For each entry, its text if it still waits for its vector and nobody else took it (one round trip)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                self._claim_embedding(keys=[self.entry_key(number)], args=[claimant], client=pipe)
+            return pipe.execute()
 
     def set_vector(self, namespace: str, number: int, vector: str) -> bool:
         """Give a late entry its vector and tell every process's index (False if the entry is gone)."""
