@@ -27,172 +27,12 @@ misses. ``Rules`` switches each check off one at a time, to measure what each co
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import replace
 
+from cache.classes import restates, wh_class
+from cache.guard_parse import Parse, Rules, parse
+from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
-
-_TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?")
-_CONTRACTIONS = ((re.compile(r"\bwon't\b", re.I), "will not"), (re.compile(r"\bcan't\b", re.I), "can not"), (re.compile(r"n't\b"), " not"),
-                 (re.compile(r"'ll\b"), " will"), (re.compile(r"'(?:s|re|ve|d|m)\b"), ""))  # fmt: skip
-# Words that never change what is asked (articles, auxiliaries, politeness, the request frame).
-IGNORED = frozenset(
-    """a an the is are am be been being do does can could would may might please kindly me us tell give show let know want
-    wonder like help have has it its this that these those there here so just really exactly also very of in on at by for about as and
-    thanks thank hey hi i'd""".split()
-)
-NEGATIONS = frozenset("not no never none nothing nobody nowhere neither nor without cannot".split())
-# Closed classes that carry meaning: they must occur as often on both sides.
-STRICT = frozenset(
-    """all some any every each most many few several both either only more less fewer least much enough or than before after
-    between above below over under with against per vs versus until since during inside outside""".split()
-)
-RELATIONS = frozenset("to into from onto than before after between above below over under with against per vs versus".split())
-# Each preposition marks the role of the words after it (until a comma, a clause or another preposition); the
-# ones that mark where something goes share one role, so "10 pounds to kilograms" and "10 kilograms in pounds"
-# are seen to trade their goal, whatever the unit. Two words on both sides may not exchange a role. What "how
-# many/much" asks for is the goal too, and once it is named, "in" marks the whole ("how many X are in 5 Y").
-ROLES = {w: "goal" for w in "to into onto in toward towards".split()} | {"from": "source"}
-ROLES |= {w: w for w in "of for by with about on at as than per between before after over under against during vs versus".split()}
-_SCOPE_ENDS = frozenset("is are am was were be been do does did can could would should will shall may might must".split())
-# Verbs that only frame a request ("List three colors." / "Name three colors." / "What are three colors?", "How
-# do you say X in French?" / "What is X in French?", "Convert 3 km to miles." / "What is 3 km in miles?"): harmless
-# where a verb stands (opening a clause, or after to/you/I/we/please); the other side's own verb must still match.
-REQUEST_VERBS = frozenset("list name give tell show share provide state identify find".split())
-FRAME_VERBS = REQUEST_VERBS | frozenset("say explain describe suggest convert".split())
-_VERB_SLOT = frozenset("to you i we please".split())
-WH = {w: w for w in "who when where why how whose".split()} | {"what": "what", "which": "what", "whom": "who"}
-PAST_AUX, FUTURE_AUX = frozenset("was were did had".split()), frozenset("will shall".split())
-PERSON = {w: "1" for w in "i my mine myself we our ours ourselves".split()}
-PERSON |= {w: "1" for w in "you your yours yourself yourselves".split()}
-PERSON |= {w: "3" for w in "he him his himself she her hers herself they them their theirs themselves".split()}
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-                                                 "fifteen sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
-_NUMBER_WORDS |= {w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
-_NUMBER_WORDS |= {"hundred": "100", "thousand": "1000", "million": "1e6", "billion": "1e9", "dozen": "12", "half": "0.5", "twice": "x2"}
-_NUMBER_WORDS |= {w: f"#{n}" for n, w in enumerate("zeroth first second third fourth fifth sixth seventh eighth ninth tenth".split())}
-_NUMBER_WORDS |= {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "xi": "11", "xii": "12"}
-_IRREGULAR_DEGREE = {w: "er" for w in "better worse more less".split()} | {w: "est" for w in "best worst most least".split()}
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Which checks apply (all by default); the evaluation turns each off in turn to price it."""
-
-    numbers: bool = True
-    function_words: bool = True  # negations and the STRICT classes
-    relations: bool = True  # what follows to/from/than/before/... aligns
-    question_words: bool = True
-    tense: bool = True
-    person: bool = True
-    names: bool = True  # a name matches only itself, and names keep their order
-    roles: bool = True  # two content words on both sides may not exchange their prepositions' roles
-    frame_verbs: bool = True  # say/explain/describe/suggest/convert as well as list/name/give..., wherever a verb stands
-    generic_person: bool = True  # "How do I ..." / "How to ...": a side without person words may match a first/second person
-    degree: bool = True
-    both_ways: bool = True  # the cached prompt's content words must be matched too (not only the new one's)
-    sense_depth: int = 2  # WordNet senses of each word that may make two words synonyms; 0: no synonyms
-
-
-@dataclass
-class Parse:
-    numbers: list[str] = field(default_factory=list)
-    function: Counter = field(default_factory=Counter)
-    wh: set[str] = field(default_factory=set)
-    past: bool = False
-    future: bool = False
-    person: Counter = field(default_factory=Counter)
-    content: list[tuple[str, bool]] = field(default_factory=list)  # (word, is a name)
-    objects: dict[str, list[str]] = field(default_factory=dict)  # relation word -> the words right after it
-    roles: list[str | None] = field(default_factory=list)  # the role of each content word (None: outside any prepositional phrase)
-
-
-def _number(word: str) -> str | None:
-    if word in _NUMBER_WORDS:
-        return _NUMBER_WORDS[word]
-    if word[0].isdigit():
-        return re.sub(r"(st|nd|rd|th|s)$", "", word).replace(",", "")
-    return None
-
-
-def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
-    text = text.replace("\u2019", "'")
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    out = Parse()
-    pending: str | None = None  # a relation word waiting for its object
-    previous = ""
-    after_be_have = False  # a participle after is/was/has is not a past tense of its own
-    frame_verbs = FRAME_VERBS if rules is None or rules.frame_verbs else REQUEST_VERBS
-    role: str | None = None
-    asking = counted = False  # "how many X": X is what is asked for (the goal); "in" after it marks the whole
-    for match in _TOKEN.finditer(text):
-        raw = match.group()
-        word = raw.lower()
-        prev, previous = previous, word
-        before = text[: match.start()].rstrip(" \"'(")
-        starts = not before or before[-1] in ".!?:\n"
-        if not before or before[-1] in ".!?:;,\n" or word in WH or word in _SCOPE_ENDS:
-            role = None
-        counted = counted and not starts
-        if word in ROLES and not (word == "to" and _infinitive(text[match.end() :], lex)):
-            role = "whole" if word == "in" and counted else ROLES[word]
-        if word in ("many", "much") and prev == "how":
-            role, asking = "goal", True
-        elif asking:
-            counted, asking = counted or word not in _SCOPE_ENDS, False
-        number = _number(word) if not (raw == "I") else None
-        if number is not None:
-            out.numbers.append(number)
-        elif word in NEGATIONS:
-            out.function["not"] += 1
-            continue
-        elif word in frame_verbs and (starts or (frame_verbs is FRAME_VERBS and prev in _VERB_SLOT)):
-            continue
-        elif word in RELATIONS or word in STRICT:
-            if word in ("many", "much") and prev == "how":  # "how many": the question, not a quantifier
-                continue
-            if word != "to":  # also the infinitive's "to": only what follows it is compared
-                out.function[word] += 1
-            if word in RELATIONS:
-                pending = word
-            continue
-        elif word in WH:
-            if WH[word] != "what":  # what/which take their sense from the noun after them (what year = when)
-                out.wh.add(WH[word])
-            continue
-        elif word in PAST_AUX or word in FUTURE_AUX:
-            out.past |= word in PAST_AUX and word != "had"
-            out.future |= word in FUTURE_AUX
-            after_be_have = word in ("was", "were", "had")
-            continue
-        elif word in PERSON:
-            out.person[PERSON[word]] += 1
-            continue
-        elif word in IGNORED:
-            after_be_have = after_be_have or word in ("is", "are", "am", "be", "been", "being", "has", "have")
-            continue
-        else:
-            name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
-            if not name and not after_be_have and _is_past(word, lex):
-                out.past = True
-            out.content.append((word, name))
-            out.roles.append(role)
-        if pending is not None:
-            out.objects.setdefault(pending, []).append(number or word)
-            pending = None
-        after_be_have = False
-    return out
-
-
-_DETERMINERS = frozenset("a an the my your his her its our their this that these those some any each every all".split())
-
-
-def _infinitive(rest: str, lex: Lexicon) -> bool:
-    """Whether a "to" opens an infinitive: "to sort a list" (a verb, then a determiner or number), not "to a dict"."""
-    words = _TOKEN.findall(rest.lower())[:2]
-    return len(words) == 2 and "v" in lex.base_forms(words[0]) and (words[1] in _DETERMINERS or _number(words[1]) is not None)
 
 
 def _role_exchange(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> str | None:
@@ -213,14 +53,9 @@ def _role_exchange(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> str | None
     return None
 
 
-def _is_past(word: str, lex: Lexicon) -> bool:
-    forms = lex.base_forms(word).get("v", ())
-    return bool(forms) and word not in forms and (word.endswith("ed") or lex.is_irregular_past(word))
-
-
 def _degree(word: str, lex: Lexicon) -> str:
-    if word in _IRREGULAR_DEGREE:
-        return _IRREGULAR_DEGREE[word]
+    if word in IRREGULAR_DEGREE:
+        return IRREGULAR_DEGREE[word]
     adjective = lex.base_forms(word).get("a", ())
     if adjective and word not in adjective:
         return "est" if word.endswith("est") else "er" if word.endswith("er") else ""
@@ -241,6 +76,35 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
     return rules.sense_depth > 0 and bool(lex.senses(wa, rules.sense_depth) & lex.senses(wb, rules.sense_depth))
 
 
+def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) -> Parse:
+    """``side`` without the nouns that only restate a class and have no match on the ``other`` side (cache/classes.py)."""
+    drop: set[int] = set()
+    wh = set(side.wh)
+    for i, (word, _) in enumerate(side.content):
+        if not side.classifier[i] or any(_aligned(side.content[i], w, lex, rules) for w in other.content):
+            continue
+        asks = wh_class(word, lex)
+        if asks is not None and asks in other.wh and not wh:
+            drop.add(i)
+            wh.add(asks)  # "What year was he born?" asks what "When was he born?" asks
+        elif any(restates(word, w, lex) for j, (w, _) in enumerate(side.content) if j != i and j not in drop):
+            drop.add(i)
+    if not drop:
+        return side
+    keep = [i for i in range(len(side.content)) if i not in drop]
+    return replace(side, wh=wh, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
+                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+
+
+def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
+    """ "What is 5 km in miles?" / "How many miles is 5 km?"; "What is her birthday?" / "When is her birthday?" (a time noun)."""
+    if not a.wh or not b.wh or a.wh == b.wh or a.wh | b.wh <= {"what", "how"}:
+        return True
+    return any(
+        x.wh == {"what"} and len(y.wh) == 1 and any(not n and wh_class(w, lex) in y.wh for w, n in x.content) for x, y in ((a, b), (b, a))
+    )
+
+
 def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], lex: Lexicon, rules: Rules) -> str | None:
     for word in words:
         if not any(_aligned(word, other, lex, rules) for other in others):
@@ -248,17 +112,24 @@ def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], le
     return None
 
 
-def why_different(cached: str, new: str, rules: Rules = Rules(), lex: Lexicon | None = None) -> str | None:
+DEFAULT_RULES = Rules()
+
+
+def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexicon | None = None) -> str | None:
     """None when ``new`` may reuse ``cached``'s answer as far as the alignment can tell, else why not."""
     if cached == new:
         return None
     lex = lex or lexicon()
     a, b = parse(cached, lex, rules), parse(new, lex, rules)
+    if rules.classifiers:
+        fewer_a, fewer_b = _without_classifiers(a, b, lex, rules), _without_classifiers(b, a, lex, rules)
+        if fewer_a is a or fewer_b is b:  # only one side may lose a noun: "which city" / "which country" stay two words
+            a, b = fewer_a, fewer_b
     if rules.numbers and a.numbers != b.numbers:
         return "numbers differ"
     if rules.function_words and a.function != b.function:
         return "negation differs" if a.function["not"] != b.function["not"] else "a function word differs"
-    if rules.question_words and a.wh and b.wh and a.wh != b.wh:
+    if rules.question_words and not _same_question(a, b, lex):
         return "the question word differs"
     if rules.tense and (a.past, a.future) != (b.past, b.future):
         return "tense differs"

@@ -10,15 +10,21 @@ on mapping to a downloaded ``corpora/wordnet``). So this module reads what the g
 - ``index.<pos>``: each lemma's synsets, most frequent sense first (``lemma pos n_synsets n_ptrs
   ptr... n_senses n_tagged offset...``); two words are synonyms in a sense when they share an offset;
 - ``<pos>.exc``: irregular forms (``won win``, ``children child``);
-- the detachment rules of WordNet's ``morphy`` (documented in morphy(7WN)) for regular forms.
+- the detachment rules of WordNet's ``morphy`` (documented in morphy(7WN)) for regular forms;
+- ``data.<pos>``, read on first need: a synset's hypernyms (``@``, ``@i``) and the words of its gloss
+  (``offset lex_filenum ss_type w_cnt word lex_id ... p_cnt ptr... | gloss``), for the guard's
+  classifier nouns ("which city is the capital", "what year" / "when": ``cache/classes.py``).
 
-About 40 MB in memory, loaded once per process on first use.
+About 40 MB in memory, loaded once per process on first use (the data files add 18 MB when a
+classifier noun is first looked at).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import re
+import threading
 from pathlib import Path
 
 POS = ("n", "v", "a", "r")
@@ -31,6 +37,8 @@ _DETACH = {
     "r": (),
 }
 MAX_SENSES = 8  # offsets kept per lemma and part of speech (the guard uses fewer; see cache/guard.py)
+_LINE_START = re.compile(rb"^(\d{8}) ", re.M)
+_GLOSS_WORD = re.compile(r"[a-z]+")
 
 
 def data_dir() -> Path:
@@ -46,6 +54,9 @@ def data_dir() -> Path:
 class Lexicon:
     def __init__(self, folder: Path | None = None) -> None:
         folder = folder or data_dir()
+        self._folder = folder
+        self._data: dict[str, tuple[bytes, dict[int, int]]] = {}  # pos -> (data file, synset offset -> where its line starts)
+        self._data_lock = threading.Lock()
         self._senses: dict[str, dict[str, tuple[int, ...]]] = {pos: {} for pos in POS}
         self._irregular: dict[str, dict[str, tuple[str, ...]]] = {pos: {} for pos in POS}
         for pos, name in _FILES.items():
@@ -89,6 +100,32 @@ class Lexicon:
         return frozenset(
             (pos, offset) for pos, bases in self.base_forms(word).items() for base in bases for offset in self._senses[pos][base][:depth]
         )
+
+    def _line(self, pos: str, offset: int) -> str:
+        # The copy's lines end in CRLF, so a synset's offset is not its byte position: index the starts once.
+        with self._data_lock:
+            if pos not in self._data:
+                data = (self._folder / f"data.{_FILES[pos]}").read_bytes()
+                self._data[pos] = data, {int(m.group(1)): m.start() for m in _LINE_START.finditer(data)}
+        data, starts = self._data[pos]
+        start = starts[offset]
+        return data[start : data.index(b"\n", start)].decode("utf-8")
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019
+    def synset(self, pos: str, offset: int) -> tuple[tuple[int, ...], frozenset[str]]:
+        """A synset's hypernyms (same part of speech, instance hypernyms included) and the words of its gloss's definition."""
+        head, _, gloss = self._line(pos, offset).partition(" | ")
+        fields = head.split()
+        n_words = int(fields[3], 16)
+        n_pointers = int(fields[4 + 2 * n_words])
+        pointers = fields[5 + 2 * n_words : 5 + 2 * n_words + 4 * n_pointers]
+        hypernyms = tuple(int(pointers[i + 1]) for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i") and pointers[i + 2] == pos)
+        definition = gloss.split('"')[0]  # the definition, without its quoted examples
+        return hypernyms, frozenset(_GLOSS_WORD.findall(definition.lower()))
+
+    def offsets(self, word: str, pos: str, depth: int) -> tuple[int, ...]:
+        """The ``depth`` most frequent synsets of ``word``'s base forms as part of speech ``pos``."""
+        return tuple(offset for base in self.base_forms(word).get(pos, ()) for offset in self._senses[pos][base][:depth])
 
 
 @functools.cache

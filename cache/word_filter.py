@@ -24,7 +24,7 @@ from array import array
 
 from pyroaring import BitMap
 
-from cache.guard import parse
+from cache.guard_parse import parse
 from cache.lexicon import Lexicon
 
 SENSE_DEPTH = 2  # as the guard's default Rules.sense_depth: fewer senses would make the filter stricter than the guard
@@ -64,8 +64,14 @@ class WordFilter:
         self._namespaces: dict[str, _Namespace] = {}
         self._lock = threading.Lock()  # the index-sync thread writes, request threads read
 
-    def _words(self, text: str) -> list[set[int]]:
-        return [word_keys(word, self.lex) for word, _ in parse(text, self.lex).content]
+    def _words(self, text: str, lookup: bool = False) -> list[set[int]]:
+        # A lookup leaves out the nouns the guard may drop as mere classes ("which city is the capital"): they need no match.
+        words = parse(text, self.lex)
+        return [
+            word_keys(word, self.lex)
+            for (word, _), classifier in zip(words.content, words.classifier, strict=True)
+            if not classifier or not lookup
+        ]
 
     def add(self, namespace: str, number: int, text: str) -> None:
         keys = set().union(*self._words(text))
@@ -90,7 +96,7 @@ class WordFilter:
 
     def could_hit(self, namespace: str, text: str) -> bool:
         """False only when no entry of ``namespace`` holds a key of each content word of ``text``."""
-        words = self._words(text)
+        words = self._words(text, lookup=True)
         with self._lock:
             space = self._namespaces.get(namespace)
             if space is None or not space.entries:

@@ -3,7 +3,7 @@
 - ``pairs``: false-hit rate (near misses served another question's answer) and paraphrase recall
   of the semantic tier (embedding threshold + word alignment) on the generated pairs of
   ``loadtest/inprocess/cache_pairs.py``, for the dev part (tuned on) and the test part (reported),
-  and on two fresh sets written later (``cache_fresh.py``, ``cache_fresh2.py``: reported, never tuned on),
+  and on three fresh sets written later (``cache_fresh.py``, ``cache_fresh2.py``, ``cache_fresh3.py``: reported, never tuned on),
   with 95 % Wilson intervals; by category; and what each alignment rule costs: each one switched
   off in turn, and the embedding threshold alone.
 - ``duplicates``: the hit rate of the ``duplicates`` workload sent one request at a time through the
@@ -25,13 +25,14 @@ from scipy.stats import binomtest
 
 from loadtest.inprocess.cache_fresh import fresh_pairs
 from loadtest.inprocess.cache_fresh2 import fresh2_pairs
+from loadtest.inprocess.cache_fresh3 import fresh3_pairs
 from loadtest.inprocess.cache_pairs import pairs
 from loadtest.report import write_json
 from loadtest.stats import percentile
 
 RULES_OFF = ("numbers", "function_words", "relations", "roles", "question_words", "tense", "person", "generic_person", "names", "degree",
              "frame_verbs", "both_ways")  # fmt: skip
-SPLITS = ("dev", "test", "fresh", "fresh2")
+SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3")
 
 
 def rate(hits: int, total: int) -> dict:
@@ -79,7 +80,7 @@ def pair_report(threshold: float, thresholds: list[float]) -> dict:
     from cache.embedder import Embedder
     from cache.guard import Rules
 
-    rows = pairs() + fresh_pairs() + fresh2_pairs()
+    rows = pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs()
     embedder = Embedder()
     texts = sorted({t for row in rows for t in (row["a"], row["b"])})
     started = time.perf_counter()

@@ -1,0 +1,171 @@
+"""What the guard (``cache/guard.py``) reads in a prompt: its numbers, small meaning-bearing words, question words,
+tense, grammatical person and content words, each content word with its prepositional role and whether it
+stands where a classifying noun may ("which city", "capital city")."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from cache.guard_words import (
+    CONTRACTIONS,
+    DETERMINERS,
+    FRAME_VERBS,
+    FUTURE_AUX,
+    IGNORED,
+    NEGATIONS,
+    NOT_COUNTED,
+    NUMBER_WORDS,
+    PAST_AUX,
+    PERSON,
+    RELATIONS,
+    REQUEST_VERBS,
+    ROLES,
+    SCOPE_ENDS,
+    STRICT,
+    TOKEN,
+    VERB_SLOT,
+    WH,
+)
+from cache.lexicon import Lexicon
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Which checks apply (all by default); the evaluation turns each off in turn to price it."""
+
+    numbers: bool = True
+    function_words: bool = True  # negations and the STRICT classes
+    relations: bool = True  # what follows to/from/than/before/... aligns
+    question_words: bool = True
+    tense: bool = True
+    person: bool = True
+    names: bool = True  # a name matches only itself, and names keep their order
+    roles: bool = True  # two content words on both sides may not exchange their prepositions' roles
+    frame_verbs: bool = True  # say/explain/describe/suggest/convert as well as list/name/give..., wherever a verb stands
+    generic_person: bool = True  # "How do I ..." / "How to ...": a side without person words may match a first/second person
+    degree: bool = True
+    both_ways: bool = True  # the cached prompt's content words must be matched too (not only the new one's)
+    classifiers: bool = True  # a noun that only restates a class ("capital city", "what year" / "when") may be missing
+    one_as_a: bool = True  # "one week" is "a week": "one" before a noun is the article, not a number
+    sense_depth: int = 2  # WordNet senses of each word that may make two words synonyms; 0: no synonyms
+
+
+@dataclass
+class Parse:
+    numbers: list[str] = field(default_factory=list)
+    function: Counter = field(default_factory=Counter)
+    wh: set[str] = field(default_factory=set)
+    past: bool = False
+    future: bool = False
+    person: Counter = field(default_factory=Counter)
+    content: list[tuple[str, bool]] = field(default_factory=list)  # (word, is a name)
+    objects: dict[str, list[str]] = field(default_factory=dict)  # relation word -> the words right after it
+    roles: list[str | None] = field(default_factory=list)  # the role of each content word (None: outside any prepositional phrase)
+    classifier: list[bool] = field(default_factory=list)  # each content word stands where a classifying noun may (cache/classes.py)
+
+
+def number_of(word: str) -> str | None:
+    if word in NUMBER_WORDS:
+        return NUMBER_WORDS[word]
+    if word[0].isdigit():
+        return re.sub(r"(st|nd|rd|th|s)$", "", word).replace(",", "")
+    return None
+
+
+def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
+    text = text.replace("\u2019", "'")
+    for pattern, replacement in CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    out = Parse()
+    pending: str | None = None  # a relation word waiting for its object
+    previous = ""
+    after_be_have = False  # a participle after is/was/has is not a past tense of its own
+    frame_verbs = FRAME_VERBS if rules is None or rules.frame_verbs else REQUEST_VERBS
+    role: str | None = None
+    asking = counted = False  # "how many X": X is what is asked for (the goal); "in" after it marks the whole
+    follows_content = False  # the previous word was a content word: this one may head a compound ("capital city")
+    for match in TOKEN.finditer(text):
+        raw = match.group()
+        word = raw.lower()
+        prev, previous = previous, word
+        before = text[: match.start()].rstrip(" \"'(")
+        starts = not before or before[-1] in ".!?:\n"
+        if not before or before[-1] in ".!?:;,\n" or word in WH or word in SCOPE_ENDS:
+            role = None
+        counted = counted and not starts
+        if word in ROLES and not (word == "to" and _infinitive(text[match.end() :], lex)):
+            role = "whole" if word == "in" and counted else ROLES[word]
+        if word in ("many", "much") and prev == "how":
+            role, asking = "goal", True
+        elif asking:
+            counted, asking = counted or word not in SCOPE_ENDS, False
+        number = number_of(word) if not (raw == "I") else None
+        after_content, follows_content = follows_content, False
+        if word == "one" and (rules is None or rules.one_as_a) and _before_a_noun(text[match.end() :], lex):
+            continue  # "in one week" / "in a week"
+        if number is not None:
+            out.numbers.append(number)
+        elif word in NEGATIONS:
+            out.function["not"] += 1
+            continue
+        elif word in frame_verbs and (starts or (frame_verbs is FRAME_VERBS and prev in VERB_SLOT)):
+            continue
+        elif word in RELATIONS or word in STRICT:
+            if word in ("many", "much") and prev == "how":  # "how many": the question, not a quantifier
+                continue
+            if word != "to":  # also the infinitive's "to": only what follows it is compared
+                out.function[word] += 1
+            if word in RELATIONS:
+                pending = word
+            continue
+        elif word in WH:
+            # what/which take their sense from the noun after them (what year = when), unless a verb follows (what is ...)
+            if WH[word] != "what" or TOKEN.findall(text[match.end() :].lower())[:1] in ([w] for w in SCOPE_ENDS):
+                out.wh.add(WH[word])
+            continue
+        elif word in PAST_AUX or word in FUTURE_AUX:
+            out.past |= word in PAST_AUX and word != "had"
+            out.future |= word in FUTURE_AUX
+            after_be_have = word in ("was", "were", "had")
+            continue
+        elif word in PERSON:
+            out.person[PERSON[word]] += 1
+            continue
+        elif word == "been":  # "has it been" / "is it": the perfect looks back, like the past
+            out.past = after_be_have = True
+            continue
+        elif word in IGNORED:
+            after_be_have = after_be_have or word in ("is", "are", "am", "be", "been", "being", "has", "have")
+            continue
+        else:
+            name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
+            if not name and not after_be_have and is_past(word, lex):
+                out.past = True
+            out.content.append((word, name))
+            out.roles.append(role)
+            out.classifier.append(not name and (after_content or prev in ("what", "which")))
+            follows_content = True
+        if pending is not None:
+            out.objects.setdefault(pending, []).append(number or word)
+            pending = None
+        after_be_have = False
+    return out
+
+
+def _before_a_noun(rest: str, lex: Lexicon) -> bool:
+    """Whether the next word is a noun that "one" counts like "a" does ("one week"), not a number or an operation ("one plus")."""
+    words = TOKEN.findall(rest.lower())[:1]
+    return bool(words) and words[0] not in NOT_COUNTED and number_of(words[0]) is None and "n" in lex.base_forms(words[0])
+
+
+def _infinitive(rest: str, lex: Lexicon) -> bool:
+    """Whether a "to" opens an infinitive: "to sort a list" (a verb, then a determiner or number), not "to a dict"."""
+    words = TOKEN.findall(rest.lower())[:2]
+    return len(words) == 2 and "v" in lex.base_forms(words[0]) and (words[1] in DETERMINERS or number_of(words[1]) is not None)
+
+
+def is_past(word: str, lex: Lexicon) -> bool:
+    forms = lex.base_forms(word).get("v", ())
+    return bool(forms) and word not in forms and (word.endswith("ed") or lex.is_irregular_past(word))
