@@ -6,9 +6,10 @@ guard lets it be missing on the other side only in the two places where a noun c
 after "what"/"which", and a noun right after another content word, the head of "capital city") and
 only when WordNet says it restates what is already there:
 
-- the noun after "what"/"which" names a time, a person: the question is the one "when" / "who" asks
-  (``WH_CLASSES``: three WordNet synsets, the classes English asks for with its own question word;
-  "where" is left out, as "Where is the capital?" asks where a city lies, not which city it is);
+- the noun after "what"/"which" names a time, a person, or after "in/at/from" a place: the question is
+  the one "when" / "who" / "where" asks (``WH_CLASSES``: four WordNet synsets, the classes English asks
+  for with its own question word; a place needs the preposition, as "Where is the capital?" asks where a
+  city lies, not which city it is);
 - or the noun is a hypernym of one of the sentence's other content words (a capital is a seat of
   government), or a word of the definition of one of their senses or of those senses' hypernyms
   ("eat": "take in solid food"; "seat": "a center of authority (as a city from which ...)").
@@ -24,8 +25,9 @@ from cache.lexicon import Lexicon
 
 SENSES = 3  # senses of each word looked at: "capital" as a seat of government is WordNet's third
 ANCESTORS = 12  # levels of hypernyms walked (WordNet 3.0's noun hierarchy is at most 19 deep)
-# The question word a class of nouns stands for, by a lemma of the class's top synset (sense 1).
-WH_CLASSES = {"when": ("time_period", "time_unit"), "who": ("person",)}
+# The question word a class of nouns stands for, by a lemma of the class's top synset (sense 1); a place only after a
+# preposition ("In which town did she grow up?" / "Where did she grow up?").
+WH_CLASSES = {"when": ("time_period", "time_unit"), "who": ("person",), "where": ("location",)}
 
 
 @functools.cache
@@ -43,13 +45,14 @@ def _ancestors(lex: Lexicon, pos: str, offsets: tuple[int, ...]) -> set[int]:
     return seen
 
 
-def wh_class(noun: str, lex: Lexicon) -> str | None:
-    """ "when" for a time noun (year, day, century), "who" for a person noun (author, scientist), else None."""
+def wh_class(noun: str, lex: Lexicon, place: bool = False) -> str | None:
+    """The question word a noun's class stands for: "when" (year, day, century), "who" (author, scientist) or, if
+    ``place``, "where" (town, country); else None."""
     senses = lex.offsets(noun, "n", SENSES)
     if not senses:
         return None
     ancestors = _ancestors(lex, "n", senses[:2])  # its two most frequent senses only: "date" is a day, not a fruit
-    return next((wh for wh, roots in _class_roots(lex).items() if ancestors & roots), None)
+    return next((wh for wh, roots in _class_roots(lex).items() if ancestors & roots and (place or wh != "where")), None)
 
 
 def restates(noun: str, word: str, lex: Lexicon) -> bool:

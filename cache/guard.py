@@ -66,8 +66,8 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
     (wa, name_a), (wb, name_b) = a, b
     if wa == wb:
         return True
-    if rules.names and (name_a or name_b):
-        return False
+    if rules.names and (name_a or name_b):  # a name matches itself, or another name of the same thing (UK / Britain)
+        return name_a and name_b and bool(lex.senses(wa, 2) & lex.senses(wb, 2))
     if rules.degree and _degree(wa, lex) != _degree(wb, lex):
         return False
     forms_a, forms_b = lex.base_forms(wa), lex.base_forms(wb)
@@ -83,7 +83,7 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
     for i, (word, _) in enumerate(side.content):
         if not side.classifier[i] or any(_aligned(side.content[i], w, lex, rules) for w in other.content):
             continue
-        asks = wh_class(word, lex)
+        asks = wh_class(word, lex, place=side.classifier[i] != "what") if side.classifier[i] != "compound" else None
         if asks is not None and asks in other.wh and not wh:
             drop.add(i)
             wh.add(asks)  # "What year was he born?" asks what "When was he born?" asks

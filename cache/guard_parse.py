@@ -14,13 +14,16 @@ from cache.guard_words import (
     FRAME_VERBS,
     FUTURE_AUX,
     IGNORED,
+    LOCATIVE,
     NEGATIONS,
     NOT_COUNTED,
     NUMBER_WORDS,
     PAST_AUX,
     PERSON,
+    PRO_ONE,
     RELATIONS,
     REQUEST_VERBS,
+    REWRITES,
     ROLES,
     SCOPE_ENDS,
     STRICT,
@@ -63,7 +66,9 @@ class Parse:
     content: list[tuple[str, bool]] = field(default_factory=list)  # (word, is a name)
     objects: dict[str, list[str]] = field(default_factory=dict)  # relation word -> the words right after it
     roles: list[str | None] = field(default_factory=list)  # the role of each content word (None: outside any prepositional phrase)
-    classifier: list[bool] = field(default_factory=list)  # each content word stands where a classifying noun may (cache/classes.py)
+    # where each content word stands, if where a classifying noun may (cache/classes.py): "what" (what year), "in what"
+    # (in which town) or "compound" (capital city); None elsewhere
+    classifier: list[str | None] = field(default_factory=list)
 
 
 def number_of(word: str) -> str | None:
@@ -76,16 +81,17 @@ def number_of(word: str) -> str | None:
 
 def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     text = text.replace("\u2019", "'")
-    for pattern, replacement in CONTRACTIONS:
+    for pattern, replacement in (*CONTRACTIONS, *REWRITES):
         text = pattern.sub(replacement, text)
     out = Parse()
     pending: str | None = None  # a relation word waiting for its object
     previous = ""
-    after_be_have = False  # a participle after is/was/has is not a past tense of its own
+    passive = perfect = False  # is/are ... seen in this clause: a participle after it is no tense; has/have/had ...: it is past
     frame_verbs = FRAME_VERBS if rules is None or rules.frame_verbs else REQUEST_VERBS
     role: str | None = None
     asking = counted = False  # "how many X": X is what is asked for (the goal); "in" after it marks the whole
     follows_content = False  # the previous word was a content word: this one may head a compound ("capital city")
+    asked_by = "what"  # "in what": the wh-noun after it names a place ("In which town did she grow up?")
     for match in TOKEN.finditer(text):
         raw = match.group()
         word = raw.lower()
@@ -94,6 +100,8 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         starts = not before or before[-1] in ".!?:\n"
         if not before or before[-1] in ".!?:;,\n" or word in WH or word in SCOPE_ENDS:
             role = None
+        if not before or before[-1] in ".!?:;,\n":
+            passive = perfect = False
         counted = counted and not starts
         if word in ROLES and not (word == "to" and _infinitive(text[match.end() :], lex)):
             role = "whole" if word == "in" and counted else ROLES[word]
@@ -103,8 +111,10 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             counted, asking = counted or word not in SCOPE_ENDS, False
         number = number_of(word) if not (raw == "I") else None
         after_content, follows_content = follows_content, False
-        if word == "one" and (rules is None or rules.one_as_a) and _before_a_noun(text[match.end() :], lex):
-            continue  # "in one week" / "in a week"
+        if word == "one" and (rules is None or rules.one_as_a) and _article_one(prev, text[match.end() :], lex):
+            continue  # "in one week" / "in a week", "the largest one" / "the largest"
+        if word == "first" and _before_a_verb(text[match.end() :], lex):
+            continue  # "When was it first published?" / "When was it published?": the first time is the one asked about
         if number is not None:
             out.numbers.append(number)
         elif word in NEGATIONS:
@@ -122,42 +132,51 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             continue
         elif word in WH:
             # what/which take their sense from the noun after them (what year = when), unless a verb follows (what is ...)
-            if WH[word] != "what" or TOKEN.findall(text[match.end() :].lower())[:1] in ([w] for w in SCOPE_ENDS):
+            # after a noun it is a relative pronoun ("people who speak it"), not a question
+            if not after_content and (WH[word] != "what" or TOKEN.findall(text[match.end() :].lower())[:1] in ([w] for w in SCOPE_ENDS)):
                 out.wh.add(WH[word])
+            asked_by = f"{prev} what" if prev in LOCATIVE else "what"
             continue
         elif word in PAST_AUX or word in FUTURE_AUX:
             out.past |= word in PAST_AUX and word != "had"
             out.future |= word in FUTURE_AUX
-            after_be_have = word in ("was", "were", "had")
+            passive, perfect = passive or word in ("was", "were"), perfect or word == "had"
             continue
         elif word in PERSON:
             out.person[PERSON[word]] += 1
             continue
         elif word == "been":  # "has it been" / "is it": the perfect looks back, like the past
-            out.past = after_be_have = True
+            out.past = True
             continue
         elif word in IGNORED:
-            after_be_have = after_be_have or word in ("is", "are", "am", "be", "been", "being", "has", "have")
+            passive, perfect = passive or word in ("is", "are", "am", "be", "being"), perfect or word in ("has", "have")
             continue
         else:
             name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
-            if not name and not after_be_have and is_past(word, lex):
-                out.past = True
+            if not name and (perfect or not passive) and is_past(word, lex):
+                out.past = True  # "What is 144 divided by 12?" is no past; "Has Tokyo changed?" looks back
             out.content.append((word, name))
             out.roles.append(role)
-            out.classifier.append(not name and (after_content or prev in ("what", "which")))
+            out.classifier.append(None if name else asked_by if prev in ("what", "which") else "compound" if after_content else None)
             follows_content = True
         if pending is not None:
             out.objects.setdefault(pending, []).append(number or word)
             pending = None
-        after_be_have = False
     return out
 
 
-def _before_a_noun(rest: str, lex: Lexicon) -> bool:
-    """Whether the next word is a noun that "one" counts like "a" does ("one week"), not a number or an operation ("one plus")."""
+def _article_one(prev: str, rest: str, lex: Lexicon) -> bool:
+    """Whether "one" counts like "a" before a noun ("one week"), or stands for a noun ("the largest one"): not "one plus one"."""
     words = TOKEN.findall(rest.lower())[:1]
-    return bool(words) and words[0] not in NOT_COUNTED and number_of(words[0]) is None and "n" in lex.base_forms(words[0])
+    if not words or rest.lstrip()[:1] in tuple(".!?;,"):
+        return prev in PRO_ONE or ("a" in lex.base_forms(prev) and prev not in NOT_COUNTED and number_of(prev) is None)
+    return words[0] not in NOT_COUNTED and number_of(words[0]) is None and "n" in lex.base_forms(words[0])
+
+
+def _before_a_verb(rest: str, lex: Lexicon) -> bool:
+    """Whether the next word is a participle ("first published"), not a noun ("first president", "first step")."""
+    words = TOKEN.findall(rest.lower())[:1]
+    return bool(words) and is_past(words[0], lex) and "n" not in lex.base_forms(words[0])
 
 
 def _infinitive(rest: str, lex: Lexicon) -> bool:
