@@ -13,11 +13,14 @@ from cache.guard_words import (
     DETERMINERS,
     FRAME_VERBS,
     FUTURE_AUX,
+    GENERIC_SUBJECTS,
     IGNORED,
+    INVERTED_AUX,
     LOCATIVE,
     NEGATIONS,
     NOT_COUNTED,
     NUMBER_WORDS,
+    PARTICLES,
     PAST_AUX,
     PERSON,
     PRO_ONE,
@@ -83,6 +86,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     text = text.replace("\u2019", "'")
     for pattern, replacement in (*CONTRACTIONS, *REWRITES):
         text = pattern.sub(replacement, text)
+    text = _join_collocations(text, lex)
     out = Parse()
     pending: str | None = None  # a relation word waiting for its object
     previous = ""
@@ -142,6 +146,8 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             out.future |= word in FUTURE_AUX
             passive, perfect = passive or word in ("was", "were"), perfect or word == "had"
             continue
+        elif word in GENERIC_SUBJECTS and prev in INVERTED_AUX:
+            continue
         elif word in PERSON:
             out.person[PERSON[word]] += 1
             continue
@@ -163,6 +169,28 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             out.objects.setdefault(pending, []).append(number or word)
             pending = None
     return out
+
+
+_PAIR = re.compile(r"([A-Za-z]+) ([A-Za-z]+)")
+_CLOSED = IGNORED | STRICT | RELATIONS | NEGATIONS | WH.keys() | PERSON.keys() | NUMBER_WORDS.keys() | PAST_AUX | FUTURE_AUX
+
+
+def _join_collocations(text: str, lex: Lexicon) -> str:
+    """A name or a phrasal verb WordNet lists as one word ("United Kingdom", "grow up", "turn off") becomes one word."""
+    parts, done = [], 0
+    found = _PAIR.search(text)
+    while found:
+        first, second = found.group(1).lower(), found.group(2).lower()
+        joined = f"{first}_{second}"
+        # names ("New York") and phrasal verbs; not noun compounds, which paraphrases split ("a prime number" / "prime")
+        name = found.group(1)[0].isupper() and found.group(2)[0].isupper() and second not in _CLOSED
+        if first not in _CLOSED and (name or second in PARTICLES) and lex.knows(joined):
+            parts.append(f"{text[done : found.start()]}{found.group(1)}_{found.group(2)}")
+            done = found.end()
+            found = _PAIR.search(text, done)
+        else:
+            found = _PAIR.search(text, found.start(2))
+    return "".join(parts) + text[done:]
 
 
 def _article_one(prev: str, rest: str, lex: Lexicon) -> bool:

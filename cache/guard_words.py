@@ -6,7 +6,7 @@ Written by hand because no packaged stopword list separates "the" (harmless) fro
 
 import re
 
-TOKEN = re.compile(r"[A-Za-z]+|\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?")
+TOKEN = re.compile(r"[A-Za-z]+(?:_[A-Za-z]+)*|\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?")
 CONTRACTIONS = ((re.compile(r"\b(what|who|where|when|why|how|which|that|it|there|here)'s\b", re.I), r"\1 is"),
                 (re.compile(r"\bwon't\b", re.I), "will not"), (re.compile(r"\bcan't\b", re.I), "can not"), (re.compile(r"n't\b"), " not"),
                 (re.compile(r"'ll\b"), " will"), (re.compile(r"'(?:s|re|ve|d|m)\b"), ""))  # fmt: skip
@@ -63,3 +63,8 @@ REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.
 PRO_ONE = frozenset("the this that which each every another any".split())
 LOCATIVE = frozenset("in at from".split())  # "in which town": the noun after which/what names a place
+# The particle of a phrasal verb WordNet lists as one word ("turn off", "grow up", "come out").
+PARTICLES = frozenset("up off out down away back on over in".split())
+# "What do people use Lua for?" / "What is Lua used for?": a generic subject after an inverted auxiliary.
+GENERIC_SUBJECTS = frozenset("people someone somebody anyone anybody everyone everybody".split())
+INVERTED_AUX = frozenset("do does did can could would should will may might must".split())
