@@ -15,7 +15,7 @@ IGNORED = frozenset(
     """a an the is are am be been being do does can could would may might please kindly me us tell give show let know want
     wonder like help have has it its this that these those there here so just really exactly also very of in on at by for about as and
     thanks thank hey hi i'd""".split()
-)
+) | frozenset("mainly mostly primarily generally typically usually commonly normally basically actually simply".split())  # hedges
 NEGATIONS = frozenset("not no never none nothing nobody nowhere neither nor without cannot".split())
 # Closed classes that carry meaning: they must occur as often on both sides.
 STRICT = frozenset(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from loadtest.inprocess.cache_eval import all_pairs
 from loadtest.inprocess.cache_fresh import fresh_pairs
 from loadtest.inprocess.cache_fresh2 import fresh2_pairs
+from loadtest.inprocess.cache_fresh3 import fresh3_pairs
 from loadtest.inprocess.cache_pairs import pairs
 
 CATEGORIES = {"antonym", "entity", "code", "number", "unit", "date", "negation", "quantifier", "tense", "person", "constraint"}
@@ -25,3 +27,14 @@ def test_the_fresh_sets_share_no_more_than_one_pair_with_the_first_set_or_each_o
     # one paraphrase recurs by chance (the first set's dev part and cache_fresh both convert 5 kilometers to miles)
     assert sets[0] & sets[1] == {("Convert 5 kilometers to miles.", "What is 5 kilometers in miles?")}
     assert not sets[0] & sets[2] and not sets[1] & sets[2]
+
+
+def test_the_fourth_set_covers_the_issues_categories_and_repeats_counted_once():
+    rows = fresh3_pairs()
+    labels = Counter(r["label"] for r in rows)
+    assert labels["near_miss"] >= 300 and labels["paraphrase"] >= 300
+    assert {r["category"] for r in rows} == {"antonym", "entity", "number", "negation", "tense", "person", "constraint", "code"}
+    # written independently, it repeats a few natural pairs of the earlier sets: the evaluation counts them there only
+    earlier = {(r["a"], r["b"]) for r in pairs() + fresh_pairs() + fresh2_pairs()}
+    assert len({(r["a"], r["b"]) for r in rows} & earlier) == 25
+    assert len([r for r in all_pairs() if r["split"] == "fresh3"]) == len(rows) - 25
