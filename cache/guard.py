@@ -105,6 +105,11 @@ def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
     )
 
 
+def _quotes_found(a: Parse, b: Parse) -> bool:
+    """Each text ``a`` quotes is in ``b``, quoted or not: "How do you say 'good night' in Greek?" / "good night in greek"."""
+    return all(quote in b.quoted or f" {quote} " in f" {b.words} " for quote in a.quoted)
+
+
 def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], lex: Lexicon, rules: Rules) -> str | None:
     for word in words:
         if not any(_aligned(word, other, lex, rules) for other in others):
@@ -125,6 +130,8 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
         fewer_a, fewer_b = _without_classifiers(a, b, lex, rules), _without_classifiers(b, a, lex, rules)
         if fewer_a is a or fewer_b is b:  # only one side may lose a noun: "which city" / "which country" stay two words
             a, b = fewer_a, fewer_b
+    if rules.literals and (a.code != b.code or not _quotes_found(a, b) or not _quotes_found(b, a)):
+        return "a quoted text or code differs"
     if rules.numbers and a.numbers != b.numbers:
         return "numbers differ"
     if rules.function_words and a.function != b.function:
@@ -134,7 +141,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
     if rules.tense and (a.past, a.future) != (b.past, b.future):
         return "tense differs"
     if rules.person and set(a.person) != set(b.person):
-        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) == {"1"}
+        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p"}
         if not generic:
             return "person differs"
     if rules.names and [w for w, n in a.content if n] != [w for w, n in b.content if n] and len([n for _, n in a.content if n]) > 0:

@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from cache.guard_words import (
+    CHUNK_EDGES,
+    CODE_SYMBOL,
     CONTRACTIONS,
     DETERMINERS,
     FRAME_VERBS,
@@ -24,6 +26,7 @@ from cache.guard_words import (
     PAST_AUX,
     PERSON,
     PRO_ONE,
+    QUOTED,
     RELATIONS,
     REQUEST_VERBS,
     REWRITES,
@@ -42,6 +45,7 @@ class Rules:
     """Which checks apply (all by default); the evaluation turns each off in turn to price it."""
 
     numbers: bool = True
+    literals: bool = True  # quoted texts and code chunks are the same on both sides
     function_words: bool = True  # negations and the STRICT classes
     relations: bool = True  # what follows to/from/than/before/... aligns
     question_words: bool = True
@@ -72,6 +76,9 @@ class Parse:
     # where each content word stands, if where a classifying noun may (cache/classes.py): "what" (what year), "in what"
     # (in which town) or "compound" (capital city); None elsewhere
     classifier: list[str | None] = field(default_factory=list)
+    quoted: list[str] = field(default_factory=list)  # the words of each quoted text, lowercase
+    code: list[str] = field(default_factory=list)  # the code chunks, sorted
+    words: str = ""  # every word, lowercase, one space apart (where a quoted text may stand unquoted)
 
 
 def number_of(word: str) -> str | None:
@@ -86,8 +93,10 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     text = text.replace("\u2019", "'")
     for pattern, replacement in (*CONTRACTIONS, *REWRITES):
         text = pattern.sub(replacement, text)
+    out = Parse(words=" ".join(TOKEN.findall(text.lower())))  # before names are joined with "_"
+    out.quoted = [" ".join(TOKEN.findall(m.group(2).lower())) for m in QUOTED.finditer(text)]
+    out.code = sorted(chunk for chunk in (c.strip(CHUNK_EDGES) for c in text.split()) if CODE_SYMBOL.search(chunk))
     text = _join_collocations(text, lex)
-    out = Parse()
     pending: str | None = None  # a relation word waiting for its object
     previous = ""
     passive = perfect = False  # is/are ... seen in this clause: a participle after it is no tense; has/have/had ...: it is past

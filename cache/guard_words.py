@@ -38,7 +38,8 @@ FRAME_VERBS = REQUEST_VERBS | frozenset("say explain describe suggest convert".s
 VERB_SLOT = frozenset("to you i we please".split())
 WH = {w: w for w in "who when where why how whose".split()} | {"what": "what", "which": "what", "whom": "who"}
 PAST_AUX, FUTURE_AUX = frozenset("was were did had".split()), frozenset("will shall".split())
-PERSON = {w: "1" for w in "i my mine myself we our ours ourselves".split()}
+# "I" and a generic "you" ask alike ("How do I ..." / "How do you ..."); "we" is several ("we are hungry" / "I am hungry").
+PERSON = {w: "1" for w in "i my mine myself".split()} | {w: "1p" for w in "we our ours ourselves".split()}
 PERSON |= {w: "1" for w in "you your yours yourself yourselves".split()}
 PERSON |= {w: "3" for w in "he him his himself she her hers herself they them their theirs themselves".split()}
 NUMBER_WORDS = {w: str(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -68,3 +69,9 @@ PARTICLES = frozenset("up off out down away back on over in".split())
 # "What do people use Lua for?" / "What is Lua used for?": a generic subject after an inverted auxiliary.
 GENERIC_SUBJECTS = frozenset("people someone somebody anyone anybody everyone everybody".split())
 INVERTED_AUX = frozenset("do does did can could would should will may might must".split())
+# A quoted text is what is asked about ("Translate 'we are hungry'"): it must be the same on both sides, word for word.
+QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))([\'\"])(.+?)\1(?=$|[\s.,?!;:)\]])")
+# Code is meant symbol for symbol ("'abc'[::-1]" / "'abc'[1:]"): a chunk between spaces holding a symbol other than
+# sentence punctuation, a quote or a hyphen inside a word ("10-day") is compared whole.
+CODE_SYMBOL = re.compile(r"[\[\]{}()<>=+*/\\|&^%$#@~`:_]|(?<!\w)-|-(?!\w)")
+CHUNK_EDGES = ".,?!;:\"'"

@@ -101,13 +101,22 @@ class Lexicon:
             (pos, offset) for pos, bases in self.base_forms(word).items() for base in bases for offset in self._senses[pos][base][:depth]
         )
 
-    def _line(self, pos: str, offset: int) -> str:
+    def read_synsets(self, parts: tuple[str, ...] = ("n", "v")) -> Lexicon:
+        """Read the data files of these parts of speech now (0.1 s, 18 MB), not on the first classifier noun."""
+        for pos in parts:
+            self._data_of(pos)
+        return self
+
+    def _data_of(self, pos: str) -> tuple[bytes, dict[int, int]]:
         # The copy's lines end in CRLF, so a synset's offset is not its byte position: index the starts once.
         with self._data_lock:
             if pos not in self._data:
                 data = (self._folder / f"data.{_FILES[pos]}").read_bytes()
                 self._data[pos] = data, {int(m.group(1)): m.start() for m in _LINE_START.finditer(data)}
-        data, starts = self._data[pos]
+            return self._data[pos]
+
+    def _line(self, pos: str, offset: int) -> str:
+        data, starts = self._data_of(pos)
         start = starts[offset]
         return data[start : data.index(b"\n", start)].decode("utf-8")
 

@@ -97,7 +97,7 @@ class ResultCache:
 
     def _load_semantic(self) -> None:
         try:
-            lexicon()  # the guard's WordNet tables, read now rather than on the first semantic lookup
+            lexicon().read_synsets()  # the guard's WordNet tables, read now rather than on the first semantic lookup
             index = VectorIndex()
             embedder = Embedder()
             sync = IndexSync(self.store, index, embedder.embed_many, WordFilter(lexicon()))
@@ -112,7 +112,7 @@ class ResultCache:
         if not (config.enabled and config.semantic):
             return cls(config, store)
         index = VectorIndex()
-        lexicon()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
+        lexicon().read_synsets()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
         embedder = Embedder()
         return cls(config, store, embedder, index, IndexSync(store, index, embedder.embed_many, WordFilter(lexicon())).start())
 

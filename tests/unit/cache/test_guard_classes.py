@@ -63,3 +63,32 @@ def test_a_changed_class_tense_or_number_is_still_refused(cached, new):
 def test_classifiers_and_one_can_be_switched_off():
     assert why_different("What is the capital of Peru?", "Which city is the capital of Peru?", Rules(classifiers=False))
     assert why_different("How many days are in a week?", "How many days are in one week?", Rules(one_as_a=False))
+
+
+@pytest.mark.parametrize(
+    ("cached", "new"),
+    [
+        ("Translate 'we are tired' into German.", "Translate 'I am tired' into German."),  # a quoted text is what is asked about
+        ("we are tired in german", "I am tired in german"),  # "we" is several
+        ("What does 'xyz'[::-1] give in Python?", "What does 'xyz'[1:] give in Python?"),  # code, symbol for symbol
+        ("What does 'xyz'[-1] give in Python?", "What does 'xyz'[1] give in Python?"),
+        ("What does x += 1 do?", "What does x -= 1 do?"),
+    ],
+)
+def test_quoted_text_and_code_must_be_the_same(cached, new):
+    assert why_different(cached, new)
+    assert why_different(new, cached)
+
+
+@pytest.mark.parametrize(
+    ("cached", "new"),
+    [
+        ("How do you say 'good night' in Greek?", "What is 'good night' in Greek?"),
+        ("How do you say 'good night' in Greek?", "good night in greek"),  # quoting is optional
+        ("What does 'xyz'[::-1] give in Python?", "In Python, what does 'xyz'[::-1] give?"),
+        ("Plan a 3-day trip to Oslo.", "Plan a 3-day trip to Oslo, please."),  # a hyphen inside a word is no code
+    ],
+)
+def test_the_same_quote_or_code_in_other_words_is_a_hit(cached, new):
+    assert why_different(cached, new) is None
+    assert why_different(new, cached) is None
