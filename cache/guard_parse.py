@@ -94,7 +94,8 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     for pattern, replacement in (*CONTRACTIONS, *REWRITES):
         text = pattern.sub(replacement, text)
     out = Parse(words=" ".join(TOKEN.findall(text.lower())))  # before names are joined with "_"
-    out.quoted = [" ".join(TOKEN.findall(m.group(2).lower())) for m in QUOTED.finditer(text)]
+    quotes = list(QUOTED.finditer(text))
+    out.quoted = [" ".join(TOKEN.findall(m.group(2).lower())) for m in quotes]
     out.code = sorted(chunk for chunk in (c.strip(CHUNK_EDGES) for c in text.split()) if CODE_SYMBOL.search(chunk))
     text = _join_collocations(text, lex)
     pending: str | None = None  # a relation word waiting for its object
@@ -158,7 +159,8 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         elif word in GENERIC_SUBJECTS and prev in INVERTED_AUX:
             continue
         elif word in PERSON:
-            out.person[PERSON[word]] += 1
+            if not any(q.start() <= match.start() < q.end() for q in quotes):  # "How do you say 'she is hungry'?": no she
+                out.person[PERSON[word]] += 1
             continue
         elif word == "been":  # "has it been" / "is it": the perfect looks back, like the past
             out.past = True
@@ -168,8 +170,10 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             continue
         else:
             name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
-            if not name and (perfect or not passive) and is_past(word, lex):
-                out.past = True  # "What is 144 divided by 12?" is no past; "Has Tokyo changed?" looks back
+            attributive = prev in DETERMINERS or prev in ROLES or TOKEN.findall(text[match.end() :].lower())[:1] == ["by"]
+            if not name and (perfect or not passive) and not attributive and is_past(word, lex):
+                # "What is 144 divided by 12?", "for cooked rice", "a book written by" are no past; "Has Tokyo changed?" looks back
+                out.past = True
             out.content.append((word, name))
             out.roles.append(role)
             out.classifier.append(None if name else asked_by if prev in ("what", "which") else "compound" if after_content else None)

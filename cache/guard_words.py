@@ -54,13 +54,15 @@ DETERMINERS = frozenset("a an the my your his her its our their this that these 
 NOT_COUNTED = frozenset("plus minus times divided multiplied over of another other".split())
 # Spellings of one meaning, rewritten before the words are read: "15%" / "15 percent", "from 1850 to 1900" / "between
 # 1850 and 1900", "turn X into Y" / "turn X to Y" (both mark the goal), "during" / "in" (when "after" or "before" is
-# meant, they stay and must match), "what is the number of X" / "how many X".
+# meant, they stay and must match), "what is the number of X" / "how many X", "in what way" / "how", "$5" / "5 dollars".
 REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
             (re.compile(r"\bfrom (\d[\d,.]*) (?:to|until|till|through) (\d[\d,.]*)", re.I), r"between \1 and \2"),
             (re.compile(r"\b([12]\d{3})\s*[-\u2013]\s*([12]\d{3})\b"), r"between \1 and \2"),
             (re.compile(r"\binto\b", re.I), "to"), (re.compile(r"\bduring\b", re.I), "in"),
             (re.compile(r"\bwhat(?: is| are| was| were)? the (?:total )?number of\b", re.I), "how many"),
-            (re.compile(r"\bwhat number of\b", re.I), "how many"))  # fmt: skip
+            (re.compile(r"\bwhat number of\b", re.I), "how many"), (re.compile(r"\bin what way\b", re.I), "how"),
+            (re.compile(r"\$\s?(\d[\d,.]*)"), r"\1 dollars"), (re.compile(r"\u20ac\s?(\d[\d,.]*)"), r"\1 euros"),
+            (re.compile(r"\u00a3\s?(\d[\d,.]*)"), r"\1 pounds"))  # fmt: skip
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.
 PRO_ONE = frozenset("the this that which each every another any".split())
 LOCATIVE = frozenset("in at from".split())  # "in which town": the noun after which/what names a place
