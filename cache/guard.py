@@ -71,6 +71,8 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
     if rules.degree and _degree(wa, lex) != _degree(wb, lex):
         return False
     forms_a, forms_b = lex.base_forms(wa), lex.base_forms(wb)
+    if not forms_a and not forms_b:  # two words WordNet does not know: a plural "s" only ("blockchains" / "blockchain")
+        return wa.removesuffix("s") == wb.removesuffix("s")
     if any(set(forms_a[pos]) & set(forms_b.get(pos, ())) for pos in forms_a):
         return True
     return rules.sense_depth > 0 and bool(lex.senses(wa, rules.sense_depth) & lex.senses(wb, rules.sense_depth))
@@ -103,6 +105,15 @@ def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
     return any(
         x.wh == {"what"} and len(y.wh) == 1 and any(not n and wh_class(w, lex) in y.wh for w, n in x.content) for x, y in ((a, b), (b, a))
     )
+
+
+def _names_swapped(a: Parse, b: Parse) -> bool:
+    """Names outside any prepositional phrase on both sides come in another order ("Did Rome conquer Carthage?" / "Did
+    Carthage conquer Rome?"); a name a preposition places ("a CSV file in Go" / "Go code for a CSV file") is left to roles."""
+    free_a = [w for (w, name), role in zip(a.content, a.roles, strict=True) if name and role is None]
+    free_b = [w for (w, name), role in zip(b.content, b.roles, strict=True) if name and role is None]
+    common = set(free_a) & set(free_b)
+    return [w for w in free_a if w in common] != [w for w in free_b if w in common]
 
 
 def _quotes_found(a: Parse, b: Parse) -> bool:
@@ -144,9 +155,8 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
         generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p"}
         if not generic:
             return "person differs"
-    if rules.names and [w for w, n in a.content if n] != [w for w, n in b.content if n] and len([n for _, n in a.content if n]) > 0:
-        if sorted(w for w, n in a.content if n) == sorted(w for w, n in b.content if n):
-            return "names in another order"
+    if rules.names and _names_swapped(a, b):
+        return "names in another order"
     word = _unmatched(b.content, a.content, lex, rules) or (_unmatched(a.content, b.content, lex, rules) if rules.both_ways else None)
     if word is not None:
         return f"no match for {word!r}"

@@ -34,6 +34,7 @@ from cache.guard_words import (
     SCOPE_ENDS,
     STRICT,
     TOKEN,
+    UNCOUNTED,
     VERB_SLOT,
     WH,
 )
@@ -139,7 +140,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         elif word in RELATIONS or word in STRICT:
             if word in ("many", "much") and prev == "how":  # "how many": the question, not a quantifier
                 continue
-            if word != "to":  # also the infinitive's "to": only what follows it is compared
+            if word not in UNCOUNTED:  # also the infinitive's "to": only what follows it is compared
                 out.function[word] += 1
             if word in RELATIONS:
                 pending = word

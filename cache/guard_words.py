@@ -16,13 +16,17 @@ IGNORED = frozenset(
     wonder like help have has it its this that these those there here so just really exactly also very of in on at by for about as and
     thanks thank hey hi i'd""".split()
 ) | frozenset("mainly mostly primarily generally typically usually commonly normally basically actually simply".split())  # hedges
+# "Are there any ...?" / "Are there ...?", "Give me some tips" / "Give me tips": a quantifier that asks for nothing more
+# (against "all", "every" or "no", which stay and must match).
+IGNORED |= frozenset("some any".split())
 NEGATIONS = frozenset("not no never none nothing nobody nowhere neither nor without cannot".split())
 # Closed classes that carry meaning: they must occur as often on both sides.
 STRICT = frozenset(
-    """all some any every each most many few several both either only more less fewer least much enough or than before after
+    """all every each most many few several both either only more less fewer least much enough or than before after
     between above below over under with against per vs versus until since during inside outside""".split()
 )
 RELATIONS = frozenset("to into from onto than before after between above below over under with against per vs versus".split())
+UNCOUNTED = frozenset("to with".split())  # relations whose presence alone says nothing ("read a CSV file with R" / "in R")
 # Each preposition marks the role of the words after it (until a comma, a clause or another preposition); the
 # ones that mark where something goes share one role, so "10 pounds to kilograms" and "10 kilograms in pounds"
 # are seen to trade their goal, whatever the unit. Two words on both sides may not exchange a role. What "how
@@ -72,8 +76,8 @@ PARTICLES = frozenset("up off out down away back on over in".split())
 GENERIC_SUBJECTS = frozenset("people someone somebody anyone anybody everyone everybody".split())
 INVERTED_AUX = frozenset("do does did can could would should will may might must".split())
 # A quoted text is what is asked about ("Translate 'we are hungry'"): it must be the same on both sides, word for word.
-QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))([\'\"])(.+?)\1(?=$|[\s.,?!;:)\]])")
+QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))([\'\"`])(.+?)\1(?=$|[\s.,?!;:)\]])")
 # Code is meant symbol for symbol ("'abc'[::-1]" / "'abc'[1:]"): a chunk between spaces holding a symbol other than
 # sentence punctuation, a quote or a hyphen inside a word ("10-day") is compared whole.
 CODE_SYMBOL = re.compile(r"[\[\]{}()<>=+*/\\|&^%$#@~`:_]|(?<!\w)-|-(?!\w)")
-CHUNK_EDGES = ".,?!;:\"'"
+CHUNK_EDGES = ".,?!;:\"'`"

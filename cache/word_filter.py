@@ -3,7 +3,7 @@
 The guard (cache/guard.py) refuses a semantic hit unless every content word of the new prompt is
 aligned with a content word of the cached one: the same word, a form of the same word, or a word
 sharing one of its most frequent WordNet senses. So each content word is turned into its *keys*
-(its senses; a word WordNet does not know is its own key): two words the guard may align always
+(its senses; a word WordNet does not know is its own key, less a plural "s"): two words the guard may align always
 share a key. For each key the filter keeps the entries holding it (a compressed bitmap), and a
 text can only hit an entry found under some key of every one of its words. When no entry is, no
 hit is possible and the request skips its embedding (16 of the 22 ms of a submit's CPU).
@@ -33,7 +33,7 @@ SENSE_DEPTH = 2  # as the guard's default Rules.sense_depth: fewer senses would 
 def word_keys(word: str, lex: Lexicon) -> set[int]:
     """What two words the guard may align always share at least one of: shared base forms
     share their first senses, and an unknown word aligns only with itself."""
-    names = [f"{pos}:{offset}" for pos, offset in lex.senses(word, SENSE_DEPTH)] or [f"w:{word}"]
+    names = [f"{pos}:{offset}" for pos, offset in lex.senses(word, SENSE_DEPTH)] or [f"w:{word.removesuffix('s')}"]
     return {zlib.crc32(name.encode()) for name in names}
 
 
