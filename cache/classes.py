@@ -66,7 +66,7 @@ def restates(noun: str, word: str, lex: Lexicon) -> bool:
         if pos == "n" and nouns & _ancestors(lex, "n", senses):
             return True
         for offset in senses:
-            hypernyms, gloss = lex.synset(pos, offset)
+            hypernyms, gloss, _ = lex.synset(pos, offset)
             if bases & gloss or any(bases & lex.synset(pos, h)[1] for h in hypernyms):
                 return True
     return False

@@ -75,7 +75,14 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
         return wa.removesuffix("s") == wb.removesuffix("s")
     if any(set(forms_a[pos]) & set(forms_b.get(pos, ())) for pos in forms_a):
         return True
-    return rules.sense_depth > 0 and bool(lex.senses(wa, rules.sense_depth) & lex.senses(wb, rules.sense_depth))
+    depth = rules.sense_depth
+    if depth > 0 and lex.senses(wa, depth) & lex.senses(wb, depth):
+        return True
+    # "How tall is it?" / "What is its height?", "Who invented it?" / "Who was its inventor?": WordNet's derivations; not a
+    # gerund, which names the activity ("What is running?" / "What is a runner?")
+    if not rules.derived or depth == 0 or wa.endswith("ing") or wb.endswith("ing"):
+        return False
+    return bool(lex.senses(wa, depth) & lex.related(wb, depth) or lex.related(wa, depth) & lex.senses(wb, depth))
 
 
 def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) -> Parse:

@@ -60,6 +60,7 @@ class Rules:
     both_ways: bool = True  # the cached prompt's content words must be matched too (not only the new one's)
     classifiers: bool = True  # a noun that only restates a class ("capital city", "what year" / "when") may be missing
     one_as_a: bool = True  # "one week" is "a week": "one" before a noun is the article, not a number
+    derived: bool = True  # a noun and the verb or adjective WordNet derives it from (inventor / invent, height / tall)
     sense_depth: int = 2  # WordNet senses of each word that may make two words synonyms; 0: no synonyms
 
 

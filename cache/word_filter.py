@@ -33,7 +33,8 @@ SENSE_DEPTH = 2  # as the guard's default Rules.sense_depth: fewer senses would 
 def word_keys(word: str, lex: Lexicon) -> set[int]:
     """What two words the guard may align always share at least one of: shared base forms
     share their first senses, and an unknown word aligns only with itself."""
-    names = [f"{pos}:{offset}" for pos, offset in lex.senses(word, SENSE_DEPTH)] or [f"w:{word.removesuffix('s')}"]
+    senses = lex.senses(word, SENSE_DEPTH) | lex.related(word, SENSE_DEPTH)  # the guard also aligns height and tall
+    names = [f"{pos}:{offset}" for pos, offset in senses] or [f"w:{word.removesuffix('s')}"]
     return {zlib.crc32(name.encode()) for name in names}
 
 
