@@ -70,3 +70,10 @@ def restates(noun: str, word: str, lex: Lexicon) -> bool:
             if bases & gloss or any(bases & lex.synset(pos, h)[1] for h in hypernyms):
                 return True
     return False
+
+
+def places(verb: str, lex: Lexicon) -> bool:
+    """Whether a verb only says where something is ("located", "situated"): a sense's definition names a place."""
+    return any(
+        wh_class(word, lex, place=True) == "where" for offset in lex.offsets(verb, "v", SENSES) for word in lex.synset("v", offset)[1]
+    )

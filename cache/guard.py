@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cache.classes import restates, wh_class
-from cache.guard_parse import Parse, Rules, parse
+from cache.classes import places, restates, wh_class
+from cache.guard_parse import Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
 
@@ -90,7 +90,12 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
     drop: set[int] = set()
     wh = set(side.wh)
     for i, (word, _) in enumerate(side.content):
-        if not side.classifier[i] or any(_aligned(side.content[i], w, lex, rules) for w in other.content):
+        if any(_aligned(side.content[i], w, lex, rules) for w in other.content):
+            continue
+        if "where" in wh and is_past(word, lex) and places(word, lex):  # "Where is it located?" / "Where is it?"
+            drop.add(i)
+            continue
+        if not side.classifier[i]:
             continue
         asks = wh_class(word, lex, place=side.classifier[i] != "what") if side.classifier[i] != "compound" else None
         if asks is not None and asks in other.wh and not wh:
@@ -159,7 +164,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
     if rules.tense and (a.past, a.future) != (b.past, b.future):
         return "tense differs"
     if rules.person and set(a.person) != set(b.person):
-        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p"}
+        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p", "g"}
         if not generic:
             return "person differs"
     if rules.names and _names_swapped(a, b):

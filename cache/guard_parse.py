@@ -162,7 +162,8 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             continue
         elif word in PERSON:
             if not any(q.start() <= match.start() < q.end() for q in quotes):  # "How do you say 'she is hungry'?": no she
-                out.person[PERSON[word]] += 1
+                # "What do they speak in Brazil?": "they" after an inverted auxiliary is anyone, as "people" is
+                out.person["g" if word == "they" and prev in INVERTED_AUX else PERSON[word]] += 1
             continue
         elif word == "been":  # "has it been" / "is it": the perfect looks back, like the past
             out.past = True

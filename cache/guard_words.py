@@ -71,7 +71,7 @@ REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
 PRO_ONE = frozenset("the this that which each every another any".split())
 LOCATIVE = frozenset("in at from".split())  # "in which town": the noun after which/what names a place
 # The particle of a phrasal verb WordNet lists as one word ("turn off", "grow up", "come out").
-PARTICLES = frozenset("up off out down away back on over in".split())
+PARTICLES = frozenset("up off out down away back".split())  # not in/on/over: mostly prepositions ("eat in Japan")
 # "What do people use Lua for?" / "What is Lua used for?": a generic subject after an inverted auxiliary.
 GENERIC_SUBJECTS = frozenset("people someone somebody anyone anybody everyone everybody".split())
 INVERTED_AUX = frozenset("do does did can could would should will may might must".split())
