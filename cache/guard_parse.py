@@ -111,6 +111,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     for match in TOKEN.finditer(text):
         raw = match.group()
         word = raw.lower()
+        in_quote = any(q.start() <= match.start() < q.end() for q in quotes)  # "How do you say 'we were late'?": the quote's
         prev, previous = previous, word
         before = text[: match.start()].rstrip(" \"'(")
         starts = not before or before[-1] in ".!?:\n"
@@ -154,14 +155,14 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             asked_by = f"{prev} what" if prev in LOCATIVE else "what"
             continue
         elif word in PAST_AUX or word in FUTURE_AUX:
-            out.past |= word in PAST_AUX and word != "had"
-            out.future |= word in FUTURE_AUX
+            out.past |= word in PAST_AUX and word != "had" and not in_quote
+            out.future |= word in FUTURE_AUX and not in_quote and prev not in ("that", "which")  # "code that will sort a list"
             passive, perfect = passive or word in ("was", "were"), perfect or word == "had"
             continue
         elif word in GENERIC_SUBJECTS and prev in INVERTED_AUX:
             continue
         elif word in PERSON:
-            if not any(q.start() <= match.start() < q.end() for q in quotes):  # "How do you say 'she is hungry'?": no she
+            if not in_quote:
                 # "What do they speak in Brazil?": "they" after an inverted auxiliary is anyone, as "people" is
                 out.person["g" if word == "they" and prev in INVERTED_AUX else PERSON[word]] += 1
             continue
@@ -174,6 +175,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         else:
             name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
             attributive = prev in DETERMINERS or prev in ROLES or TOKEN.findall(text[match.end() :].lower())[:1] == ["by"]
+            attributive = attributive or in_quote
             if not name and (perfect or not passive) and not attributive and is_past(word, lex):
                 # "What is 144 divided by 12?", "for cooked rice", "a book written by" are no past; "Has Tokyo changed?" looks back
                 out.past = True
