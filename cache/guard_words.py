@@ -18,7 +18,7 @@ IGNORED = frozenset(
 ) | frozenset("mainly mostly primarily generally typically usually commonly normally basically actually simply".split())  # hedges
 # "Are there any ...?" / "Are there ...?", "Give me some tips" / "Give me tips": a quantifier that asks for nothing more
 # (against "all", "every" or "no", which stay and must match).
-IGNORED |= frozenset("some any".split())
+IGNORED |= frozenset("some any if".split())  # and "What happens if ..." / "What happens when ...": a condition, not a question
 NEGATIONS = frozenset("not no never none nothing nobody nowhere neither nor without cannot".split())
 # Closed classes that carry meaning: they must occur as often on both sides.
 STRICT = frozenset(
@@ -58,13 +58,15 @@ DETERMINERS = frozenset("a an the my your his her its our their this that these 
 NOT_COUNTED = frozenset("plus minus times divided multiplied over of another other".split())
 # Spellings of one meaning, rewritten before the words are read: "15%" / "15 percent", "from 1850 to 1900" / "between
 # 1850 and 1900", "turn X into Y" / "turn X to Y" (both mark the goal), "during" / "in" (when "after" or "before" is
-# meant, they stay and must match), "what is the number of X" / "how many X", "in what way" / "how", "$5" / "5 dollars".
+# meant, they stay and must match), "what is the number of X" / "how many X", "in what way" / "how", "$5" / "5 dollars",
+# "per night" / "each night".
 REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
             (re.compile(r"\bfrom (\d[\d,.]*) (?:to|until|till|through) (\d[\d,.]*)", re.I), r"between \1 and \2"),
             (re.compile(r"\b([12]\d{3})\s*[-\u2013]\s*([12]\d{3})\b"), r"between \1 and \2"),
             (re.compile(r"\binto\b", re.I), "to"), (re.compile(r"\bduring\b", re.I), "in"),
             (re.compile(r"\bwhat(?: is| are| was| were)? the (?:total )?number of\b", re.I), "how many"),
             (re.compile(r"\bwhat number of\b", re.I), "how many"), (re.compile(r"\bin what way\b", re.I), "how"),
+            (re.compile(r"\bper\b", re.I), "each"),
             (re.compile(r"\$\s?(\d[\d,.]*)"), r"\1 dollars"), (re.compile(r"\u20ac\s?(\d[\d,.]*)"), r"\1 euros"),
             (re.compile(r"\u00a3\s?(\d[\d,.]*)"), r"\1 pounds"))  # fmt: skip
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.
