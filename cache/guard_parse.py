@@ -189,26 +189,35 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     return out
 
 
-_PAIR = re.compile(r"([A-Za-z]+) ([A-Za-z]+)")
+_WORD = re.compile(r"[A-Za-z]+")
 _CLOSED = IGNORED | STRICT | RELATIONS | NEGATIONS | WH.keys() | PERSON.keys() | NUMBER_WORDS.keys() | PAST_AUX | FUTURE_AUX
 
 
 def _join_collocations(text: str, lex: Lexicon) -> str:
-    """A name or a phrasal verb WordNet lists as one word ("United Kingdom", "grow up", "turn off") becomes one word."""
-    parts, done = [], 0
-    found = _PAIR.search(text)
-    while found:
-        first, second = found.group(1).lower(), found.group(2).lower()
-        joined = f"{first}_{second}"
-        # names ("New York") and phrasal verbs; not noun compounds, which paraphrases split ("a prime number" / "prime")
-        name = found.group(1)[0].isupper() and found.group(2)[0].isupper() and second not in _CLOSED
-        if first not in _CLOSED and (name or second in PARTICLES) and lex.knows(joined):
-            parts.append(f"{text[done : found.start()]}{found.group(1)}_{found.group(2)}")
-            done = found.end()
-            found = _PAIR.search(text, done)
-        else:
-            found = _PAIR.search(text, found.start(2))
-    return "".join(parts) + text[done:]
+    """Words WordNet lists as one become one word (spaces to "_", so positions stay): names ("United Kingdom", "United
+    States of America") and verbs ("grow up", "turn off", "get rid of"); not noun compounds, which paraphrases split
+    ("a prime number" / "Is 7 prime?")."""
+    words = list(_WORD.finditer(text))
+    chars, i = list(text), 0
+    while i < len(words):
+        for n in (4, 3, 2):
+            span = words[i : i + n]
+            if len(span) < n or any(text[x.end() : y.start()] != " " for x, y in zip(span, span[1:], strict=False)):
+                continue
+            lower = [w.group().lower() for w in span]
+            # a name: each of its content words capitalized ("United States of America", not "the capital of Peru", which
+            # WordNet lists as Lima); else a verb ("grow up", "get rid of"), not a noun phrase ("speed of light" / "light's speed")
+            name = (
+                all(w.group()[0].isupper() for w, low in zip(span, lower, strict=True) if low not in _CLOSED) and lower[-1] not in _CLOSED
+            )
+            verb = "v" in lex.base_forms("_".join(lower)) and (n > 2 or lower[1] in PARTICLES)
+            if lower[0] not in _CLOSED and (name or verb) and lex.knows("_".join(lower)):
+                for x in span[:-1]:
+                    chars[x.end()] = "_"
+                i += n - 1
+                break
+        i += 1
+    return "".join(chars)
 
 
 def _article_one(prev: str, rest: str, lex: Lexicon) -> bool:

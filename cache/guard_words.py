@@ -15,7 +15,9 @@ IGNORED = frozenset(
     """a an the is are am be been being do does can could would may might please kindly me us tell give show let know want
     wonder like help have has it its this that these those there here so just really exactly also very of in on at by for about as and
     thanks thank hey hi i'd""".split()
-) | frozenset("mainly mostly primarily generally typically usually commonly normally basically actually simply".split())  # hedges
+) | frozenset(
+    "mainly mostly primarily generally typically usually commonly normally basically actually simply main major".split()
+)  # hedges
 # "Are there any ...?" / "Are there ...?", "Give me some tips" / "Give me tips": a quantifier that asks for nothing more
 # (against "all", "every" or "no", which stay and must match).
 IGNORED |= frozenset("some any if".split())  # and "What happens if ..." / "What happens when ...": a condition, not a question
