@@ -119,6 +119,16 @@ def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
     )
 
 
+def _made(a: Parse, b: Parse, lex: Lexicon) -> bool:
+    """ "Who wrote Hamlet?" / "Who is the author of Hamlet?": whoever made a finished work stays its maker, so a past verb
+    of creation (WordNet's verb.creation: write, paint, invent, compose) may stand for the noun derived from it."""
+    if a.future != b.future:
+        return False
+    past, present = (a, b) if a.past else (b, a)
+    nouns = [lex.related(word, 2) for word, name in present.content if not name]
+    return any(VERB_CREATION in lex.lexnames(word, "v", 2) and any(lex.senses(word, 2) & n for n in nouns) for word, _ in past.content)
+
+
 def _names_swapped(a: Parse, b: Parse) -> bool:
     """Names outside any prepositional phrase on both sides come in another order ("Did Rome conquer Carthage?" / "Did
     Carthage conquer Rome?"); a name a preposition places ("a CSV file in Go" / "Go code for a CSV file") is left to roles."""
@@ -140,6 +150,7 @@ def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], le
     return None
 
 
+VERB_CREATION = 36  # lexnames(5WN)
 DEFAULT_RULES = Rules()
 
 
@@ -161,7 +172,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
         return "negation differs" if a.function["not"] != b.function["not"] else "a function word differs"
     if rules.question_words and not _same_question(a, b, lex):
         return "the question word differs"
-    if rules.tense and (a.past, a.future) != (b.past, b.future):
+    if rules.tense and (a.past, a.future) != (b.past, b.future) and not _made(a, b, lex):
         return "tense differs"
     if rules.person and set(a.person) != set(b.person):
         generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p", "g"}

@@ -144,6 +144,10 @@ class Lexicon:
         attribute of: "tall" / height, "far" / distance, "invent" / inventor (a whole synset: WordNet's synonyms)."""
         return frozenset(link for pos, offset in self.senses(word, depth) for link in self.synset(pos, offset)[2])
 
+    def lexnames(self, word: str, pos: str, depth: int) -> frozenset[int]:
+        """The lexicographer files (lexnames(5WN): 36 is verb.creation) of ``word``'s ``depth`` most frequent senses."""
+        return frozenset(int(self._line(pos, offset).split(maxsplit=2)[1]) for offset in self.offsets(word, pos, depth))
+
     def offsets(self, word: str, pos: str, depth: int) -> tuple[int, ...]:
         """The ``depth`` most frequent synsets of ``word``'s base forms as part of speech ``pos``."""
         return tuple(offset for base in self.base_forms(word).get(pos, ()) for offset in self._senses[pos][base][:depth])

@@ -98,3 +98,10 @@ def test_quoted_text_and_code_must_be_the_same(cached, new):
 def test_the_same_quote_or_code_in_other_words_is_a_hit(cached, new):
     assert why_different(cached, new) is None
     assert why_different(new, cached) is None
+
+
+def test_the_maker_of_a_finished_work_stays_its_maker_but_an_owner_may_change():
+    assert why_different("Who painted Guernica?", "Who is the painter of Guernica?") is None  # a verb of creation
+    assert why_different("Who composed the Four Seasons?", "Who is the composer of the Four Seasons?") is None
+    assert why_different("Who owned the Titanic?", "Who is the owner of the Titanic?")  # possession: past and present differ
+    assert why_different("Who led the team?", "Who is the leader of the team?")
