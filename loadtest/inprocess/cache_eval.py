@@ -137,8 +137,10 @@ def duplicates(redis_url: str, threshold: float) -> dict:
     from cache.index import VectorIndex
     from cache.index_sync import IndexSync
     from cache.keys import cache_keys
+    from cache.lexicon import lexicon
     from cache.result_cache import ResultCache
     from cache.store import CacheStore
+    from cache.word_filter import WordFilter
     from loadtest.workloads import load
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -146,9 +148,11 @@ def duplicates(redis_url: str, threshold: float) -> dict:
     config = CacheConfig(enabled=True, semantic=True, threshold=threshold, ttl_s=600, max_entries=1000, sampled=False)
     store = CacheStore(client, prefix, ttl_s=600, max_entries=1000)
     index = VectorIndex()
-    sync = IndexSync(store, index)
+    embedder = Embedder()
+    # as ResultCache.for_api builds it, without the thread: entries recorded without a vector are embedded here
+    sync = IndexSync(store, index, embedder.embed_many, WordFilter(lexicon().read_synsets()))
     sync.load()
-    cache = ResultCache(config, store, Embedder(), index, sync)
+    cache = ResultCache(config, store, embedder, index, sync)
     sampling = {"max_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "stop": [], "seed": None, "ignore_eos": False}
     tiers = {"exact": 0, "semantic": 0, "miss": 0}
     try:
@@ -159,7 +163,8 @@ def duplicates(redis_url: str, threshold: float) -> dict:
             if hit is None:
                 tiers["miss"] += 1
                 cache.record(ticket, output=f"answer to {text}", finish_reason="stop", completion_tokens=1, token_ids=[1])
-                sync.poll(block_ms=None)
+                while sync.poll(block_ms=None):  # an entry, then its late vector
+                    pass
             else:
                 tiers[hit.tier] += 1
     finally:
