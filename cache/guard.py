@@ -5,11 +5,18 @@ colors", "5 km to miles" and "5 miles to km" close together: a cosine threshold 
 such near misses out. So a semantic candidate must also align word for word with the new prompt:
 
 - every content word on each side is matched by a word on the other side that is a form of the
-  same word or shares one of its most frequent WordNet senses (``cache/lexicon.py``); a word the
-  lexicon does not know, or a name, matches only itself. Any changed content word refuses the hit;
+  same word, shares one of its most frequent WordNet senses (``cache/lexicon.py``), or is the noun
+  WordNet derives from it (tall / height, invented / inventor); a name matches itself or another
+  name of the same thing (UK / United Kingdom), a word WordNet does not know only itself (less a
+  plural "s"). Any changed content word refuses the hit;
+- a noun that only restates a class may be missing on one side (``cache/classes.py``): "which city
+  is the capital", "what year" / "when", "in which town" / "where", "Where is it located?";
+- quoted texts must be found on the other side, code chunks must be the same symbol for symbol;
 - the meaning-bearing small words must be the same on both sides: numbers (digits and number
-  words, in order), negations, quantifiers, comparison and direction words (than, before, with, ...)
-  and what follows each of them, question words, tense (was/will/wrote) and grammatical person;
+  words, in order), negations, quantifiers, comparison and direction words (than, before, ...)
+  and what follows each of them, question words, tense (was/will/wrote, by clause: a participle
+  after "is" or a preposition is none; a past verb of creation keeps its maker: "Who wrote it?" /
+  "Who is its author?") and grammatical person ("How do I" / "How do you" alike, "we" apart);
 - an adjective matched by its base form keeps its degree (large/larger/largest);
 - two words present on both sides may not trade the roles their prepositions give them: "10 pounds
   to kilograms" / "10 kilograms in pounds", "the ratio of boys to girls" / "of girls to boys"
@@ -19,10 +26,10 @@ such near misses out. So a semantic candidate must also align word for word with
   may be missing on one side where a verb stands, and "How do I ..." matches "How to ...".
 
 Nothing here lists the near misses themselves: whatever is not known to be a harmless word must be
-matched. The word classes below are closed sets of English function words, written by hand because
-no packaged stopword list separates "the" (harmless) from "not", "after" or "most" (meaning).
-The cost is recall: a paraphrase that adds or drops a content word ("capital" / "capital city")
-misses. ``Rules`` switches each check off one at a time, to measure what each costs.
+matched. The word classes (``cache/guard_words.py``) are closed sets of English function words,
+written by hand because no packaged stopword list separates "the" (harmless) from "not", "after"
+or "most" (meaning). The cost is recall: a paraphrase that adds or swaps a content word WordNet
+does not relate misses. ``Rules`` switches each check off one at a time, to measure what each costs.
 """
 
 from __future__ import annotations
