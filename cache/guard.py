@@ -6,17 +6,18 @@ such near misses out. So a semantic candidate must also align word for word with
 
 - every content word on each side is matched by a word on the other side that is a form of the
   same word, shares one of its most frequent WordNet senses (``cache/lexicon.py``), or is the noun
-  WordNet derives from it (tall / height, invented / inventor); a name matches itself or another
-  name of the same thing (UK / United Kingdom), a word WordNet does not know only itself (less a
-  plural "s"). Any changed content word refuses the hit;
-- a noun that only restates a class may be missing on one side (``cache/classes.py``): "which city
-  is the capital", "what year" / "when", "in which town" / "where", "Where is it located?";
+  or adjective WordNet derives it from (tall / height, far / distance; not a verb: "Who did Socrates
+  teach?" / "Who was Socrates' teacher?"); a name matches itself or another name of the same thing
+  (UK / United Kingdom), a word WordNet does not know only itself (less a plural "s"). Any changed
+  content word refuses the hit;
+- a question noun may stand for its question word (``cache/classes.py``): "what year" / "when",
+  "what time" / "when", "which person" / "who", "in what place" / "where", and no other noun;
 - quoted texts must be found on the other side, code chunks must be the same symbol for symbol;
 - the meaning-bearing small words must be the same on both sides: numbers (digits and number
   words, in order), negations, quantifiers, comparison and direction words (than, before, ...)
-  and what follows each of them, question words, tense (was/will/wrote, by clause: a participle
-  after "is" or a preposition is none; a past verb of creation keeps its maker: "Who wrote it?" /
-  "Who is its author?") and grammatical person ("How do I" / "How do you" alike, "we" apart);
+  and what follows each of them, question words, tense (was/had/will/wrote, by clause: a participle
+  after "is" or a preposition is none; "retired" / "retiring" differ) and grammatical person ("How
+  do I" / "How do you" alike, "we" apart);
 - an adjective matched by its base form keeps its degree (large/larger/largest);
 - two words present on both sides may not trade the roles their prepositions give them: "10 pounds
   to kilograms" / "10 kilograms in pounds", "the ratio of boys to girls" / "of girls to boys"
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cache.classes import places, restates, wh_class
+from cache.classes import wh_class
 from cache.guard_parse import Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
@@ -77,6 +78,8 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
         return name_a and name_b and bool(lex.senses(wa, 2) & lex.senses(wb, 2))
     if rules.degree and _degree(wa, lex) != _degree(wb, lex):
         return False
+    if rules.tense and wa.endswith("ing") != wb.endswith("ing") and (is_past(wa, lex) or is_past(wb, lex)):
+        return False  # "Is the Pope retired?" / "Is the Pope retiring?": done, or under way
     forms_a, forms_b = lex.base_forms(wa), lex.base_forms(wb)
     if not forms_a and not forms_b:  # two words WordNet does not know: a plural "s" only ("blockchains" / "blockchain")
         return wa.removesuffix("s") == wb.removesuffix("s")
@@ -93,23 +96,18 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
 
 
 def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) -> Parse:
-    """``side`` without the nouns that only restate a class and have no match on the ``other`` side (cache/classes.py)."""
+    """``side`` without a question noun the ``other`` side asks with its question word ("what year" / "when": cache/classes.py)."""
     drop: set[int] = set()
     wh = set(side.wh)
     for i, (word, _) in enumerate(side.content):
         if any(_aligned(side.content[i], w, lex, rules) for w in other.content):
             continue
-        if "where" in wh and is_past(word, lex) and places(word, lex):  # "Where is it located?" / "Where is it?"
-            drop.add(i)
-            continue
         if not side.classifier[i]:
             continue
-        asks = wh_class(word, lex, place=side.classifier[i] != "what") if side.classifier[i] != "compound" else None
+        asks = wh_class(word, lex, place=side.classifier[i] != "what")
         if asks is not None and asks in other.wh and not wh:
             drop.add(i)
             wh.add(asks)  # "What year was he born?" asks what "When was he born?" asks
-        elif any(restates(word, w, lex) for j, (w, _) in enumerate(side.content) if j != i and j not in drop):
-            drop.add(i)
     if not drop:
         return side
     keep = [i for i in range(len(side.content)) if i not in drop]
@@ -124,16 +122,6 @@ def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
     return any(
         x.wh == {"what"} and len(y.wh) == 1 and any(not n and wh_class(w, lex) in y.wh for w, n in x.content) for x, y in ((a, b), (b, a))
     )
-
-
-def _made(a: Parse, b: Parse, lex: Lexicon) -> bool:
-    """ "Who wrote Hamlet?" / "Who is the author of Hamlet?": whoever made a finished work stays its maker, so a past verb
-    of creation (WordNet's verb.creation: write, paint, invent, compose) may stand for the noun derived from it."""
-    if a.future != b.future:
-        return False
-    past, present = (a, b) if a.past else (b, a)
-    nouns = [lex.related(word, 2) for word, name in present.content if not name]
-    return any(VERB_CREATION in lex.lexnames(word, "v", 2) and any(lex.senses(word, 2) & n for n in nouns) for word, _ in past.content)
 
 
 def _names_swapped(a: Parse, b: Parse) -> bool:
@@ -157,7 +145,6 @@ def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], le
     return None
 
 
-VERB_CREATION = 36  # lexnames(5WN)
 DEFAULT_RULES = Rules()
 
 
@@ -179,7 +166,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
         return "negation differs" if a.function["not"] != b.function["not"] else "a function word differs"
     if rules.question_words and not _same_question(a, b, lex):
         return "the question word differs"
-    if rules.tense and (a.past, a.future) != (b.past, b.future) and not _made(a, b, lex):
+    if rules.tense and (a.past, a.future) != (b.past, b.future):
         return "tense differs"
     if rules.person and set(a.person) != set(b.person):
         generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p", "g"}

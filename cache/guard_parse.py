@@ -15,9 +15,7 @@ from cache.guard_words import (
     DETERMINERS,
     FRAME_VERBS,
     FUTURE_AUX,
-    GENERIC_SUBJECTS,
     IGNORED,
-    INVERTED_AUX,
     LOCATIVE,
     NEGATIONS,
     NOT_COUNTED,
@@ -58,8 +56,9 @@ class Rules:
     generic_person: bool = True  # "How do I ..." / "How to ...": a side without person words may match a first/second person
     degree: bool = True
     both_ways: bool = True  # the cached prompt's content words must be matched too (not only the new one's)
-    classifiers: bool = True  # a noun that only restates a class ("capital city", "what year" / "when") may be missing
-    one_as_a: bool = True  # "one week" is "a week": "one" before a noun is the article, not a number
+    classifiers: bool = True  # a question noun may stand for its question word ("what year" / "when", cache/classes.py)
+    # "one week" as "a week": off, as "Is there one God?" / "Is there a God?" differ; kept to measure what it would gain
+    one_as_a: bool = False
     derived: bool = True  # a noun and the verb or adjective WordNet derives it from (inventor / invent, height / tall)
     sense_depth: int = 2  # WordNet senses of each word that may make two words synonyms; 0: no synonyms
 
@@ -75,8 +74,8 @@ class Parse:
     content: list[tuple[str, bool]] = field(default_factory=list)  # (word, is a name)
     objects: dict[str, list[str]] = field(default_factory=dict)  # relation word -> the words right after it
     roles: list[str | None] = field(default_factory=list)  # the role of each content word (None: outside any prepositional phrase)
-    # where each content word stands, if where a classifying noun may (cache/classes.py): "what" (what year), "in what"
-    # (in which town) or "compound" (capital city); None elsewhere
+    # each content word right after what/which: "what" ("what year") or, after in/at/from, "in what" ("in what place");
+    # None elsewhere (cache/classes.py)
     classifier: list[str | None] = field(default_factory=list)
     quoted: list[str] = field(default_factory=list)  # the words of each quoted text, lowercase
     code: list[str] = field(default_factory=list)  # the code chunks, sorted
@@ -98,7 +97,13 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     out = Parse(words=" ".join(TOKEN.findall(text.lower())))  # before names are joined with "_"
     quotes = list(QUOTED.finditer(text))
     out.quoted = [" ".join(TOKEN.findall(m.group(2).lower())) for m in quotes]
-    out.code = sorted(chunk for chunk in (c.strip(CHUNK_EDGES) for c in text.split()) if CODE_SYMBOL.search(chunk))
+    chunks = text.split()
+    # an operator of punctuation alone ("??", "?.", "...") is code too, but not a sentence's last mark
+    out.code = sorted(
+        c.strip(CHUNK_EDGES) or c
+        for i, c in enumerate(chunks)
+        if CODE_SYMBOL.search(c.strip(CHUNK_EDGES)) or _operator(c, i == len(chunks) - 1)
+    )
     text = _join_collocations(text, lex)
     pending: str | None = None  # a relation word waiting for its object
     previous = ""
@@ -106,11 +111,11 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     frame_verbs = FRAME_VERBS if rules is None or rules.frame_verbs else REQUEST_VERBS
     role: str | None = None
     asking = counted = False  # "how many X": X is what is asked for (the goal); "in" after it marks the whole
-    follows_content = False  # the previous word was a content word: this one may head a compound ("capital city")
+    follows_content = False  # the previous word was a content word: a wh-word after it is a relative pronoun
     asked_by = "what"  # "in what": the wh-noun after it names a place ("In which town did she grow up?")
     for match in TOKEN.finditer(text):
         raw = match.group()
-        word = raw.lower()
+        word = raw.lower() if raw != "US" else "u.s."  # the country, not "us"
         in_quote = any(q.start() <= match.start() < q.end() for q in quotes)  # "How do you say 'we were late'?": the quote's
         prev, previous = previous, word
         before = text[: match.start()].rstrip(" \"'(")
@@ -130,8 +135,6 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         after_content, follows_content = follows_content, False
         if word == "one" and (rules is None or rules.one_as_a) and _article_one(prev, text[match.end() :], lex):
             continue  # "in one week" / "in a week", "the largest one" / "the largest"
-        if word == "first" and _before_a_verb(text[match.end() :], lex):
-            continue  # "When was it first published?" / "When was it published?": the first time is the one asked about
         if number is not None:
             out.numbers.append(number)
         elif word in NEGATIONS:
@@ -155,16 +158,13 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             asked_by = f"{prev} what" if prev in LOCATIVE else "what"
             continue
         elif word in PAST_AUX or word in FUTURE_AUX:
-            out.past |= word in PAST_AUX and word != "had" and not in_quote
+            out.past |= word in PAST_AUX and not in_quote
             out.future |= word in FUTURE_AUX and not in_quote and prev not in ("that", "which")  # "code that will sort a list"
             passive, perfect = passive or word in ("was", "were"), perfect or word == "had"
             continue
-        elif word in GENERIC_SUBJECTS and prev in INVERTED_AUX:
-            continue
         elif word in PERSON:
             if not in_quote:
-                # "What do they speak in Brazil?": "they" after an inverted auxiliary is anyone, as "people" is
-                out.person["g" if word == "they" and prev in INVERTED_AUX else PERSON[word]] += 1
+                out.person[PERSON[word]] += 1
             continue
         elif word == "been":  # "has it been" / "is it": the perfect looks back, like the past
             out.past = True
@@ -181,7 +181,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
                 out.past = True
             out.content.append((word, name))
             out.roles.append(role)
-            out.classifier.append(None if name else asked_by if prev in ("what", "which") else "compound" if after_content else None)
+            out.classifier.append(None if name or prev not in ("what", "which") else asked_by)
             follows_content = True
         if pending is not None:
             out.objects.setdefault(pending, []).append(number or word)
@@ -228,10 +228,8 @@ def _article_one(prev: str, rest: str, lex: Lexicon) -> bool:
     return words[0] not in NOT_COUNTED and number_of(words[0]) is None and "n" in lex.base_forms(words[0])
 
 
-def _before_a_verb(rest: str, lex: Lexicon) -> bool:
-    """Whether the next word is a participle ("first published"), not a noun ("first president", "first step")."""
-    words = TOKEN.findall(rest.lower())[:1]
-    return bool(words) and is_past(words[0], lex) and "n" not in lex.base_forms(words[0])
+def _operator(chunk: str, last: bool) -> bool:
+    return not any(ch.isalnum() for ch in chunk) and not (last and len(chunk) == 1)
 
 
 def _infinitive(rest: str, lex: Lexicon) -> bool:

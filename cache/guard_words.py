@@ -15,20 +15,16 @@ IGNORED = frozenset(
     """a an the is are am be been being do does can could would may might please kindly me us tell give show let know want
     wonder like help have has it its this that these those there here so just really exactly also very of in on at by for about as and
     thanks thank hey hi i'd""".split()
-) | frozenset(
-    "mainly mostly primarily generally typically usually commonly normally basically actually simply main major".split()
-)  # hedges
-# "Are there any ...?" / "Are there ...?", "Give me some tips" / "Give me tips": a quantifier that asks for nothing more
-# (against "all", "every" or "no", which stay and must match).
-IGNORED |= frozenset("some any if".split())  # and "What happens if ..." / "What happens when ...": a condition, not a question
+)
+IGNORED |= frozenset(["if"])  # "What happens if ..." / "What happens when ...": a condition, not a question
 NEGATIONS = frozenset("not no never none nothing nobody nowhere neither nor without cannot".split())
 # Closed classes that carry meaning: they must occur as often on both sides.
 STRICT = frozenset(
-    """all every each most many few several both either only more less fewer least much enough or than before after
+    """all some any every each most many few several both either only more less fewer least much enough or than before after
     between above below over under with against per vs versus until since during inside outside""".split()
 )
 RELATIONS = frozenset("to into from onto than before after between above below over under with against per vs versus".split())
-UNCOUNTED = frozenset("to with".split())  # relations whose presence alone says nothing ("read a CSV file with R" / "in R")
+UNCOUNTED = frozenset(["to"])  # the infinitive's "to" too: only what follows it is compared
 # Each preposition marks the role of the words after it (until a comma, a clause or another preposition); the
 # ones that mark where something goes share one role, so "10 pounds to kilograms" and "10 kilograms in pounds"
 # are seen to trade their goal, whatever the unit. Two words on both sides may not exchange a role. What "how
@@ -58,17 +54,12 @@ IRREGULAR_DEGREE = {w: "er" for w in "better worse more less".split()} | {w: "es
 DETERMINERS = frozenset("a an the my your his her its our their this that these those some any each every all".split())
 # Words after "one" that make it a number, not the article "a": arithmetic ("one plus two") and "one of".
 NOT_COUNTED = frozenset("plus minus times divided multiplied over of another other".split())
-# Spellings of one meaning, rewritten before the words are read: "15%" / "15 percent", "from 1850 to 1900" / "between
-# 1850 and 1900", "turn X into Y" / "turn X to Y" (both mark the goal), "during" / "in" (when "after" or "before" is
-# meant, they stay and must match), "what is the number of X" / "how many X", "in what way" / "how", "$5" / "5 dollars",
-# "per night" / "each night".
+# Spellings of one meaning, rewritten before the words are read: "15%" / "15 percent", "what is the number of X" /
+# "how many X", "in what way" / "how", "$5" / "5 dollars". (Not "from 1 to 100" / "between 1 and 100": one counts the
+# ends; not "into" / "to": "get into Harvard" is no way there; not "per" / "each": "miles per gallon" has an order.)
 REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
-            (re.compile(r"\bfrom (\d[\d,.]*) (?:to|until|till|through) (\d[\d,.]*)", re.I), r"between \1 and \2"),
-            (re.compile(r"\b([12]\d{3})\s*[-\u2013]\s*([12]\d{3})\b"), r"between \1 and \2"),
-            (re.compile(r"\binto\b", re.I), "to"), (re.compile(r"\bduring\b", re.I), "in"),
             (re.compile(r"\bwhat(?: is| are| was| were)? the (?:total )?number of\b", re.I), "how many"),
             (re.compile(r"\bwhat number of\b", re.I), "how many"), (re.compile(r"\bin what way\b", re.I), "how"),
-            (re.compile(r"\bper\b", re.I), "each"),
             (re.compile(r"\$\s?(\d[\d,.]*)"), r"\1 dollars"), (re.compile(r"\u20ac\s?(\d[\d,.]*)"), r"\1 euros"),
             (re.compile(r"\u00a3\s?(\d[\d,.]*)"), r"\1 pounds"))  # fmt: skip
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.
@@ -76,12 +67,9 @@ PRO_ONE = frozenset("the this that which each every another any".split())
 LOCATIVE = frozenset("in at from".split())  # "in which town": the noun after which/what names a place
 # The particle of a phrasal verb WordNet lists as one word ("turn off", "grow up", "come out").
 PARTICLES = frozenset("up off out down away back".split())  # not in/on/over: mostly prepositions ("eat in Japan")
-# "What do people use Lua for?" / "What is Lua used for?": a generic subject after an inverted auxiliary.
-GENERIC_SUBJECTS = frozenset("people someone somebody anyone anybody everyone everybody".split())
-INVERTED_AUX = frozenset("do does did can could would should will may might must".split())
 # A quoted text is what is asked about ("Translate 'we are hungry'"): it must be the same on both sides, word for word.
 QUOTED = re.compile(r"(?:^|(?<=[\s(\[]))([\'\"`])(.+?)\1(?=$|[\s.,?!;:)\]])")
 # Code is meant symbol for symbol ("'abc'[::-1]" / "'abc'[1:]"): a chunk between spaces holding a symbol other than
 # sentence punctuation, a quote or a hyphen inside a word ("10-day") is compared whole.
-CODE_SYMBOL = re.compile(r"[\[\]{}()<>=+*/\\|&^%$#@~`:_]|(?<!\w)-|-(?!\w)")
+CODE_SYMBOL = re.compile(r"[\[\]{}()<>=+*/\\|&^%$#@~`:_\u00a2\u00a5\u20a9\u20b9\u20bd\u20ba\u20b1\u20bf]|(?<!\w)-|-(?!\w)")
 CHUNK_EDGES = ".,?!;:\"'`"

@@ -11,12 +11,11 @@ on mapping to a downloaded ``corpora/wordnet``). So this module reads what the g
   ptr... n_senses n_tagged offset...``); two words are synonyms in a sense when they share an offset;
 - ``<pos>.exc``: irregular forms (``won win``, ``children child``);
 - the detachment rules of WordNet's ``morphy`` (documented in morphy(7WN)) for regular forms;
-- ``data.<pos>``, read on first need: a synset's hypernyms (``@``, ``@i``) and the words of its gloss
-  (``offset lex_filenum ss_type w_cnt word lex_id ... p_cnt ptr... | gloss``), for the guard's
-  classifier nouns ("which city is the capital", "what year" / "when": ``cache/classes.py``).
+- ``data.<pos>``, read at start by API processes (``read_synsets``): a synset's derivation and
+  attribute pointers (``offset lex_filenum ss_type w_cnt word lex_id ... p_cnt ptr... | gloss``), for the
+  guard's "how tall" / "the height".
 
-About 40 MB in memory, loaded once per process on first use (the data files add 18 MB when a
-classifier noun is first looked at).
+About 40 MB in memory, loaded once per process on first use, and 21 MB for the data files.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ _DETACH = {
 }
 MAX_SENSES = 8  # offsets kept per lemma and part of speech (the guard uses fewer; see cache/guard.py)
 _LINE_START = re.compile(rb"^(\d{8}) ", re.M)
-_GLOSS_WORD = re.compile(r"[a-z]+")
 
 
 def data_dir() -> Path:
@@ -121,32 +119,26 @@ class Lexicon:
         return data[start : data.index(b"\n", start)].decode("utf-8")
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019
-    def synset(self, pos: str, offset: int) -> tuple[tuple[int, ...], frozenset[str], tuple[tuple[str, int], ...]]:
-        """A synset's hypernyms (same part of speech, instance hypernyms included), the words of its gloss's definition,
-        and the synsets of other parts of speech it is derived from or names an attribute of (``+`` and ``=``)."""
-        head, _, gloss = self._line(pos, offset).partition(" | ")
-        fields = head.split()
+    def links(self, pos: str, offset: int) -> tuple[tuple[str, int], ...]:
+        """The synsets of another part of speech a synset is derived from or names an attribute of (``+`` and ``=``)."""
+        fields = self._line(pos, offset).partition(" | ")[0].split()
         n_words = int(fields[3], 16)
         n_pointers = int(fields[4 + 2 * n_words])
         pointers = fields[5 + 2 * n_words : 5 + 2 * n_words + 4 * n_pointers]
-        hypernyms = tuple(int(pointers[i + 1]) for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i") and pointers[i + 2] == pos)
-        links = tuple(
+        return tuple(
             (pointers[i + 2].replace("s", "a"), int(pointers[i + 1]))
             for i in range(0, len(pointers), 4)
             if pointers[i] in ("+", "=") and pointers[i + 2].replace("s", "a") != pos
         )
-        definition = gloss.split('"')[0]  # the definition, without its quoted examples
-        return hypernyms, frozenset(_GLOSS_WORD.findall(definition.lower())), links
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019
     def related(self, word: str, depth: int) -> frozenset[tuple[str, int]]:
-        """Synsets of another part of speech that ``word``'s ``depth`` most frequent senses are derived from or name an
-        attribute of: "tall" / height, "far" / distance, "invent" / inventor (a whole synset: WordNet's synonyms)."""
-        return frozenset(link for pos, offset in self.senses(word, depth) for link in self.synset(pos, offset)[2])
-
-    def lexnames(self, word: str, pos: str, depth: int) -> frozenset[int]:
-        """The lexicographer files (lexnames(5WN): 36 is verb.creation) of ``word``'s ``depth`` most frequent senses."""
-        return frozenset(int(self._line(pos, offset).split(maxsplit=2)[1]) for offset in self.offsets(word, pos, depth))
+        """Nouns and adjectives that ``word``'s ``depth`` most frequent noun and adjective senses are derived from or name
+        an attribute of: "tall" / height, "far" / distance (whole synsets: WordNet's synonyms). Not verbs: "Who did
+        Socrates teach?" / "Who was Socrates' teacher?" ask in opposite directions."""
+        return frozenset(
+            link for pos, offset in self.senses(word, depth) if pos != "v" for link in self.links(pos, offset) if link[0] != "v"
+        )
 
     def offsets(self, word: str, pos: str, depth: int) -> tuple[int, ...]:
         """The ``depth`` most frequent synsets of ``word``'s base forms as part of speech ``pos``."""

@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, replace
+from importlib.resources import files
 from pathlib import Path
 
 from scipy.stats import binomtest
@@ -34,7 +35,7 @@ from loadtest.stats import percentile
 
 RULES_OFF = ("numbers", "function_words", "relations", "roles", "question_words", "tense", "person", "generic_person", "names", "degree",
              "classifiers", "one_as_a", "derived", "frame_verbs", "both_ways")  # fmt: skip
-SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3", "dev2")
+SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3", "dev2", "adversarial")
 
 
 def rate(hits: int, total: int) -> dict:
@@ -45,12 +46,19 @@ def rate(hits: int, total: int) -> dict:
     return {"rate": round(hits / total, 4), "hits": hits, "n": total, "ci95": [round(ci.low, 4), round(ci.high, 4)]}
 
 
+def adversarial_pairs() -> list[dict]:
+    """592 near misses written by a reviewer who read the guard's rules to break them (split ``adversarial``): each
+    pair is a question a user could ask and whose answer differs, aimed at one rule (its ``category``)."""
+    text = (files("loadtest.inprocess") / "data" / "cache_adversarial.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def all_pairs() -> list[dict]:
     """Every set in the order it was written; a pair a later set repeats by chance counts in the earlier one only
     (cache_fresh3 repeats 23 pairs of the first set and 2 of cache_fresh: "Explain recursion in one sentence." / "... in detail.")."""
     seen: set[tuple[str, str]] = set()
     rows = []
-    for row in pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs() + dev2_pairs():
+    for row in pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs() + dev2_pairs() + adversarial_pairs():
         if (row["a"], row["b"]) not in seen:
             seen.add((row["a"], row["b"]))
             rows.append(row)
