@@ -88,8 +88,8 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
     depth = rules.sense_depth
     if depth > 0 and lex.senses(wa, depth) & lex.senses(wb, depth):
         return True
-    # "How tall is it?" / "What is its height?", "Who invented it?" / "Who was its inventor?": WordNet's derivations; not a
-    # gerund, which names the activity ("What is running?" / "What is a runner?")
+    # "How tall is it?" / "What is its height?": WordNet's derivations between nouns and adjectives; not a gerund, which
+    # names the activity ("What is running?" / "What is a runner?")
     if not rules.derived or depth == 0 or wa.endswith("ing") or wb.endswith("ing"):
         return False
     return bool(lex.senses(wa, depth) & lex.related(wb, depth) or lex.related(wa, depth) & lex.senses(wb, depth))
@@ -100,9 +100,7 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
     drop: set[int] = set()
     wh = set(side.wh)
     for i, (word, _) in enumerate(side.content):
-        if any(_aligned(side.content[i], w, lex, rules) for w in other.content):
-            continue
-        if not side.classifier[i]:
+        if not side.classifier[i] or any(_aligned(side.content[i], w, lex, rules) for w in other.content):
             continue
         asks = wh_class(word, lex, place=side.classifier[i] != "what")
         if asks is not None and asks in other.wh and not wh:
@@ -116,7 +114,7 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
 
 
 def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
-    """ "What is 5 km in miles?" / "How many miles is 5 km?"; "What is her birthday?" / "When is her birthday?" (a time noun)."""
+    """ "What is 5 km in miles?" / "How many miles is 5 km?"; "What is the date of the vote?" / "When is the date of the vote?"."""
     if not a.wh or not b.wh or a.wh == b.wh or a.wh | b.wh <= {"what", "how"}:
         return True
     return any(
@@ -169,7 +167,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
     if rules.tense and (a.past, a.future) != (b.past, b.future):
         return "tense differs"
     if rules.person and set(a.person) != set(b.person):
-        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p", "g"}
+        generic = rules.generic_person and (not a.person or not b.person) and set(a.person or b.person) <= {"1", "1p"}
         if not generic:
             return "person differs"
     if rules.names and _names_swapped(a, b):

@@ -32,7 +32,6 @@ from cache.guard_words import (
     SCOPE_ENDS,
     STRICT,
     TOKEN,
-    UNCOUNTED,
     VERB_SLOT,
     WH,
 )
@@ -113,7 +112,9 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
     asking = counted = False  # "how many X": X is what is asked for (the goal); "in" after it marks the whole
     follows_content = False  # the previous word was a content word: a wh-word after it is a relative pronoun
     asked_by = "what"  # "in what": the wh-noun after it names a place ("In which town did she grow up?")
-    for match in TOKEN.finditer(text):
+    tokens = list(TOKEN.finditer(text))
+    for k, match in enumerate(tokens):
+        following = tokens[k + 1].group().lower() if k + 1 < len(tokens) else None
         raw = match.group()
         word = raw.lower() if raw != "US" else "u.s."  # the country, not "us"
         in_quote = any(q.start() <= match.start() < q.end() for q in quotes)  # "How do you say 'we were late'?": the quote's
@@ -145,7 +146,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         elif word in RELATIONS or word in STRICT:
             if word in ("many", "much") and prev == "how":  # "how many": the question, not a quantifier
                 continue
-            if word not in UNCOUNTED:  # also the infinitive's "to": only what follows it is compared
+            if word != "to":  # also the infinitive's "to": only what follows it is compared
                 out.function[word] += 1
             if word in RELATIONS:
                 pending = word
@@ -153,7 +154,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
         elif word in WH:
             # what/which take their sense from the noun after them (what year = when), unless a verb follows (what is ...)
             # after a noun it is a relative pronoun ("people who speak it"), not a question
-            if not after_content and (WH[word] != "what" or TOKEN.findall(text[match.end() :].lower())[:1] in ([w] for w in SCOPE_ENDS)):
+            if not after_content and (WH[word] != "what" or following in SCOPE_ENDS):
                 out.wh.add(WH[word])
             asked_by = f"{prev} what" if prev in LOCATIVE else "what"
             continue
@@ -174,8 +175,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
             continue
         else:
             name = (not starts and raw[0].isupper()) or any(c.isupper() for c in raw[1:])
-            attributive = prev in DETERMINERS or prev in ROLES or TOKEN.findall(text[match.end() :].lower())[:1] == ["by"]
-            attributive = attributive or in_quote
+            attributive = prev in DETERMINERS or prev in ROLES or following == "by" or in_quote
             if not name and (perfect or not passive) and not attributive and is_past(word, lex):
                 # "What is 144 divided by 12?", "for cooked rice", "a book written by" are no past; "Has Tokyo changed?" looks back
                 out.past = True

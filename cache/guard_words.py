@@ -24,7 +24,6 @@ STRICT = frozenset(
     between above below over under with against per vs versus until since during inside outside""".split()
 )
 RELATIONS = frozenset("to into from onto than before after between above below over under with against per vs versus".split())
-UNCOUNTED = frozenset(["to"])  # the infinitive's "to" too: only what follows it is compared
 # Each preposition marks the role of the words after it (until a comma, a clause or another preposition); the
 # ones that mark where something goes share one role, so "10 pounds to kilograms" and "10 kilograms in pounds"
 # are seen to trade their goal, whatever the unit. Two words on both sides may not exchange a role. What "how

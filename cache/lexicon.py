@@ -15,7 +15,7 @@ on mapping to a downloaded ``corpora/wordnet``). So this module reads what the g
   attribute pointers (``offset lex_filenum ss_type w_cnt word lex_id ... p_cnt ptr... | gloss``), for the
   guard's "how tall" / "the height".
 
-About 40 MB in memory, loaded once per process on first use, and 21 MB for the data files.
+About 40 MB in memory, loaded once per process on first use, and about 20 MB for the data files.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ class Lexicon:
             (pos, offset) for pos, bases in self.base_forms(word).items() for base in bases for offset in self._senses[pos][base][:depth]
         )
 
-    def read_synsets(self, parts: tuple[str, ...] = ("n", "v", "a")) -> Lexicon:
-        """Read the data files of these parts of speech now (0.2 s, 21 MB), not on the first classifier noun."""
+    def read_synsets(self, parts: tuple[str, ...] = ("n", "a")) -> Lexicon:
+        """Read the data files ``related`` follows (nouns and adjectives) now, not on the first lookup that needs them."""
         for pos in parts:
             self._data_of(pos)
         return self
