@@ -47,8 +47,13 @@ def ws_events(base_url: str, job_id: str, query: str = "") -> list[dict]:
     except simple_websocket.ConnectionClosed:
         return events
     finally:
-        if ws.connected:
-            ws.close()
+        # The server closes the socket after the final event; simple_websocket's reader thread may
+        # tear it down between the `connected` check and close(), which then raises OSError.
+        try:
+            if ws.connected:
+                ws.close()
+        except (simple_websocket.ConnectionClosed, OSError):
+            pass
 
 
 def check_complete(events: list[dict]) -> dict:
