@@ -35,12 +35,16 @@ does not relate misses. ``Rules`` switches each check off one at a time, to meas
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from cache.classes import wh_class
 from cache.guard_parse import Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
+from cache.structure import roles_swapped
+
+NUMBER_OF = re.compile(r"\bnumbers? of\b")
 
 
 def _role_exchange(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> str | None:
@@ -113,6 +117,18 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
                    classifier=[side.classifier[i] for i in keep])  # fmt: skip
 
 
+def _without_number_noun(side: Parse, other: Parse, lex: Lexicon) -> Parse:
+    """``side`` without the noun "number" beside its own numbers ("Is 91 a prime number?" / "Is 91 prime?", "the number 7"):
+    a numeral is a number. Not "the number of", a count ("how many": guard_words.REWRITES), nor when ``other`` says it too."""
+    if not side.numbers or NUMBER_OF.search(side.words) or any("number" in lex.base_forms(w).get("n", ()) for w, _ in other.content):
+        return side
+    keep = [i for i, (w, name) in enumerate(side.content) if name or "number" not in lex.base_forms(w).get("n", ())]
+    if len(keep) == len(side.content):
+        return side
+    return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
+                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+
+
 def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
     """ "What is 5 km in miles?" / "How many miles is 5 km?"; "What is the date of the vote?" / "When is the date of the vote?"."""
     if not a.wh or not b.wh or a.wh == b.wh or a.wh | b.wh <= {"what", "how"}:
@@ -156,6 +172,7 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
         fewer_a, fewer_b = _without_classifiers(a, b, lex, rules), _without_classifiers(b, a, lex, rules)
         if fewer_a is a or fewer_b is b:  # only one side may lose a noun: "which city" / "which country" stay two words
             a, b = fewer_a, fewer_b
+        a, b = _without_number_noun(a, b, lex), _without_number_noun(b, a, lex)
     if rules.literals and (a.code != b.code or not _quotes_found(a, b) or not _quotes_found(b, a)):
         return "a quoted text or code differs"
     if rules.numbers and a.numbers != b.numbers:
@@ -182,4 +199,6 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
             pairs = zip(a.objects[relation], b.objects[relation], strict=False)
             if any(x != y and not _aligned((x, False), (y, False), lex, rules) for x, y in pairs):
                 return f"what follows {relation!r} differs"
+    if rules.structure:  # last: the parse costs milliseconds, and only a candidate accepted so far needs it
+        return roles_swapped(cached, new)
     return None

@@ -59,6 +59,7 @@ class Rules:
     # "one week" as "a week": off, as "Is there one God?" / "Is there a God?" differ; kept to measure what it would gain
     one_as_a: bool = False
     derived: bool = True  # a noun and the verb or adjective WordNet derives it from (inventor / invent, height / tall)
+    structure: bool = True  # no word is a verb's subject on one side and its object on the other (cache/structure.py)
     sense_depth: int = 2  # WordNet senses of each word that may make two words synonyms; 0: no synonyms
 
 

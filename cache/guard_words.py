@@ -59,6 +59,7 @@ NOT_COUNTED = frozenset("plus minus times divided multiplied over of another oth
 REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
             (re.compile(r"\bwhat(?: is| are| was| were)? the (?:total )?number of\b", re.I), "how many"),
             (re.compile(r"\bwhat number of\b", re.I), "how many"), (re.compile(r"\bin what way\b", re.I), "how"),
+            (re.compile(r"\bwhat is (?:the|a) way to\b", re.I), "how to"),
             (re.compile(r"\$\s?(\d[\d,.]*)"), r"\1 dollars"), (re.compile(r"\u20ac\s?(\d[\d,.]*)"), r"\1 euros"),
             (re.compile(r"\u00a3\s?(\d[\d,.]*)"), r"\1 pounds"))  # fmt: skip
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.

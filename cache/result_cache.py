@@ -30,6 +30,7 @@ from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
 from cache.lexicon import lexicon
 from cache.store import CacheStore, Entry, encode_vector
+from cache.structure import pipeline
 from cache.word_filter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class ResultCache:
     def _load_semantic(self) -> None:
         try:
             lexicon().read_synsets()  # the guard's WordNet tables, read now rather than on the first semantic lookup
+            pipeline()  # and its English parser (cache/structure.py)
             index = VectorIndex()
             embedder = Embedder()
             sync = IndexSync(self.store, index, embedder.embed_many, WordFilter(lexicon()))
@@ -113,6 +115,7 @@ class ResultCache:
             return cls(config, store)
         index = VectorIndex()
         lexicon().read_synsets()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
+        pipeline()  # and its English parser (cache/structure.py; about a second)
         embedder = Embedder()
         return cls(config, store, embedder, index, IndexSync(store, index, embedder.embed_many, WordFilter(lexicon())).start())
 

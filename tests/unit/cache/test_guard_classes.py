@@ -21,6 +21,9 @@ from cache.guard import Rules, why_different
         ("How tall is Mount Fuji?", "What is the height of Mount Fuji?"),  # WordNet derives tallness from tall
         ("How far is Mars from Earth?", "What is the distance from Earth to Mars?"),
         ("Explain how blockchains work.", "Explain how a blockchain works."),  # unknown to WordNet: a plural s only
+        ("Is 91 a prime number?", "Is 91 prime?"),  # a numeral is a number
+        ("What number is 7 times 8?", "What is 7 times 8?"),
+        ("How do I merge a dict in Python?", "What's the way to merge a dict in Python?"),
     ],
 )
 def test_rewordings_of_a_question_word_a_form_or_a_spelling_are_hits(cached, new):
@@ -108,10 +111,11 @@ def test_question_nouns_and_one_can_be_switched():
 
 
 def test_the_adversarial_reviews_near_misses_stay_refused():
-    """592 near misses written to break the rules: the guard alone refuses 475 (the rest are left to the embedding, and
-    83 pass it too: docs/BENCHMARKS_LOG.md). A rule that lets more through must say so here."""
+    """592 near misses written to break the rules: the guard alone refuses 504 since the parse's subject/object check (475
+    before; the rest are left to the embedding, and 55 pass it too: docs/BENCHMARKS_LOG.md). A rule that lets more through
+    must say so here."""
     from loadtest.inprocess.cache_eval import adversarial_pairs
 
     rows = adversarial_pairs()
     assert len(rows) == 592
-    assert sum(why_different(r["a"], r["b"]) is not None for r in rows) >= 475
+    assert sum(why_different(r["a"], r["b"]) is not None for r in rows) >= 504
