@@ -39,10 +39,10 @@ import re
 from dataclasses import replace
 
 from cache.classes import wh_class
-from cache.guard_parse import Parse, Rules, is_past, parse
+from cache.guard_parse import CLOSED, Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
-from cache.structure import roles_swapped
+from cache.structure import why_structure_differs
 
 NUMBER_OF = re.compile(r"\bnumbers? of\b")
 
@@ -152,6 +152,13 @@ def _quotes_found(a: Parse, b: Parse) -> bool:
     return all(quote in b.quoted or f" {quote} " in f" {b.words} " for quote in a.quoted)
 
 
+def _same_skeleton(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> bool:
+    x, y = a.words.split(), b.words.split()
+    return len(x) == len(y) and all(
+        p == q or (p not in CLOSED and q not in CLOSED and _aligned((p, False), (q, False), lex, rules)) for p, q in zip(x, y, strict=True)
+    )
+
+
 def _unmatched(words: list[tuple[str, bool]], others: list[tuple[str, bool]], lex: Lexicon, rules: Rules) -> str | None:
     for word in words:
         if not any(_aligned(word, other, lex, rules) for other in others):
@@ -199,6 +206,8 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
             pairs = zip(a.objects[relation], b.objects[relation], strict=False)
             if any(x != y and not _aligned((x, False), (y, False), lex, rules) for x, y in pairs):
                 return f"what follows {relation!r} differs"
-    if rules.structure:  # last: the parse costs milliseconds, and only a candidate accepted so far needs it
-        return roles_swapped(cached, new)
+    # last, as the parse costs milliseconds: only for a candidate accepted so far, and not for one whose words are the other's
+    # word for word, position by position (same small words, aligned content words), which parses alike
+    if rules.structure and not _same_skeleton(a, b, lex, rules):
+        return why_structure_differs(cached, new)
     return None

@@ -191,7 +191,7 @@ def parse(text: str, lex: Lexicon, rules: Rules | None = None) -> Parse:
 
 
 _WORD = re.compile(r"[A-Za-z]+")
-_CLOSED = IGNORED | STRICT | RELATIONS | NEGATIONS | WH.keys() | PERSON.keys() | NUMBER_WORDS.keys() | PAST_AUX | FUTURE_AUX
+CLOSED = IGNORED | STRICT | RELATIONS | NEGATIONS | WH.keys() | PERSON.keys() | NUMBER_WORDS.keys() | PAST_AUX | FUTURE_AUX
 
 
 def _join_collocations(text: str, lex: Lexicon) -> str:
@@ -208,11 +208,9 @@ def _join_collocations(text: str, lex: Lexicon) -> str:
             lower = [w.group().lower() for w in span]
             # a name: each of its content words capitalized ("United States of America", not "the capital of Peru", which
             # WordNet lists as Lima); else a verb ("grow up", "get rid of"), not a noun phrase ("speed of light" / "light's speed")
-            name = (
-                all(w.group()[0].isupper() for w, low in zip(span, lower, strict=True) if low not in _CLOSED) and lower[-1] not in _CLOSED
-            )
+            name = all(w.group()[0].isupper() for w, low in zip(span, lower, strict=True) if low not in CLOSED) and lower[-1] not in CLOSED
             verb = "v" in lex.base_forms("_".join(lower)) and (n > 2 or lower[1] in PARTICLES)
-            if lower[0] not in _CLOSED and (name or verb) and lex.knows("_".join(lower)):
+            if lower[0] not in CLOSED and (name or verb) and lex.knows("_".join(lower)):
                 for x in span[:-1]:
                     chars[x.end()] = "_"
                 i += n - 1

@@ -1,43 +1,62 @@
-"""The guard's subject/object check (cache/structure.py) on spaCy's real English pipeline: no Redis, no LLM."""
+"""The guard's checks on a sentence's grammar (cache/structure.py), on spaCy's real English pipeline: no Redis, no LLM."""
 
 from __future__ import annotations
 
 import pytest
 
 from cache.guard import Rules, why_different
-from cache.structure import OBJECT, SUBJECT, roles_swapped, verb_roles
+from cache.structure import OBJECT, SUBJECT, structure, why_structure_differs
 
 
 def test_a_passive_names_its_doer_as_the_active_does():
-    assert ("booth", "kill", SUBJECT) in verb_roles("Lincoln was killed by Booth.")
-    assert ("lincoln", "kill", OBJECT) in verb_roles("Lincoln was killed by Booth.")
-    assert ("?", "kill", SUBJECT) in verb_roles("Who killed Lincoln?")
+    roles = structure("Lincoln was killed by Booth.").roles
+    assert {("booth", "kill", SUBJECT), ("lincoln", "kill", OBJECT)} <= roles
+    assert ("?", "kill", SUBJECT) in structure("Who killed Lincoln?").roles
+    assert ("?", "betray", OBJECT) in structure("Who did Jesus betray?").roles  # the small model's noun phrase, repaired
 
 
 @pytest.mark.parametrize(
     ("cached", "new"),
     [
-        ("Who killed Lincoln?", "Who did Lincoln kill?"),
+        ("Who killed Lincoln?", "Who did Lincoln kill?"),  # subject and object
         ("What eats snakes?", "What do snakes eat?"),
-        ("What causes inflation?", "What does inflation cause?"),
-        ("How do you say I love you in French?", "How do you say you love me in French?"),
+        ("Who betrayed Jesus?", "Who did Jesus betray?"),
         ("Name the scientist who Einstein admired", "Name the scientist who admired Einstein"),
+        ("Who did Aristotle tutor?", "Who was Aristotle's tutor?"),  # whose tutor is whom the verb tutors
+        ("Who is Zeus the father of?", "Who is the father of Zeus?"),  # whose, or of whom
+        ("Who is the king whose son was Henry VIII?", "Who is the king who was Henry VIII's son?"),
+        ("Who is Ross in love with?", "Who is in love with Ross?"),  # a stranded preposition
+        ("What books are being written by Stephen King?", "What books are written by Stephen King?"),  # under way or not
+        ("What is your name?", "What is my name?"),  # the assistant, the user
+        ("Who created you?", "Who created me?"),
+        ("Are you conscious?", "Am I conscious?"),
+        ("Do I have to tip in Japan?", "Can I tip in Japan?"),  # must or may
+        ("Do cats like milk?", "Can cats have milk?"),
     ],
 )
-def test_who_did_what_to_whom_swapped_is_refused(cached, new):
-    assert roles_swapped(cached, new) is not None
+def test_who_did_what_to_whom_changed_is_refused(cached, new):
+    assert why_structure_differs(cached, new) is not None
     assert why_different(cached, new) is not None
     assert why_different(new, cached) is not None
-    assert why_different(cached, new, Rules(structure=False)) is None  # what the word alignment alone let through
+
+
+def test_the_word_alignment_alone_let_them_through():
+    assert why_different("Who killed Lincoln?", "Who did Lincoln kill?", Rules(structure=False)) is None
+    assert why_different("What is your name?", "What is my name?", Rules(structure=False)) is None
 
 
 @pytest.mark.parametrize(
     ("cached", "new"),
     [
         ("Who wrote Hamlet?", "Who was Hamlet written by?"),  # a passive keeps who did what
+        ("What is the capital of France?", "What is France's capital?"),
+        ("In which country is Paris?", "Which country is Paris in?"),
+        ("How do you reset your password?", "How do I reset my password?"),  # "you" as anyone
+        ("How do you say thank you in Dutch?", "How do I say thank you in Dutch?"),
         ("How many letters are in the Greek alphabet?", "How many letters does the Greek alphabet have?"),  # another verb
         ("eu countries that use the euro", "In the EU, which nations use the euro?"),  # "that" is no question word
+        ("Give me five tips for better sleep.", "Share five tips for sleeping better."),
     ],
 )
 def test_the_same_roles_in_other_words_pass(cached, new):
-    assert roles_swapped(cached, new) is None
+    assert why_structure_differs(cached, new) is None
