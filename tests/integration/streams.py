@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import httpx
-import simple_websocket
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 def read_sse(response: httpx.Response) -> list[dict]:
@@ -35,25 +36,18 @@ def sse_events(http: httpx.Client, job_id: str, last_event_id: int | None = None
 
 
 def ws_events(base_url: str, job_id: str, query: str = "") -> list[dict]:
-    ws = simple_websocket.Client.connect(base_url.replace("http://", "ws://") + f"/v1/jobs/{job_id}/ws{query}")
-    events = []
-    try:
-        while True:
-            message = ws.receive(timeout=120)
-            assert message is not None, "the WebSocket went quiet"
-            events.append(json.loads(message))
-            if events[-1]["type"] == "final":
-                return events
-    except simple_websocket.ConnectionClosed:
-        return events
-    finally:
-        # The server closes the socket after the final event; simple_websocket's reader thread may
-        # tear it down between the `connected` check and close(), which then raises OSError.
+    # websockets' client, not simple-websocket's: simple-websocket 1.1 leaves frames that arrive in the same read as the
+    # handshake reply in its parser's buffer, and drops them when the server closes right after (a finished job's replay).
+    url = base_url.replace("http://", "ws://") + f"/v1/jobs/{job_id}/ws{query}"
+    events: list[dict] = []
+    with connect(url, open_timeout=30, close_timeout=5) as ws:
         try:
-            if ws.connected:
-                ws.close()
-        except (simple_websocket.ConnectionClosed, OSError):
-            pass
+            while True:
+                events.append(json.loads(ws.recv(timeout=120)))  # TimeoutError: the WebSocket went quiet
+                if events[-1]["type"] == "final":
+                    return events
+        except ConnectionClosed:
+            return events
 
 
 def check_complete(events: list[dict]) -> dict:
