@@ -42,8 +42,9 @@ from cache.classes import wh_class
 from cache.guard_parse import CLOSED, Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
-from cache.structure import why_structure_differs
+from cache.structure import generic_doer, why_structure_differs
 
+GENERIC_DOERS = frozenset("people someone somebody anyone anybody".split())  # no one in particular
 NUMBER_OF = re.compile(r"\bnumbers? of\b")
 
 
@@ -117,12 +118,22 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
                    classifier=[side.classifier[i] for i in keep])  # fmt: skip
 
 
+def may_go_unmatched(word: str, side: Parse, lex: Lexicon) -> bool:
+    """A content word of ``side`` the guard may leave without a match (so cache/word_filter.py needs no key for it):
+    "people" doing what the other side says in the passive, "number" beside a numeral."""
+    return word in GENERIC_DOERS or _number_noun(word, side, lex)
+
+
+def _number_noun(word: str, side: Parse, lex: Lexicon) -> bool:
+    return bool(side.numbers) and "number" in lex.base_forms(word).get("n", ()) and not NUMBER_OF.search(side.words)
+
+
 def _without_number_noun(side: Parse, other: Parse, lex: Lexicon) -> Parse:
     """``side`` without the noun "number" beside its own numbers ("Is 91 a prime number?" / "Is 91 prime?", "the number 7"):
     a numeral is a number. Not "the number of", a count ("how many": guard_words.REWRITES), nor when ``other`` says it too."""
-    if not side.numbers or NUMBER_OF.search(side.words) or any("number" in lex.base_forms(w).get("n", ()) for w, _ in other.content):
+    if any("number" in lex.base_forms(w).get("n", ()) for w, _ in other.content):
         return side
-    keep = [i for i, (w, name) in enumerate(side.content) if name or "number" not in lex.base_forms(w).get("n", ())]
+    keep = [i for i, (w, name) in enumerate(side.content) if name or not _number_noun(w, side, lex)]
     if len(keep) == len(side.content):
         return side
     return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
@@ -150,6 +161,23 @@ def _names_swapped(a: Parse, b: Parse) -> bool:
 def _quotes_found(a: Parse, b: Parse) -> bool:
     """Each text ``a`` quotes is in ``b``, quoted or not: "How do you say 'good night' in Greek?" / "good night in greek"."""
     return all(quote in b.quoted or f" {quote} " in f" {b.words} " for quote in a.quoted)
+
+
+def _without_generic_doers(side: Parse, other: Parse, text: str, other_text: str, lex: Lexicon, rules: Rules) -> Parse:
+    """``side`` without "people" or "someone" doing what ``other`` says in the passive without a doer ("What language do
+    people speak in Sweden?" / "Which language is spoken in Sweden?"): it names no one in particular."""
+    drop = {
+        i
+        for i, word in enumerate(side.content)
+        if word[0] in GENERIC_DOERS
+        and not any(_aligned(word, w, lex, rules) for w in other.content)
+        and generic_doer(text, other_text, lex.base_forms(word[0]).get("n", (word[0],))[0])
+    }
+    if not drop:
+        return side
+    keep = [i for i in range(len(side.content)) if i not in drop]
+    return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
+                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
 
 
 def _same_skeleton(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> bool:
@@ -196,6 +224,8 @@ def why_different(cached: str, new: str, rules: Rules = DEFAULT_RULES, lex: Lexi
             return "person differs"
     if rules.names and _names_swapped(a, b):
         return "names in another order"
+    if rules.structure:
+        a, b = _without_generic_doers(a, b, cached, new, lex, rules), _without_generic_doers(b, a, new, cached, lex, rules)
     word = _unmatched(b.content, a.content, lex, rules) or (_unmatched(a.content, b.content, lex, rules) if rules.both_ways else None)
     if word is not None:
         return f"no match for {word!r}"

@@ -55,11 +55,17 @@ DETERMINERS = frozenset("a an the my your his her its our their this that these 
 NOT_COUNTED = frozenset("plus minus times divided multiplied over of another other".split())
 # Spellings of one meaning, rewritten before the words are read: "15%" / "15 percent", "what is the number of X" /
 # "how many X", "in what way" / "how", "$5" / "5 dollars". (Not "from 1 to 100" / "between 1 and 100": one counts the
-# ends; not "into" / "to": "get into Harvard" is no way there; not "per" / "each": "miles per gallon" has an order.)
+# ends; "into" / "to" only after translate/convert: "get into Harvard" is no way there; "each X" becomes "per X", whose
+# object is compared like every relation's: "miles per gallon" / "gallons per mile" differ.)
 REWRITES = ((re.compile(r"(\d)\s*%"), r"\1 percent"),
             (re.compile(r"\bwhat(?: is| are| was| were)? the (?:total )?number of\b", re.I), "how many"),
             (re.compile(r"\bwhat number of\b", re.I), "how many"), (re.compile(r"\bin what way\b", re.I), "how"),
             (re.compile(r"\bwhat is (?:the|a) way to\b", re.I), "how to"),
+            # a year or decade: "during the 1920s" / "in the 1920s" (not "during the war": "in the war" may mean fighting it)
+            (re.compile(r"\bduring (the )?(\d{3,4}s?)\b", re.I), r"in \1\2"),
+            # translating or converting into a language or unit: "into German" / "to German" (not "get into Harvard")
+            (re.compile(r"\b(translat\w*|convert\w*)\b([^.?!;]*?)\binto\b", re.I), r"\1\2to"),
+            (re.compile(r"\beach (?!of\b|other\b)", re.I), "per "),  # "each night" / "per night"; what follows "per" must align
             (re.compile(r"\$\s?(\d[\d,.]*)"), r"\1 dollars"), (re.compile(r"\u20ac\s?(\d[\d,.]*)"), r"\1 euros"),
             (re.compile(r"\u00a3\s?(\d[\d,.]*)"), r"\1 pounds"))  # fmt: skip
 # Words before a final "one" that make it a pro-form ("the largest one", "which one"), as "a" before a noun.

@@ -184,5 +184,18 @@ def why_structure_differs(a: str, b: str) -> str | None:
     return None
 
 
+def generic_doer(said: str, other: str, word: str) -> bool:
+    """Whether ``word`` ("people", "someone") is in ``said`` the subject of a verb ``other`` puts in the passive without a
+    doer: "What language do people speak in Sweden?" / "Which language is spoken in Sweden?"."""
+    verbs = {verb for w, verb, role in structure(said).roles if w == word and role == SUBJECT}
+    with _lock:
+        doc = pipeline()(other)
+    return any(
+        t.pos_ == "VERB" and t.lemma_.lower() in verbs and any(c.dep_ == "nsubjpass" for c in t.children)
+        and not any(c.dep_ == "agent" for c in t.children)
+        for t in doc
+    )  # fmt: skip
+
+
 def _say(word: str) -> str:
     return "the question word" if word == "?" else repr(word)

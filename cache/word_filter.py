@@ -24,6 +24,7 @@ from array import array
 
 from pyroaring import BitMap
 
+from cache.guard import may_go_unmatched
 from cache.guard_parse import parse
 from cache.lexicon import Lexicon
 
@@ -66,12 +67,13 @@ class WordFilter:
         self._lock = threading.Lock()  # the index-sync thread writes, request threads read
 
     def _words(self, text: str, lookup: bool = False) -> list[set[int]]:
-        # A lookup leaves out the nouns the guard may drop as mere classes ("which city is the capital"): they need no match.
+        # A lookup leaves out the nouns the guard may drop as mere classes ("which city is the capital"), "people" and
+        # "number" (cache/guard.py's may_go_unmatched): they need no match.
         words = parse(text, self.lex)
         return [
             word_keys(word, self.lex)
             for (word, _), classifier in zip(words.content, words.classifier, strict=True)
-            if not classifier or not lookup
+            if not lookup or not (classifier or may_go_unmatched(word, words, self.lex))
         ]
 
     def add(self, namespace: str, number: int, text: str) -> None:

@@ -24,6 +24,10 @@ from cache.guard import Rules, why_different
         ("Is 91 a prime number?", "Is 91 prime?"),  # a numeral is a number
         ("What number is 7 times 8?", "What is 7 times 8?"),
         ("How do I merge a dict in Python?", "What's the way to merge a dict in Python?"),
+        ("What language do people speak in Sweden?", "Which language is spoken in Sweden?"),  # no one in particular
+        ("How did fashion change in the 1920s?", "How did fashion change during the 1920s?"),
+        ("Translate 'good night' from English into German.", "Translate 'good night' from English to German."),
+        ("How much sleep does a child need each night?", "How much sleep does a child need per night?"),
     ],
 )
 def test_rewordings_of_a_question_word_a_form_or_a_spelling_are_hits(cached, new):
@@ -36,6 +40,9 @@ def test_rewordings_of_a_question_word_a_form_or_a_spelling_are_hits(cached, new
     [
         ("What year did the war end?", "What day did the war end?"),
         ("What is the sky?", "What color is the sky?"),
+        ("Can someone hack my phone?", "Can I hack my phone?"),  # "someone" only for a passive without a doer
+        ("How do I get into Harvard?", "How do I get to Harvard?"),  # "into" as "to" only after translate / convert
+        ("How many times per day should I feed my puppy?", "How many times should I feed each puppy?"),
         ("What is Easter?", "When is Easter?"),  # a bare "what" is a question word of its own
         ("What is the capital of France?", "Where is the capital of France?"),
         ("At what age did Mozart die?", "When did Mozart die?"),  # review: not every time noun is "when"
