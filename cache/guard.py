@@ -42,7 +42,7 @@ from cache.classes import wh_class
 from cache.guard_parse import CLOSED, Parse, Rules, is_past, parse
 from cache.guard_words import IRREGULAR_DEGREE
 from cache.lexicon import Lexicon, lexicon
-from cache.structure import generic_doer, why_structure_differs
+from cache.structure_diff import generic_doer, why_structure_differs
 
 GENERIC_DOERS = frozenset("people someone somebody anyone anybody".split())  # no one in particular
 NUMBER_OF = re.compile(r"\bnumbers? of\b")

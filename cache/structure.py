@@ -1,13 +1,14 @@
 """Who does what to whom: the one check of the guard (``cache/guard.py``) that needs a sentence's grammar.
 
 Word alignment sees the same words on both sides of "Who killed Lincoln?" / "Who did Lincoln kill?",
-"What eats snakes?" / "What do snakes eat?" or "How do you say 'I love you'?" / "... 'you love me'?",
-and word order alone cannot tell a question ("Who did Lincoln kill?") from a passive ("Who was
-Lincoln killed by?"). A dependency parse can: each side's subjects and objects of each verb (a
-passive's subject is an object, its "by" phrase the subject), and a word that is the subject of a
-verb on one side and its object on the other refuses the hit. Only roles around the same verb are
-compared, so paraphrases that change the verb ("How many letters are in the alphabet?" / "How many
-letters does the alphabet have?") are left to the alignment.
+"What eats snakes?" / "What do snakes eat?" or "What is your name?" / "What is my name?", and word
+order alone cannot tell a question ("Who did Lincoln kill?") from a passive ("Who was Lincoln killed
+by?"). A dependency parse can. This module reads what it says of one prompt (``Structure``): the
+subjects and objects of each verb as the active voice has them, whose or of what each noun is, the
+question word's preposition, verbs under way, "I" and "you", a yes/no question's modality;
+``cache/structure_diff.py`` compares two. Only roles around the same verb are compared, so
+paraphrases that change the verb ("How many letters are in the alphabet?" / "How many letters does
+the alphabet have?") are left to the alignment.
 
 The parse is spaCy's small English pipeline (``en_core_web_sm`` 3.8.0: tagger, parser, lemmatizer).
 Explosion publishes its models on GitHub releases only, which this project's machines cannot reach;
@@ -24,6 +25,7 @@ import threading
 from dataclasses import dataclass
 
 from cache.lexicon import lexicon
+from cache.question_order import fronted_roles, subject_question_roles
 
 SUBJECT, OBJECT = "subject", "object"
 _QUESTION_WORDS = frozenset("who whom what which".split())  # not "that", a relative pronoun ("countries that use the euro")
@@ -33,6 +35,10 @@ _LIGHT_VERBS = frozenset("be have do".split())  # auxiliaries and copulas: their
 _PERSONS = {w: "i" for w in "i me my mine myself".split()} | {w: "you" for w in "you your yours yourself".split()}
 # what a yes/no question opens with (read as words: the small model tags "Do cats like milk?"'s "Do" as a main verb)
 _YES_NO = frozenset("do does did can could may might must should shall will would is are am was were has have had".split())
+_AUX = _YES_NO
+_RELATIVE = frozenset("that who whom which whose".split())
+_MODALS = frozenset("can could may might must should shall would".split())
+_NOT_OBJECTS = frozenset("NOUN PROPN DET NUM PRON ADJ".split())  # after a preposition without children: its object, misattached
 _lock = threading.Lock()  # one parse at a time per process: spaCy's pipelines are not documented as thread-safe
 
 
@@ -49,61 +55,110 @@ class Structure:
     """What the parse says of one prompt; each word is its lemma, "?" for a question word."""
 
     roles: frozenset[tuple[str, str, str]]  # (word, verb, role): subjects and objects as the active voice has them
-    relata: frozenset[tuple[str, str]]  # (noun, word): whose or of what ("Zeus's father", "the father of Zeus")
-    stranded: frozenset[tuple[str, str, str]]  # (preposition, head, word): "in love with Ross"; "?": "Who is Ross in love with?"
+    relata: frozenset[tuple[str, frozenset[str]]]  # (noun, words): whose or of what ("Zeus's father", "the father of Zeus")
+    # (preposition, head, word): "?" for a question word's ("Who is Ross in love with?", "In which country is Paris?")
+    preps: frozenset[tuple[str, str, str]]
     progressive: frozenset[tuple[str, bool]]  # (verb, under way): "are being written" / "are written"
-    # (slot, "i"/"you", acting): a person's verb role or noun ("my name"), and whether the prompt has the person doing something
-    persons: frozenset[tuple[tuple[str, ...], str, bool]]
+    persons: frozenset[tuple[tuple[str, str], str]]  # (slot, "i"/"you"): a person's verb role or noun ("my name")
+    generic_person: bool  # "How do I ...?", "Can I ...?", "What should I ...?": "I" and "you" may be anyone
     modality: frozenset[str] | None  # a yes/no question's modal verbs ("Can I tip?" / "Do I have to tip?"); None: no such question
     lemmas: frozenset[str]
+    names: frozenset[str]  # the lemmas of proper nouns ("Alexander the Great")
+
+
+def _antecedent(token):
+    """The noun a relative clause ("that inspired Star Wars", "whose son was ...") hangs on, or None."""
+    clause = token
+    while clause.dep_ != "relcl" and clause.head is not clause:
+        clause = clause.head
+    return clause.head if clause.dep_ == "relcl" else None
 
 
 def _word(token) -> str:
     lower = token.lower_
-    if lower == "whose":  # "the king whose son was Henry VIII": the king's son
-        clause = token
-        while clause.dep_ != "relcl" and clause.head is not clause:
-            clause = clause.head
-        return clause.head.lemma_.lower() if clause.dep_ == "relcl" else "?"
+    if lower in _RELATIVE and token.tag_ in ("WDT", "WP", "WP$") and (lower == "whose" or token.head.dep_ == "relcl"):
+        antecedent = _antecedent(token)  # "the movie that inspired Star Wars": the movie inspired it
+        return "?" if antecedent is None else _word(antecedent)
     if lower in _QUESTION_WORDS or any(child.dep_ == "det" and child.lower_ in _QUESTION_WORDS for child in token.children):
         return "?"  # "who", and "which country" in "In which country is Paris?"
     return token.lemma_.lower()
 
 
+def _phrase(token) -> frozenset[str]:
+    """The words of a noun phrase without its prepositional phrases and clauses ("Alexander the Great", "an array" of "an
+    array in JavaScript"), or {"?"} when a question word is in it."""
+    words, stack = set(), [token]
+    while stack:
+        t = stack.pop()
+        if t.dep_ not in ("det", "case", "punct") or t.lower_ in _QUESTION_WORDS or t is token:
+            words.add(_word(t) if t is not token or t.lower_ != "whose" else _word(t))
+        stack.extend(c for c in t.children if c.dep_ not in ("prep", "relcl", "acl", "cc", "conj"))
+    return frozenset({"?"} if "?" in words else words)
+
+
+def _passive(verb) -> bool:
+    """ "was discovered", "When was Newton born?": a participle after a form of "be" in its clause, no "have" between; read
+    by position, as the small model labels such a verb's subject and auxiliary unevenly."""
+    if verb.tag_ not in ("VBN", "VBD"):
+        return False
+    # within a relative clause, only its own words ("the person Trump defeated": no "is" of the main clause)
+    first = verb.left_edge.i if verb.dep_ == "relcl" else 0
+    for t in reversed(verb.doc[first : verb.i]):
+        if t.lemma_.lower() == "have" or (t.pos_ == "VERB" and t.tag_ != "VBG") or t.is_punct or t.lower_ in _RELATIVE:
+            return False
+        if t.lemma_.lower() == "be":
+            return True
+    return False
+
+
+def _stranded(prep) -> bool:
+    following = prep.doc[prep.i + 1] if prep.i + 1 < len(prep.doc) else None
+    return not any(True for _ in prep.children) and (following is None or following.pos_ not in _NOT_OBJECTS)
+
+
+def parsed(text: str):
+    with _lock:
+        return pipeline()(text)
+
+
 @functools.lru_cache(maxsize=16384)
 def structure(text: str) -> Structure:
-    with _lock:
-        doc = pipeline()(text)
-    roles, relata, stranded, progressive, persons = set(), set(), set(), set(), set()
-    acting = any(t.dep_ == "nsubj" and t.lower_ in _PERSONS and t.head.lemma_.lower() != "be" for t in doc)
+    doc = parsed(text)
+    roles, relata, preps, progressive, persons = set(), set(), set(), set(), set()
     for token in doc:
         head, dep, lower = token.head, token.dep_, token.lower_
-        if lower in _PERSONS:
-            slot = ("of", head.lemma_.lower()) if dep == "poss" else (dep, head.lemma_.lower())
-            persons.add((slot, _PERSONS[lower], acting))
-        if token.pos_ == "VERB":
+        if lower in _PERSONS:  # the slot: whose ("my name"), a subject (also a copula's "attr": "What zone are you in?") or other
+            kind = "of" if dep == "poss" else "subject" if dep in ("nsubj", "nsubjpass", "attr", "csubj") else "other"
+            persons.add(((kind, head.lemma_.lower()), _PERSONS[lower]))
+        if token.pos_ == "VERB" and any(c.dep_ in ("nsubj", "nsubjpass") for c in token.children):
             aux = [c for c in token.children if c.dep_ in ("aux", "auxpass")]
             under_way = any(c.tag_ == "VBG" for c in aux) or (token.tag_ == "VBG" and any(c.lemma_.lower() == "be" for c in aux))
             progressive.add((token.lemma_.lower(), under_way))
         if token.pos_ in ("NOUN", "PROPN"):
-            for child in token.children:
-                if child.dep_ == "poss" and child.lower_ not in _PERSONS:
-                    relata.add((token.lemma_.lower(), _word(child)))
-        if dep == "prep":
+            relata.update((token.lemma_.lower(), _phrase(c)) for c in token.children if c.dep_ == "poss" and c.lower_ not in _PERSONS)
+        if dep in ("prep", "agent"):
             objects = [c for c in token.children if c.dep_ in ("pobj", "pcomp")]
-            if not objects and any(True for _ in token.children):
-                continue  # an object the parse did not label ("the word for 'open'")
-            for obj in objects or [None]:  # none: stranded ("Who is Ross in love with?")
-                word = "?" if obj is None else _word(obj)
-                stranded.add((lower, head.lemma_.lower(), word))
-                if lower == "of" and head.pos_ in ("NOUN", "PROPN"):
-                    relata.add((head.lemma_.lower(), word))
+            if lower == "by" and head.pos_ == "VERB" and (_passive(head) or dep == "agent"):
+                if not objects and _stranded(token):  # "Who was Lincoln succeeded by?": the doer asked for
+                    roles.add(("?", head.lemma_.lower(), SUBJECT))
+                    preps.add(("by", head.lemma_.lower(), "?"))
+                roles.update((_word(o), head.lemma_.lower(), SUBJECT) for o in objects if o.dep_ == "pobj")
+                continue
+            if not objects and _stranded(token):
+                preps.add((lower, head.lemma_.lower(), "?"))
+            preps.update((lower, head.lemma_.lower(), _word(o)) for o in objects)
+            if head.pos_ == "VERB" and head.lemma_.lower() not in _LIGHT_VERBS:  # "Which countries does Brazil export coffee
+                # to?": the question word's role is "to" (only the question word's: other prepositions vary in paraphrases)
+                asked = [o for o in objects if o.dep_ == "pobj" and _word(o) == "?"] or ([] if objects or not _stranded(token) else [token])
+                roles.update(("?", head.lemma_.lower(), lower) for _ in asked[:1])
+            if lower == "of" and head.pos_ in ("NOUN", "PROPN"):
+                relata.update((head.lemma_.lower(), _phrase(o)) for o in objects if o.dep_ == "pobj")
+                if not objects and _stranded(token):
+                    relata.add((head.lemma_.lower(), frozenset({"?"})))
         if dep == "nsubj":
-            role = SUBJECT
+            role = OBJECT if head.pos_ == "VERB" and _passive(head) else SUBJECT
         elif dep in ("dobj", "nsubjpass"):
             role = OBJECT
-        elif dep == "pobj" and head.dep_ == "agent":  # "killed by Booth"
-            role, head = SUBJECT, head.head
         else:
             continue
         if head.pos_ != "VERB" or head.lemma_.lower() in _LIGHT_VERBS:
@@ -111,21 +166,30 @@ def structure(text: str) -> Structure:
         if token.tag_ in ("WP", "WDT") and lower not in _QUESTION_WORDS:
             continue
         roles.add((_word(token), head.lemma_.lower(), role))
-    roles |= _stranded_verb(doc)
-    lemmas = frozenset(t.lemma_.lower() for t in doc)
-    return Structure(*map(frozenset, (roles, relata, stranded, progressive, persons)), _modality(doc), lemmas)
+    for verb in doc:  # "the boy Hermione slapped": the noun is what the clause's verb did to
+        if verb.dep_ == "relcl" and verb.pos_ == "VERB" and not _passive(verb):
+            deps = {c.dep_ for c in verb.children}
+            if (
+                "nsubj" in deps
+                and not deps & {"dobj", "nsubjpass", "ccomp", "xcomp"}
+                and not any(c.lower_ in _RELATIVE for c in verb.children)
+            ):
+                roles.add((_word(verb.head), verb.lemma_.lower(), OBJECT))
+    roles = {r for r in roles if lexicon().base_forms(r[1]).get("v")}  # "What hunts owls?" read as "owls" the verb: dropped
+    if not any(word == "?" for word, _, _ in roles):
+        roles |= fronted_roles(doc, _word, parsed) or subject_question_roles(doc, _word, parsed)
+    lemmas, names = frozenset(t.lemma_.lower() for t in doc), frozenset(t.lemma_.lower() for t in doc if t.pos_ == "PROPN")
+    return Structure(*map(frozenset, (roles, relata, preps, progressive, persons)), _generic(doc), _modality(doc), lemmas, names)
 
 
-def _stranded_verb(doc) -> set[tuple[str, str, str]]:
-    """ "Who did Jesus betray?": the small model reads "Jesus betray" as a noun phrase; a question word, then a form of "do",
-    then words ending in one WordNet knows as a verb, is that verb's object, the words before it its subject."""
-    words = [t for t in doc if not t.is_punct]
-    if len(words) < 4 or words[0].lower_ not in _QUESTION_WORDS or words[1].lemma_.lower() != "do" or words[-1].pos_ == "VERB":
-        return set()
-    verbs = lexicon().base_forms(words[-1].lower_).get("v")
-    if not verbs or words[-2].pos_ not in ("NOUN", "PROPN"):
-        return set()
-    return {("?", verbs[0], OBJECT), (words[-2].lemma_.lower(), verbs[0], SUBJECT)}
+def _generic(doc) -> bool:
+    """A question whose "I" or "you" may be anyone: how to do something, or what one can or should do ("How do you boil an
+    egg?", "Can I freeze bread?", "What should I pack?"), not what the assistant is or does ("What languages do you speak?")."""
+    words = [t.lower_ for t in doc if not t.is_punct]
+    if any(t.lower_ in _PERSONS and t.dep_ in ("nsubj", "attr") and (t.head.lemma_.lower() == "be" or t.head.tag_ == "VBG") for t in doc):
+        return False  # "How am I feeling?", "Where are you?": the person's state, not a way to do something
+    asks = "how" in words[:3] or any(w in _MODALS or w == "need" for w in words[:4])
+    return bool(words) and (asks or any(w in ("if", "when") and n in ("i", "you") for w, n in zip(words, words[1:], strict=False)))
 
 
 def _modality(doc) -> frozenset[str] | None:
@@ -136,66 +200,3 @@ def _modality(doc) -> frozenset[str] | None:
     modals = {t.lemma_.lower() for t in doc if t.tag_ == "MD"}
     modals |= {"must" for t in doc if t.lemma_.lower() in ("have", "need") and any(c.dep_ == "xcomp" for c in t.children)}
     return frozenset(modals)
-
-
-def _by_key(items, size: int) -> dict:
-    out: dict = {}
-    for item in items:
-        out.setdefault(item[:size], set()).add(item[size])
-    return out
-
-
-def why_structure_differs(a: str, b: str) -> str | None:
-    """Why ``a`` and ``b`` ask about different doers, done-tos or owners, or None."""
-    x, y = structure(a), structure(b)
-    roles_x, roles_y = _by_key(x.roles, 2), _by_key(y.roles, 2)
-    for key in roles_x.keys() & roles_y.keys():  # "Who killed Lincoln?" / "Who did Lincoln kill?"
-        if roles_x[key] != roles_y[key] and roles_x[key] | roles_y[key] == {SUBJECT, OBJECT}:
-            one, other = "/".join(sorted(roles_x[key])), "/".join(sorted(roles_y[key]))
-            return f"{_say(key[0])} is {key[1]!r}'s {one} on one side, its {other} on the other"
-    for one, other in ((x, y), (y, x)):
-        # "Who did Aristotle tutor?" / "Who was Aristotle's tutor?": whose tutor is whom the verb tutors, its object
-        for word, verb, role in one.roles:
-            if role == SUBJECT and (verb, word) in other.relata:
-                return f"{_say(word)} does the {verb!r} on one side, is its object on the other"
-    for noun, whose in x.relata:  # "the king whose son was Henry VIII" / "the king who was Henry VIII's son"
-        theirs = {w for n, w in y.relata if n == noun} - {whose}
-        if theirs and whose in y.lemmas and (noun, whose) not in y.relata and theirs & x.lemmas:
-            return f"{noun!r} belongs to another on each side"
-    if x.modality is not None and y.modality is not None and x.modality != y.modality:
-        return "the question asks what may be done on one side, what must on the other"  # "Can I tip?" / "Do I have to tip?"
-    for pairs_x, pairs_y, what in (
-        (_by_key(x.relata, 1), _by_key(y.relata, 1), "whose"),
-        (_by_key(x.stranded, 2), _by_key(y.stranded, 2), "what"),
-    ):
-        for key in pairs_x.keys() & pairs_y.keys():  # "Who is Zeus the father of?" / "Who is the father of Zeus?"
-            if pairs_x[key] != pairs_y[key] and "?" in pairs_x[key] ^ pairs_y[key]:
-                return f"the question asks {what} {' '.join(reversed(key))!r} on one side only"
-    for verb, under_way in x.progressive:  # "What books are being written by Stephen King?" / "... are written by ..."
-        if (verb, not under_way) in y.progressive and (verb, under_way) not in y.progressive:
-            return f"{verb!r} is under way on one side only"
-    for slot, person, acting in x.persons:  # "What is your name?" / "What is my name?", "Who made you?" / "Who made me?"
-        for other_slot, other, other_acting in y.persons:
-            if slot != other_slot or person == other:
-                continue
-            doer = slot[0] == "nsubj" and slot[1] != "be"  # "How do I / you ..." asks for anyone's way
-            if not doer and not (slot[0] == "of" and acting and other_acting):  # "How do I / you reset my / your password?"
-                return "'I' and 'you' are different people here"
-    return None
-
-
-def generic_doer(said: str, other: str, word: str) -> bool:
-    """Whether ``word`` ("people", "someone") is in ``said`` the subject of a verb ``other`` puts in the passive without a
-    doer: "What language do people speak in Sweden?" / "Which language is spoken in Sweden?"."""
-    verbs = {verb for w, verb, role in structure(said).roles if w == word and role == SUBJECT}
-    with _lock:
-        doc = pipeline()(other)
-    return any(
-        t.pos_ == "VERB" and t.lemma_.lower() in verbs and any(c.dep_ == "nsubjpass" for c in t.children)
-        and not any(c.dep_ == "agent" for c in t.children)
-        for t in doc
-    )  # fmt: skip
-
-
-def _say(word: str) -> str:
-    return "the question word" if word == "?" else repr(word)

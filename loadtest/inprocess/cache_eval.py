@@ -7,6 +7,8 @@
   ``cache_fresh2.py``, ``cache_fresh3.py``: reported, never tuned on) and on ``cache_dev2.py`` (a second
   development set of heavy rewordings), with 95 % Wilson intervals; by category; and what each alignment
   rule costs: each one switched off in turn, and the embedding threshold alone.
+  The ``adversarial`` split (near misses written to break the rules) and the ``structure`` splits are read from
+  ``loadtest/inprocess/data/``.
 - ``duplicates``: the hit rate of the ``duplicates`` workload sent one request at a time through the
   real ResultCache on a real Redis (an answer is recorded after each miss, as the worker would).
 
@@ -34,8 +36,8 @@ from loadtest.report import write_json
 from loadtest.stats import percentile
 
 RULES_OFF = ("numbers", "function_words", "relations", "roles", "question_words", "tense", "person", "generic_person", "names", "degree",
-             "classifiers", "derived", "frame_verbs", "both_ways")  # fmt: skip
-SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3", "dev2", "adversarial")
+             "classifiers", "derived", "frame_verbs", "both_ways", "structure")  # fmt: skip
+SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3", "dev2", "adversarial", "structure", "structure_test")
 
 
 def rate(hits: int, total: int) -> dict:
@@ -49,7 +51,18 @@ def rate(hits: int, total: int) -> dict:
 def adversarial_pairs() -> list[dict]:
     """592 near misses written by a reviewer who read the guard's rules to break them (split ``adversarial``): each
     pair is a question a user could ask and whose answer differs, aimed at one rule (its ``category``)."""
-    text = (files("loadtest.inprocess") / "data" / "cache_adversarial.jsonl").read_text(encoding="utf-8")
+    return _data_pairs("cache_adversarial.jsonl")
+
+
+def structure_pairs() -> list[dict]:
+    """Paraphrases and near misses that keep or change who does what to whom (voice, possession, I/you, modality, clauses,
+    progressive), written by two helpers who had not seen the guard: split ``structure`` to tune the parse's checks on
+    (cache/structure.py), split ``structure_test`` reported, never tuned on."""
+    return _data_pairs("cache_structure_dev.jsonl") + _data_pairs("cache_structure_test.jsonl")
+
+
+def _data_pairs(name: str) -> list[dict]:
+    text = (files("loadtest.inprocess") / "data" / name).read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -58,7 +71,7 @@ def all_pairs() -> list[dict]:
     (cache_fresh3 repeats 23 pairs of the first set and 2 of cache_fresh: "Explain recursion in one sentence." / "... in detail.")."""
     seen: set[tuple[str, str]] = set()
     rows = []
-    for row in pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs() + dev2_pairs() + adversarial_pairs():
+    for row in pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs() + dev2_pairs() + adversarial_pairs() + structure_pairs():
         if (row["a"], row["b"]) not in seen:
             seen.add((row["a"], row["b"]))
             rows.append(row)

@@ -38,3 +38,15 @@ def test_the_fourth_set_covers_the_issues_categories_and_repeats_counted_once():
     earlier = {(r["a"], r["b"]) for r in pairs() + fresh_pairs() + fresh2_pairs()}
     assert len({(r["a"], r["b"]) for r in rows} & earlier) == 25
     assert len([r for r in all_pairs() if r["split"] == "fresh3"]) == len(rows) - 25
+
+
+def test_the_structure_sets_cover_who_does_what_to_whom():
+    from loadtest.inprocess.cache_eval import structure_pairs
+
+    rows = structure_pairs()
+    for split, least in (("structure", (300, 360)), ("structure_test", (220, 270))):
+        part = [r for r in rows if r["split"] == split]
+        labels = Counter(r["label"] for r in part)
+        assert labels["near_miss"] >= least[0] and labels["paraphrase"] >= least[1], (split, labels)
+        assert {r["category"] for r in part} == {"voice", "possession", "person", "modality", "clauses", "progressive"}
+        assert all(r["a"] != r["b"] for r in part)
