@@ -9,7 +9,6 @@ object ("What hunts owls?": the question word is the subject). A verb is a word 
 
 from __future__ import annotations
 
-from cache.guard_parse import is_past
 from cache.lexicon import lexicon
 
 SUBJECT, OBJECT = "subject", "object"
@@ -22,18 +21,28 @@ def _verb(token) -> str | None:
     return verbs[0] if verbs else None
 
 
-def _inflected(token) -> bool:
-    """ "hunts", "persuaded", "wrote": a verb's form that cannot be a plural noun's or a base form's alone."""
-    lower = token.lower_
-    return _verb(token) is not None and (token.tag_.startswith("VB") or lower.endswith("ed") or is_past(lower, lexicon()) or
-                                         (lower.endswith("s") and "n" not in lexicon().base_forms(lower)))  # fmt: skip
+def _may_be_verb(token) -> bool:
+    """A word WordNet knows as a verb and not a name ("Jobs", "Times" are no verbs here)."""
+    return _verb(token) is not None and not (token.i > 0 and token.text[:1].isupper())
 
 
-def _phrase_end(words, k: int) -> int:
-    """Past a question phrase's nouns and adjectives ("which functions", "what time zone")."""
-    while k < len(words) and words[k].lower_ not in AUX and words[k].pos_ in ("NOUN", "ADJ", "PROPN") and not _inflected(words[k]):
-        k += 1
-    return k
+def _role_of(token, verb) -> str | None:
+    """The role of ``token`` (a subject, object or prepositional object) around ``verb`` in a parsed statement."""
+    aux = {c.lemma_.lower() for c in verb.children if c.dep_ in ("aux", "auxpass")}
+    if token.dep_ == "nsubjpass" or (token.dep_ == "nsubj" and verb.tag_ == "VBN" and "be" in aux and "have" not in aux):
+        return OBJECT
+    if token.dep_ == "nsubj":
+        return SUBJECT
+    if token.dep_ == "dobj":
+        return OBJECT
+    if token.dep_ == "pobj":
+        return SUBJECT if token.head.dep_ == "agent" or token.head.lower_ == "by" else token.head.lower_
+    return None
+
+
+def _verb_of(token):
+    head = token.head.head if token.dep_ == "pobj" else token.head
+    return head if head.pos_ in ("VERB", "AUX") and _verb(head) and head.lemma_.lower() not in ("be", "have", "do") else None
 
 
 def fronted_roles(doc, word, parse) -> set[tuple[str, str, str]]:
@@ -47,11 +56,17 @@ def fronted_roles(doc, word, parse) -> set[tuple[str, str, str]]:
         return set()
     question, aux, rest = " ".join(t.lower_ for t in words[:k]), words[k], words[k + 1 :]
     be, stranded = aux.lemma_.lower() == "be", rest[-1].pos_ == "ADP"
-    candidates = [j for j in range(1, len(rest)) if _verb(rest[j]) and (not be or rest[j].lower_.endswith(("ing", "ed", "en")))]
+    start = next((i for i, t in enumerate(rest) if t.pos_ != "DET"), len(rest))  # the subject's first word
+    candidates = [
+        j for j in range(start + 1, len(rest)) if _may_be_verb(rest[j]) and (not be or rest[j].lower_.endswith(("ing", "ed", "en")))
+    ]
     for strict in (True, False):
         for j in candidates:
-            text = " ".join([rest[0].text[:1].upper() + rest[0].text[1:], *(t.text for t in rest[1:j]), aux.lower_,
-                             *(t.text for t in rest[j:]), question]) + "?"  # fmt: skip
+            # "Brazil will export coffee to which countries?": a modal before the verb's base form leaves the model no noun
+            # reading of it (after "do"/"does"/"did"); "is"/"was" stay, with their participle
+            helper, form = (aux.lower_, rest[j].text) if be else ("will", _verb(rest[j]))
+            text = " ".join([rest[0].text[:1].upper() + rest[0].text[1:], *(t.text for t in rest[1:j]), helper, form,
+                             *(t.text for t in rest[j + 1 :]), question]) + "?"  # fmt: skip
             statement = parse(text)
             verb, helper = statement[j + 1], statement[j]
             if strict and verb.pos_ != "VERB":
@@ -71,18 +86,56 @@ def _fronted(subject: str, verb: str, passive: bool, stranded: bool, last: str) 
 
 
 def subject_question_roles(doc, word, parse) -> set[tuple[str, str, str]]:
-    """ "What hunts owls?", "Which tables reference the orders table?": the question phrase replaced by "It", a statement
-    the model parses well ("It hunts owls."), trying each split after the question word where WordNet knows a verb."""
+    """ "What hunts owls?", "Which tables reference the orders table?", "Which language is spoken in Sweden?": the question
+    phrase replaced by "It", a statement the model parses well ("It hunts owls.", "It is spoken in Sweden."), trying each
+    split after the question word where an auxiliary or a word WordNet knows as a verb starts the rest."""
     words = [t for t in doc if not t.is_punct]
     if len(words) < 3 or words[0].lower_ not in QUESTION_WORDS:
         return set()
-    for k in range(1, min(4, len(words) - 1)):
-        if words[k].lower_ in AUX or _verb(words[k]) is None:
+    for k in range(2 if words[0].lower_ == "which" else 1, min(4, len(words) - 1)):  # "which tables": a noun
+        if words[k].lower_ not in AUX and not _may_be_verb(words[k]):
             continue
-        pronoun = "They" if words[k].lower_ == _verb(words[k]) else "It"  # "They export coffee to Brazil.", "It hunts owls."
+        pronoun = "They" if words[k].lower_ in ("are", "were", "do", "have") or words[k].lower_ == _verb(words[k]) else "It"
         statement = parse(" ".join([pronoun, *(t.text for t in words[k:])]) + ".")
-        verb = statement[1]
-        if verb.pos_ == "VERB" and any(c.dep_ == "nsubj" and c.i == 0 for c in verb.children):
-            objects = {(word(c), _verb(words[k]), OBJECT) for c in verb.children if c.dep_ == "dobj"}
-            return {("?", _verb(words[k]), SUBJECT)} | objects
+        verb = _verb_of(statement[0])
+        role = _role_of(statement[0], verb) if verb is not None else None
+        if role in (SUBJECT, OBJECT):
+            others = {
+                (word(c), _verb(verb), r)
+                for c in statement
+                if c.i > 0 and (v := _verb_of(c)) is not None and v.i == verb.i and (r := _role_of(c, verb)) in (SUBJECT, OBJECT)
+            }
+            return {("?", _verb(verb), role)} | others
     return set()
+
+
+def relative_roles(doc, word, parse) -> set[tuple[str, str, str]]:
+    """ "the song that samples Under Pressure" / "the song that Under Pressure samples": each relative clause re-read as a
+    statement with "it" for the noun before "that" / "who" / "which" ("It samples Under Pressure.", "Under Pressure
+    samples it."), so that noun's role and the clause's subject and object are the parse of a plain sentence."""
+    roles: set[tuple[str, str, str]] = set()
+    for pronoun in doc:
+        if pronoun.lower_ not in ("that", "who", "whom", "which") or pronoun.i == 0 or doc[pronoun.i - 1].pos_ not in ("NOUN", "PROPN"):
+            continue
+        clause = []
+        for t in doc[pronoun.i + 1 :]:
+            if t.is_punct:
+                break
+            clause.append(t)
+        if not clause:
+            continue
+        first = clause[0]
+        subject_relative = first.lower_ in AUX or (_may_be_verb(first) and first.tag_.startswith("VB"))
+        text = " ".join(t.text for t in clause)
+        if not subject_relative:  # "Under Pressure will sample it.": the verb's base form after a modal (see fronted_roles)
+            at = next((i for i, t in enumerate(clause) if i > 0 and _may_be_verb(t) and t.pos_ != "DET"), None)
+            if at is not None and clause[at - 1].lower_ not in AUX:
+                text = " ".join([*(t.text for t in clause[:at]), "will", _verb(clause[at]), *(t.text for t in clause[at + 1 :])])
+        statement = parse(f"It {text}." if subject_relative else f"{text[:1].upper()}{text[1:]} it.")
+        noun = word(doc[pronoun.i - 1])
+        for t in statement:
+            verb = _verb_of(t)
+            role = _role_of(t, verb) if verb is not None else None
+            if role is not None and (role in (SUBJECT, OBJECT) or t.lower_ == "it"):
+                roles.add((noun if t.lower_ == "it" else word(t), _verb(verb), role))
+    return roles

@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 
 from cache.lexicon import lexicon
-from cache.question_order import fronted_roles, subject_question_roles
+from cache.question_order import fronted_roles, relative_roles, subject_question_roles
 
 SUBJECT, OBJECT = "subject", "object"
 _QUESTION_WORDS = frozenset("who whom what which".split())  # not "that", a relative pronoun ("countries that use the euro")
@@ -176,8 +176,14 @@ def structure(text: str) -> Structure:
             ):
                 roles.add((_word(verb.head), verb.lemma_.lower(), OBJECT))
     roles = {r for r in roles if lexicon().base_forms(r[1]).get("v")}  # "What hunts owls?" read as "owls" the verb: dropped
-    if not any(word == "?" for word, _, _ in roles):
-        roles |= fronted_roles(doc, _word, parsed) or subject_question_roles(doc, _word, parsed)
+    # a question or a relative clause re-read as a statement (cache/question_order.py) replaces the model's own reading of
+    # its verb, which is often wrong for them
+    reread = fronted_roles(doc, _word, parsed) or subject_question_roles(doc, _word, parsed)
+    if reread:
+        roles = {r for r in roles if r[0] != "?"}
+    for found in (reread, relative_roles(doc, _word, parsed)):
+        verbs = {verb for _, verb, _ in found}
+        roles = {r for r in roles if r[1] not in verbs} | found
     lemmas, names = frozenset(t.lemma_.lower() for t in doc), frozenset(t.lemma_.lower() for t in doc if t.pos_ == "PROPN")
     return Structure(*map(frozenset, (roles, relata, preps, progressive, persons)), _generic(doc), _modality(doc), lemmas, names)
 
@@ -188,6 +194,8 @@ def _generic(doc) -> bool:
     words = [t.lower_ for t in doc if not t.is_punct]
     if any(t.lower_ in _PERSONS and t.dep_ in ("nsubj", "attr") and (t.head.lemma_.lower() == "be" or t.head.tag_ == "VBG") for t in doc):
         return False  # "How am I feeling?", "Where are you?": the person's state, not a way to do something
+    if len({_PERSONS[t.lower_] for t in doc if t.lower_ in _PERSONS and t.dep_ in ("nsubj", "poss")}) > 1:
+        return False  # "Can you delete my chat history?": two people, the assistant and the user
     asks = "how" in words[:3] or any(w in _MODALS or w == "need" for w in words[:4])
     return bool(words) and (asks or any(w in ("if", "when") and n in ("i", "you") for w, n in zip(words, words[1:], strict=False)))
 
