@@ -69,7 +69,7 @@ class Structure:
 def _antecedent(token):
     """The noun a relative clause ("that inspired Star Wars", "whose son was ...") hangs on, or None."""
     clause = token
-    while clause.dep_ != "relcl" and clause.head is not clause:
+    while clause.dep_ != "relcl" and clause.head.i != clause.i:  # spaCy makes a new Token per access: compare positions
         clause = clause.head
     return clause.head if clause.dep_ == "relcl" else None
 
@@ -90,8 +90,8 @@ def _phrase(token) -> frozenset[str]:
     words, stack = set(), [token]
     while stack:
         t = stack.pop()
-        if t.dep_ not in ("det", "case", "punct") or t.lower_ in _QUESTION_WORDS or t is token:
-            words.add(_word(t) if t is not token or t.lower_ != "whose" else _word(t))
+        if t.dep_ not in ("det", "case", "punct") or t.lower_ in _QUESTION_WORDS or t.i == token.i:
+            words.add(_word(t))
         stack.extend(c for c in t.children if c.dep_ not in ("prep", "relcl", "acl", "cc", "conj"))
     return frozenset({"?"} if "?" in words else words)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cache.guard import Rules, why_different
 from cache.structure import OBJECT, SUBJECT, structure
@@ -72,3 +76,24 @@ def test_the_word_alignment_alone_let_them_through():
 )
 def test_the_same_roles_in_other_words_pass(cached, new):
     assert why_structure_differs(cached, new) is None
+
+
+@pytest.mark.parametrize("text", ["Whose car is this?", "Whose is it?", "Who is whose father?", "that", "Which?", "", "?!", "By whom?"])
+def test_any_prompt_is_read_without_hanging(text):
+    """A question "whose" with no relative clause above it once looped for ever (spaCy's Tokens are new objects per access)."""
+    structure(text)
+    why_structure_differs(text, "Whose car is that?")
+
+
+_WORDS = "who whom whose what which that did does is was by to of in the a my your I you me it Lincoln killed kill eats owls hunt".split()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=9), st.sampled_from(["?", ".", ""]))
+def test_word_salad_is_read_in_bounded_time(words, end):
+    """Every reading ends (a thread that would still run after 10 s fails the test instead of hanging the suite)."""
+    text = " ".join(words) + end
+    worker = threading.Thread(target=lambda: why_structure_differs(text, "Who killed Lincoln?"), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), text
