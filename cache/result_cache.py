@@ -177,7 +177,11 @@ class ResultCache:
             if entry is None or entry.namespace != keys.namespace:
                 self.index.remove(keys.namespace, number)  # expired or evicted: forget it here too
                 continue
-            reason = why_different(entry.text, keys.text or "")
+            try:
+                reason = why_different(entry.text, keys.text or "")
+            except Exception:  # a guard that cannot decide refuses: a miss costs a generation, a wrong answer more
+                log.exception("the semantic cache's guard failed on a candidate; refused")
+                reason = "the guard failed"
             if reason is not None:
                 kind = _QUOTED.sub("X", reason)  # "no match for X": one counter per rule, not per word
                 self.stats.refused[kind] = self.stats.refused.get(kind, 0) + 1

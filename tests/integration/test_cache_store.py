@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -114,6 +115,9 @@ def test_semantic_lookup_rechecks_redis_and_the_guard(client):
     assert cache._nearest(same, near).entry.answer["output"] == "Paris."
     wrong = CacheKeys(exact="c", namespace="ns", text="What is the capital of Germany?", deterministic=True, greedy=True)
     assert cache._nearest(wrong, near) is None and cache.stats.refused
+    with mock.patch("cache.result_cache.why_different", side_effect=RuntimeError("a parser bug")):
+        assert cache._nearest(same, near) is None  # a guard that fails refuses: no 500, no unchecked answer
+    assert cache.stats.refused["the guard failed"] == 1
     other_ns = CacheKeys(exact="d", namespace="other", text="Tell me the capital of France.", deterministic=True, greedy=True)
     assert cache._nearest(other_ns, near) is None
     client.delete(store.entry_key(1))  # expired behind the index's back: dropped from the index too
