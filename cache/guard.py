@@ -100,6 +100,15 @@ def _aligned(a: tuple[str, bool], b: tuple[str, bool], lex: Lexicon, rules: Rule
     return bool(lex.senses(wa, depth) & lex.related(wb, depth) or lex.related(wa, depth) & lex.senses(wb, depth))
 
 
+def _without(side: Parse, drop: set[int]) -> Parse:
+    """``side`` without the content words at ``drop`` (and their roles and classifier marks)."""
+    if not drop:
+        return side
+    keep = [i for i in range(len(side.content)) if i not in drop]
+    return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
+                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+
+
 def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) -> Parse:
     """``side`` without a question noun the ``other`` side asks with its question word ("what year" / "when": cache/classes.py)."""
     drop: set[int] = set()
@@ -111,11 +120,7 @@ def _without_classifiers(side: Parse, other: Parse, lex: Lexicon, rules: Rules) 
         if asks is not None and asks in other.wh and not wh:
             drop.add(i)
             wh.add(asks)  # "What year was he born?" asks what "When was he born?" asks
-    if not drop:
-        return side
-    keep = [i for i in range(len(side.content)) if i not in drop]
-    return replace(side, wh=wh, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
-                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+    return replace(_without(side, drop), wh=wh) if drop else side  # the same object when nothing goes (why_different)
 
 
 def may_go_unmatched(word: str, side: Parse, lex: Lexicon) -> bool:
@@ -133,11 +138,7 @@ def _without_number_noun(side: Parse, other: Parse, lex: Lexicon) -> Parse:
     a numeral is a number. Not "the number of", a count ("how many": guard_words.REWRITES), nor when ``other`` says it too."""
     if any("number" in lex.base_forms(w).get("n", ()) for w, _ in other.content):
         return side
-    keep = [i for i, (w, name) in enumerate(side.content) if name or not _number_noun(w, side, lex)]
-    if len(keep) == len(side.content):
-        return side
-    return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
-                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+    return _without(side, {i for i, (w, name) in enumerate(side.content) if not name and _number_noun(w, side, lex)})
 
 
 def _same_question(a: Parse, b: Parse, lex: Lexicon) -> bool:
@@ -173,11 +174,7 @@ def _without_generic_doers(side: Parse, other: Parse, text: str, other_text: str
         and not any(_aligned(word, w, lex, rules) for w in other.content)
         and generic_doer(text, other_text, lex.base_forms(word[0]).get("n", (word[0],))[0])
     }
-    if not drop:
-        return side
-    keep = [i for i in range(len(side.content)) if i not in drop]
-    return replace(side, content=[side.content[i] for i in keep], roles=[side.roles[i] for i in keep],
-                   classifier=[side.classifier[i] for i in keep])  # fmt: skip
+    return _without(side, drop)
 
 
 def _same_skeleton(a: Parse, b: Parse, lex: Lexicon, rules: Rules) -> bool:

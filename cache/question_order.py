@@ -12,7 +12,7 @@ from __future__ import annotations
 from cache.lexicon import lexicon
 
 SUBJECT, OBJECT = "subject", "object"
-QUESTION_WORDS = frozenset("who whom what which".split())
+QUESTION_WORDS = frozenset("who whom what which".split())  # not "that", a relative pronoun ("countries that use the euro")
 AUX = frozenset("do does did can could may might must should shall will would is are am was were has have had".split())
 
 

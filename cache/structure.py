@@ -25,17 +25,13 @@ import threading
 from dataclasses import dataclass
 
 from cache.lexicon import lexicon
-from cache.question_order import fronted_roles, relative_roles, subject_question_roles
+from cache.question_order import AUX, OBJECT, QUESTION_WORDS, SUBJECT, fronted_roles, relative_roles, subject_question_roles
 
-SUBJECT, OBJECT = "subject", "object"
-_QUESTION_WORDS = frozenset("who whom what which".split())  # not "that", a relative pronoun ("countries that use the euro")
+__all__ = ["OBJECT", "SUBJECT", "Structure", "parsed", "pipeline", "structure"]
 _LIGHT_VERBS = frozenset("be have do".split())  # auxiliaries and copulas: their "subjects" are no agents
 # "I" and "you" mean one person in "How do I / you reset my / your password?" (the asker, as a doer), not in "What is your
 # name?" / "What is my name?" or "Who created you?" / "Who created me?"
 _PERSONS = {w: "i" for w in "i me my mine myself".split()} | {w: "you" for w in "you your yours yourself".split()}
-# what a yes/no question opens with (read as words: the small model tags "Do cats like milk?"'s "Do" as a main verb)
-_YES_NO = frozenset("do does did can could may might must should shall will would is are am was were has have had".split())
-_AUX = _YES_NO
 _RELATIVE = frozenset("that who whom which whose".split())
 _MODALS = frozenset("can could may might must should shall would".split())
 _NOT_OBJECTS = frozenset("NOUN PROPN DET NUM PRON ADJ".split())  # after a preposition without children: its object, misattached
@@ -79,7 +75,7 @@ def _word(token) -> str:
     if lower in _RELATIVE and token.tag_ in ("WDT", "WP", "WP$") and (lower == "whose" or token.head.dep_ == "relcl"):
         antecedent = _antecedent(token)  # "the movie that inspired Star Wars": the movie inspired it
         return "?" if antecedent is None else _word(antecedent)
-    if lower in _QUESTION_WORDS or any(child.dep_ == "det" and child.lower_ in _QUESTION_WORDS for child in token.children):
+    if lower in QUESTION_WORDS or any(child.dep_ == "det" and child.lower_ in QUESTION_WORDS for child in token.children):
         return "?"  # "who", and "which country" in "In which country is Paris?"
     return token.lemma_.lower()
 
@@ -90,7 +86,7 @@ def _phrase(token) -> frozenset[str]:
     words, stack = set(), [token]
     while stack:
         t = stack.pop()
-        if t.dep_ not in ("det", "case", "punct") or t.lower_ in _QUESTION_WORDS or t.i == token.i:
+        if t.dep_ not in ("det", "case", "punct") or t.lower_ in QUESTION_WORDS or t.i == token.i:
             words.add(_word(t))
         stack.extend(c for c in t.children if c.dep_ not in ("prep", "relcl", "acl", "cc", "conj"))
     return frozenset({"?"} if "?" in words else words)
@@ -163,7 +159,7 @@ def structure(text: str) -> Structure:
             continue
         if head.pos_ != "VERB" or head.lemma_.lower() in _LIGHT_VERBS:
             continue
-        if token.tag_ in ("WP", "WDT") and lower not in _QUESTION_WORDS:
+        if token.tag_ in ("WP", "WDT") and lower not in QUESTION_WORDS:
             continue
         roles.add((_word(token), head.lemma_.lower(), role))
     for verb in doc:  # "the boy Hermione slapped": the noun is what the clause's verb did to
@@ -203,7 +199,8 @@ def _generic(doc) -> bool:
 def _modality(doc) -> frozenset[str] | None:
     """A yes/no question's modal verbs: "can", "must" for "have to" / "need to"; None for any other prompt."""
     words = [t for t in doc if not t.is_punct]
-    if not words or words[0].lower_ not in _YES_NO or any(t.tag_ in ("WP", "WRB", "WDT", "WP$") for t in doc):
+    # what a yes/no question opens with, read as words (the small model tags "Do cats like milk?"'s "Do" as a main verb)
+    if not words or words[0].lower_ not in AUX or any(t.tag_ in ("WP", "WRB", "WDT", "WP$") for t in doc):
         return None
     modals = {t.lemma_.lower() for t in doc if t.tag_ == "MD"}
     modals |= {"must" for t in doc if t.lemma_.lower() in ("have", "need") and any(c.dep_ == "xcomp" for c in t.children)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cache.structure import OBJECT, SUBJECT, Structure, parsed, structure
+from cache.structure import OBJECT, SUBJECT, Structure, structure
 
 
 def _by_key(items, size: int) -> dict:
@@ -83,12 +83,12 @@ def generic_doer(said: str, other: str, word: str) -> bool:
     """Whether ``word`` ("people", "someone") is in ``said`` the subject of a verb ``other`` puts in the passive without a
     doer: "What language do people speak in Sweden?" / "Which language is spoken in Sweden?"."""
     verbs = {verb for w, verb, role in structure(said).roles if w == word and role == SUBJECT}
-    if not verbs or any(role == SUBJECT and verb in verbs for _, verb, role in structure(other).roles):
+    theirs = structure(other)
+    if not verbs or any(role == SUBJECT and verb in verbs for _, verb, role in theirs.roles):
         return False
-    # the verb in the passive: no doer named (above), a subject (which the small model often labels plainly)
-    return any(
-        t.pos_ == "VERB" and t.lemma_.lower() in verbs and any(c.dep_.startswith("nsubj") for c in t.children) for t in parsed(other)
-    )
+    # the verb in the passive: no doer named (above), a subject (which the small model often labels plainly): the verbs
+    # with a subject are those whose aspect ``progressive`` records
+    return any(verb in verbs for verb, _ in theirs.progressive)
 
 
 def _say(word: str) -> str:
