@@ -37,8 +37,9 @@ def whole_read_deadline(seconds: float) -> contextlib.AbstractContextManager:
 
 
 class BodyDeadline:
-    def __init__(self, app: Callable[..., Iterable[bytes]], timeout_s: float, max_bytes: int) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], timeout_s: float, max_bytes: int, large_paths: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.large_paths = large_paths  # routes with bodies of their own limit (file uploads), streamed to their view
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
 
@@ -46,7 +47,7 @@ class BodyDeadline:
         sock = environ.get("gunicorn.socket")  # absent in-process (the Flask test client): nothing to wait on
         length = environ.get("CONTENT_LENGTH") or ""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if sock is None or not (chunked or length.strip() not in ("", "0")):
+        if sock is None or not (chunked or length.strip() not in ("", "0")) or environ.get("PATH_INFO") in self.large_paths:
             return self.app(environ, start_response)
         if not chunked and (not length.strip().isdigit() or int(length) > self.max_bytes):
             return self.app(environ, start_response)  # werkzeug answers a bad length; Flask a 413

@@ -16,9 +16,13 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_AFTER_S = 2  # a Redis restart from its AOF takes about this long for a small data set
 
 
-def error_response(status: int, type_: str, message: str, param: str | None = None, code: str | None = None):
+def error_body(type_: str, message: str, param: str | None = None, code: str | None = None) -> dict:
     """The one error shape, which is also OpenAI's: ``{"error": {"message", "type", "param", "code"}}``."""
-    return jsonify(error={"message": message, "type": type_, "param": param, "code": code}), status
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def error_response(status: int, type_: str, message: str, param: str | None = None, code: str | None = None):
+    return jsonify(error_body(type_, message, param, code)), status
 
 
 class ApiError(Exception):

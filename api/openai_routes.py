@@ -14,9 +14,10 @@ from flask import Blueprint, request
 
 from api.auth import require_tenant
 from api.errors import error_response
+from api.openai_reply import choices_of, completion_body, first_problem
 from api.openai_schemas import EMBEDDING_MODEL, ChatCompletionRequest, CompletionRequest, parse_openai
-from api.openai_shapes import Choice, Shaper, choice_body
-from api.openai_stream import StreamPlan, follow_all, stream_chunks, total_usage
+from api.openai_shapes import Choice, Shaper
+from api.openai_stream import StreamPlan, follow_all, stream_chunks
 from api.services import Services, services
 from api.sse import client_gone, sse_response
 from api.view_helpers import cache_header, json_body, submit, submitter_for
@@ -97,16 +98,11 @@ def completions():
     return respond(start(CompletionRequest), kind="text")
 
 
-def choices_of(started: Started, kind: str) -> list[Choice]:
-    per_prompt = started.body.num_choices
-    echo = kind == "text" and bool(getattr(started.body, "echo", False))
-    return [Choice(index=i, prompt_index=i // per_prompt, prefix=(r.prompt or "") if echo else "") for i, r in enumerate(started.requests)]
-
-
 def respond(started: Started, *, kind: str):
     svc, body, first = started.svc, started.body, started.jobs[0]
     response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + first["id"]
-    choices, shaper, model = choices_of(started, kind), Shaper(started.submitter.prompts.tokenizer), started.submitter.model_name
+    choices = choices_of(body, started.requests, kind)
+    shaper, model = Shaper(started.submitter.prompts.tokenizer), started.submitter.model_name
     options = body.stream_options
     continuous = bool(options and options.continuous_usage_stats)
     echo_logprobs = kind == "text" and bool(getattr(body, "echo", False)) and body.wants_logprobs
@@ -119,17 +115,12 @@ def respond(started: Started, *, kind: str):
         return sse_response(stream_chunks(svc, plan, shaper, started.sources, started.cancel_all), headers=started.headers())
     if not wait_all(started, choices, request.environ):
         return error_response(499, "client_closed_request", "the client went away; the job was cancelled")
-    for choice in choices:
-        logprobs = choice.logprobs if body.wants_logprobs else None
-        error = final_error(choice.final or {}, logprobs, prompt_missing=echo_logprobs and not choice.prompt_logprobs)
-        if error is not None:
-            started.cancel_all()
-            return error
-    reply = {"id": response_id, "object": "chat.completion" if kind == "chat" else "text_completion",
-             "created": int(first["created_at"]), "model": model,
-             "choices": [choice_body(shaper, c, kind=kind, wants_logprobs=body.wants_logprobs, prompt_ids=prompt_ids[c.index])
-                         for c in choices],
-             "usage": total_usage(choices, None)}  # fmt: skip
+    problem = first_problem(body, choices, echo_logprobs)
+    if problem is not None:
+        started.cancel_all()
+        return problem[1], problem[0]
+    reply = completion_body(response_id=response_id, created=int(first["created_at"]), model=model, kind=kind, body=body,
+                            choices=choices, shaper=shaper, prompt_ids=prompt_ids)  # fmt: skip
     return reply, 200, started.headers()
 
 
@@ -142,16 +133,3 @@ def wait_all(started: Started, choices: list[Choice], environ: dict) -> bool:
         if item is not None:
             choices[item[0]].add(item[1])
     return True
-
-
-def final_error(final: dict[str, Any], logprobs: list | None = None, prompt_missing: bool = False):
-    """The error reply for a choice that did not succeed (or whose log probabilities are missing), or None."""
-    if final.get("status") == "expired" and not final.get("output"):
-        return error_response(504, "timeout", "deadline_s passed before the job produced anything", code="deadline_exceeded")
-    if final.get("status") not in ("succeeded", "expired"):
-        error = final.get("error") or {}
-        return error_response(500, "server_error", f"generation {final.get('status')}: {error.get('message', 'no detail')}")
-    missing = logprobs is not None and len(logprobs) < (final.get("usage") or {}).get("completion_tokens", 0)
-    if missing or prompt_missing:  # never a silent gap
-        return error_response(500, "server_error", "the job's token events, which carry the log probabilities, are no longer kept")
-    return None

@@ -97,3 +97,16 @@ def choice_body(shaper: Shaper, choice: Choice, *, kind: str, wants_logprobs: bo
         echoed = shaper.echoed_prompt(prompt_ids or [], choice.prompt_logprobs or []) if choice.prefix else []
         body["logprobs"] = shaper.completion_logprobs([*echoed, *choice.logprobs])
     return body
+
+
+def total_usage(choices: list[Choice], prompt_tokens: int | None) -> dict[str, int]:
+    """Prompt tokens once per distinct prompt (OpenAI counts a prompt once whatever ``n``), completions all."""
+    finals = [c.final for c in choices if c.final is not None]
+    completion = sum((f.get("usage") or {}).get("completion_tokens", 0) for f in finals)
+    if prompt_tokens is None:
+        seen: dict[str, int] = {}
+        for c in choices:
+            if c.final is not None and c.final.get("usage"):
+                seen.setdefault(c.prompt_index, c.final["usage"]["prompt_tokens"])
+        prompt_tokens = sum(seen.values())
+    return usage(prompt_tokens, completion)

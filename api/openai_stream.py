@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from api.openai_shapes import Choice, Shaper, finish_reason, usage
+from api.openai_shapes import Choice, Shaper, finish_reason, total_usage, usage
 from api.services import Services
 from api.sse import KEEPALIVE
 from app.jobs.event_hub import follow
@@ -149,16 +149,3 @@ def token_chunk(plan: StreamPlan, shaper: Shaper, choice: Choice, event: dict[st
         offset = len(choice.prefix) + len(choice.text) - len(event["text"]) if not first else 0
         logprobs = shaper.completion_logprobs([*echoed, *entries], text_offset=offset)
     return {"index": choice.index, "text": text, "finish_reason": None, "logprobs": logprobs}
-
-
-def total_usage(choices: list[Choice], prompt_tokens: int | None) -> dict[str, int]:
-    """Prompt tokens once per distinct prompt (OpenAI counts a prompt once whatever ``n``), completions all."""
-    finals = [c.final for c in choices if c.final is not None]
-    completion = sum((f.get("usage") or {}).get("completion_tokens", 0) for f in finals)
-    if prompt_tokens is None:
-        seen: dict[str, int] = {}
-        for c in choices:
-            if c.final is not None and c.final.get("usage"):
-                seen.setdefault(c.prompt_index, c.final["usage"]["prompt_tokens"])
-        prompt_tokens = sum(seen.values())
-    return usage(prompt_tokens, completion)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
+from app.batches.file_store import FileStore
+from app.batches.files import FileRegistry
+from app.batches.store import BatchStore
 from app.config import Config
 from app.flags.api_applier import ApiFlagApplier
 from app.flags.store import FlagStore
@@ -49,6 +52,9 @@ class Services:
     metrics: ApiMetrics
     flags: ApiFlagApplier
     sweeper: Sweeper  # requeues a dead worker's jobs, expires deadlines, samples the drain rate
+    files: FileRegistry  # uploaded files and batch outputs: metadata in Redis, bytes in the file store
+    batches: BatchStore
+    batch_sweeper: Sweeper | None = None  # the batch runner's rounds (started by create_app)
 
     @classmethod
     def build(cls, config: Config) -> Services:
@@ -98,7 +104,9 @@ class Services:
 
         reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), resend)
         resender = RestartResender(client, keys, resend)
-        chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample]
+        files = FileRegistry(client, keys.prefix, FileStore(config.batches.files_url), config.batches.tenant_max_file_bytes)
+        chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample,
+                  files.delete_expired]  # fmt: skip
         sweeper = Sweeper(chores).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(
@@ -114,12 +122,16 @@ class Services:
             metrics=metrics,
             flags=flags,
             sweeper=sweeper,
+            files=files,
+            batches=BatchStore(client, keys.prefix, config.job_ttl_s),
         )
 
     def stop(self) -> None:
         """Stop the background threads this process started (flag poller, sweeper, event hub)."""
         self.flags.stop()
         self.sweeper.stop()
+        if self.batch_sweeper is not None:
+            self.batch_sweeper.stop()
         self.hub.stop()
 
 

@@ -56,3 +56,16 @@ def cache_header(job: dict) -> str:
     the strictness the request got (``off``, ``exact``, ``semantic``)."""
     result = f"hit; tier={job['cache']['tier']}" if job["cached"] else "coalesced" if job.get("coalesced_with") else "miss"
     return f"{result}; mode={job['cache_mode']}" if job.get("cache_mode") else result
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequestError(name, f"{name}: must be an integer") from None
+    if not low <= value <= high:
+        raise InvalidRequestError(name, f"{name}: must be {low} to {high}, got {value}")
+    return value

@@ -30,6 +30,7 @@ __all__ = [
     "RUNNER_MODES",
     "SPECULATIVE_MODES",
     "ApiConfig",
+    "BatchConfig",
     "CacheConfig",
     "Config",
     "ModelConfig",
@@ -189,6 +190,16 @@ class TracingConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    files_url: str  # a folder or an fsspec URL
+    tenant_max_batches: int = 0  # 0: no cap
+    tenant_max_file_bytes: int = 0  # 0: no cap
+    headroom: int = 0  # app/batches/pace.py
+    yield_inflight: int = 1
+    max_inflight: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     redis: RedisConfig
     model: ModelConfig
@@ -200,6 +211,7 @@ class Config:
     events_ttl_s: int  # a job's event stream, after its final event
     flower_port: int
     run_dir: Path
+    batches: BatchConfig
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -285,4 +297,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         events_ttl_s=s.events_ttl,
         flower_port=s.flower_port,
         run_dir=s.run_dir,
+        batches=BatchConfig(
+            files_url=s.files_dir or str((s.run_dir / "files").resolve()),
+            tenant_max_batches=s.tenant_max_batches,
+            tenant_max_file_bytes=s.tenant_max_file_bytes,
+            headroom=s.batch_headroom,
+            yield_inflight=s.batch_yield_inflight,
+            max_inflight=s.batch_max_inflight,
+        ),
     )

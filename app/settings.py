@@ -238,6 +238,20 @@ class Settings(RedisSettings):
     )
     otlp_endpoint: str = Field("http://127.0.0.1:4318/v1/traces", description="Where `LLMJOBS_TRACING=otlp` sends spans (OTLP over HTTP).")
     run_dir: ExpandedPath = Field(Path(".run"), description="Folder for the embedded Redis's data and logs under `llmjobs up`.")
+    files_dir: str = Field(
+        "",
+        description="Where uploaded files and batch outputs are kept (Redis holds their metadata only): a folder, or any fsspec URL "
+        "such as `s3://bucket/prefix` for several hosts; empty: `files/` under `LLMJOBS_RUN_DIR`.",
+    )
+    tenant_max_batches: int = Field(0, ge=0, description="Batches one tenant may have not yet ended (more: `429`); 0: no cap.")
+    tenant_max_file_bytes: int = Field(0, ge=0, description="Bytes of uploaded files one tenant may store (more: `413`); 0: no cap.")
+    batch_headroom: int = Field(
+        0, ge=0, description="Worker slots batch lines always leave free for interactive jobs; 0: an eighth of the live slots (at least 1)."
+    )
+    batch_yield_inflight: int = Field(
+        1, ge=1, description="Batch lines queued or running at once, all batches together, while interactive jobs are queued or running."
+    )
+    batch_max_inflight: int = Field(0, ge=0, description="Most batch lines queued or running at once, all batches together; 0: no cap.")
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

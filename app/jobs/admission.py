@@ -71,6 +71,7 @@ def admit(
                 token_ids=[int(t) for t in answer.get("token_ids", [])],
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
                 cache_mode=mode,
+                job_id=job_id,
             )
             return Admission(job, None, "hit", tier)
         if not coalesce:  # an urgent or deadline-bound request must not wait behind another job

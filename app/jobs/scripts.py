@@ -231,6 +231,7 @@ return requeued
 # API processes submitting at once never overshoot them. Returns 1 if queued, 0 if the queue is
 # full, -1 if the tenant has its most jobs queued or running.
 CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end  -- a batch line's fixed id, submitted before
 if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[2]))  -- records long expired

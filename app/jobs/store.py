@@ -35,6 +35,7 @@ from app.jobs.replica_wait import ReplicaWait
 from app.jobs.routing import ModelKeys
 from app.redis_conn import Keys
 
+EXISTS = 2  # what create() answers when a job of that id is stored already
 LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
 
 
@@ -72,7 +73,8 @@ class JobStore:
         max_queued: int = 0, max_active: int = 0, cache_mode: str = "",
     ) -> dict[str, Any] | int:  # fmt: skip
         """Store a new queued job and return its record; or, refused, 0 when ``max_queued`` jobs
-        already wait, -1 when the tenant has ``max_active`` jobs queued or running. ``cache_ticket``
+        already wait, -1 when the tenant has ``max_active`` jobs queued or running, :data:`EXISTS` when
+        a job of ``job_id`` is stored already. ``cache_ticket``
         tells the worker where to cache the answer once it succeeds."""
         job_id = job_id or new_job_id()
         now = time.time()
@@ -111,9 +113,10 @@ class JobStore:
         token_ids: list[int],
         cache: dict[str, Any],
         cache_mode: str = "",
+        job_id: str | None = None,
     ) -> dict[str, Any]:
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         now = time.time()
         fields = new_fields(job_id, request, tenant, model, now, JobStatus.SUCCEEDED.value)
         timings = {"queue_wait_s": 0.0, "ttft_s": 0.0, "generation_s": 0.0, "total_s": 0.0}
@@ -160,6 +163,9 @@ class JobStore:
         stays in the record (what erasing the job needs): its prompt text and embedding would
         otherwise be kept a second time, beside the request and the cache entry, for the job's ttl."""
         return self._take_ticket(keys=[self.keys.job(job_id)])
+
+    def exists(self, job_id: str) -> bool:
+        return bool(self.redis.exists(self.keys.job(job_id)))
 
     def discard(self, job_id: str) -> None:
         """Remove a job whose enqueueing failed, so no record promises work that never comes."""

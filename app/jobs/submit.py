@@ -20,7 +20,7 @@ from app.jobs.prompts import PromptBuilder
 from app.jobs.rate_limits import TenantRateLimits
 from app.jobs.record import DEFAULT_PRIORITY, new_job_id
 from app.jobs.request import JobRequest
-from app.jobs.store import JobStore
+from app.jobs.store import EXISTS, JobStore
 from app.obs import tracing
 from cache.keys import cache_keys
 from cache.result_cache import MODES, ResultCache
@@ -77,12 +77,18 @@ class SubmitService:
         self.max_active = max_active  # per tenant, queued + running; 0: no cap
         self.active_limits = dict(active_limits or {})  # tenant -> its own cap
 
-    def submit(self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy()) -> Submission:
-        """Accept ``request`` for ``tenant``; raise :class:`OverloadedError` past a limit."""
+    def submit(
+        self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy(), *, job_id: str | None = None, batch: bool = False
+    ) -> Submission:
+        """Accept ``request`` for ``tenant``; raise :class:`OverloadedError` past a limit.
+
+        ``job_id``: the id to give the job (a batch line's, derived from its batch and line); a job of that id
+        that exists already is returned as it is, nothing sent. ``batch``: a batch line, which the batch's own
+        caps pace instead of the tenant's rate and active-job limits (the queue bound still applies)."""
         try:
-            headers = self.rate_limits.check(tenant) if self.rate_limits is not None else {}
+            headers = self.rate_limits.check(tenant) if self.rate_limits is not None and not batch else {}
             with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
-                job, served_by = self._submit(request, tenant, policy)
+                job, served_by = self._submit(request, tenant, policy, job_id or new_job_id(), batch)
                 span.set_attributes(
                     {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
                 )
@@ -92,12 +98,11 @@ class SubmitService:
         self.metrics.job_submitted(served_by)
         return Submission(job, headers)
 
-    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy) -> tuple[dict[str, Any], str]:
+    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy, job_id: str, batch: bool) -> tuple[dict[str, Any], str]:
         sampling = request.sampling(self.default_max_tokens)
         prompt_ids = self.prompts.token_ids(request)
         self.prompts.check_fits(len(prompt_ids), sampling["max_tokens"])
         stored = request.stored()
-        job_id = new_job_id()
         ticket = None
         mode = self.cache.mode_for(tenant, policy.mode if policy.use and request.cache else "off")
         if mode == "off":  # the server's, the tenant's or the request's choice
@@ -120,9 +125,13 @@ class SubmitService:
             job_id=job_id,
             cache_ticket=ticket.to_json() if ticket else None,
             max_queued=self.max_queued,
-            max_active=self.active_limits.get(tenant, self.max_active),
+            max_active=0 if batch else self.active_limits.get(tenant, self.max_active),
             cache_mode=mode,
         )
+        if job == EXISTS:  # a batch line submitted before, by a feeder that died before recording it
+            if ticket is not None:
+                self.cache.store.release_inflight(ticket.exact, job_id)
+            return self.jobs.get(job_id), "queue"
         if not isinstance(job, dict):
             if ticket is not None:
                 self.cache.store.release_inflight(ticket.exact, job_id)  # identical requests must not wait on a job that never was

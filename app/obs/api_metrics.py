@@ -31,6 +31,20 @@ class ApiMetrics:
             "Jobs accepted though fewer replicas than LLMJOBS_REDIS_WAIT_REPLICAS acknowledged them in time (a failover could lose them).",
             **kwargs,
         )
+        self.batch_lines_ended = Counter(
+            PREFIX + "batch_lines", "Batch lines written to their batch's output (completed) or error file (failed).", ["outcome"], **kwargs
+        )
+        self.batches_ended = Counter(PREFIX + "batches_ended", "Batches that ended, by final status.", ["status"], **kwargs)
+
+    def batch_lines(self, *, completed: int = 0, failed: int = 0) -> None:
+        """Lines/s is this counter's rate."""
+        if completed:
+            self.batch_lines_ended.labels(outcome="completed").inc(completed)
+        if failed:
+            self.batch_lines_ended.labels(outcome="failed").inc(failed)
+
+    def batch_ended(self, status: str) -> None:
+        self.batches_ended.labels(status=status).inc()
 
     def cache_lookup(self, tier: str, result: str) -> None:
         self.cache_lookups.labels(tier=tier, result=result).inc()
@@ -79,6 +93,7 @@ class SystemState:
     jobs_started: int = 0  # ever, by every worker (a Redis counter): with queue_depth, whether the queue drains
     redis_memory: dict[str, int] = field(default_factory=dict)  # INFO memory: used_memory, maxmemory, total_system_memory
     models: dict[str, ModelLoad] = field(default_factory=dict)  # model id -> its load
+    batches: dict[str, int] = field(default_factory=dict)  # BatchLoad: active batches, their lines waiting and in flight
 
 
 # Redis' INFO memory fields the alerts read (deploy/alerts.yml: Redis memory near its limit).
@@ -86,6 +101,13 @@ REDIS_MEMORY = {
     "used_memory": "Memory Redis holds for data (INFO memory used_memory).",
     "maxmemory": "Redis' maxmemory (0: no limit set; then the host's memory is the limit).",
     "total_system_memory": "Memory of the host Redis runs on.",
+}
+
+
+BATCH_GAUGES = {
+    "batches_active": "Batches that have not ended (validating, in progress, finalizing, cancelling).",
+    "batch_lines_waiting": "Lines of active batches not yet fed to the queue (the batch queue depth).",
+    "batch_lines_in_flight": "Lines of active batches queued or running as jobs now.",
 }
 
 
@@ -108,6 +130,8 @@ class SystemCollector(Collector):
             yield gauge
         for name, doc in REDIS_MEMORY.items():
             yield GaugeMetricFamily(PREFIX + "redis_" + name + "_bytes", doc, value=state.redis_memory.get(name, 0))
+        for name, doc in BATCH_GAUGES.items():
+            yield GaugeMetricFamily(PREFIX + name, doc, value=state.batches.get(name, 0))
         restarts = CounterMetricFamily(
             PREFIX + "process_restarts", "Processes `llmjobs up` started again after they died.", labels=["process"]
         )
@@ -129,7 +153,9 @@ def render_api_metrics(system: Collector, *, multiprocess_dir: str) -> tuple[byt
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (api_metrics().cache_lookups, api_metrics().submitted, api_metrics().rejected, api_metrics().unreplicated):
+        metrics = api_metrics()
+        for collector in (metrics.cache_lookups, metrics.submitted, metrics.rejected, metrics.unreplicated, metrics.batch_lines_ended,
+                          metrics.batches_ended):  # fmt: skip
             registry.register(collector)
     registry.register(system)
     return generate_latest(registry), CONTENT_TYPE_LATEST

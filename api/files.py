@@ -1,0 +1,147 @@
+"""OpenAI's Files API for batch input and output: upload, list, get, download, delete.
+
+Bytes go to the file store (a folder or an fsspec URL), metadata to Redis; each file is its tenant's
+alone (another tenant's id is a 404). The upload route alone takes bodies past LLMJOBS_MAX_BODY_BYTES,
+up to OpenAI's 200 MB for a batch file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, abort, g, request
+
+from api.auth import require_tenant
+from api.errors import ApiError
+from api.services import services
+from api.view_helpers import int_arg
+from app.batches.files import DEFAULT_EXPIRES_S, MAX_FILE_BYTES, MAX_FILE_LINES, FileInUse, QuotaExceeded, StoredFile, new_file_id
+from app.errors import InvalidRequestError
+
+bp = Blueprint("files", __name__, url_prefix="/v1")
+bp.before_request(require_tenant)
+
+UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope and form fields around the file itself
+MIN_EXPIRES_S, MAX_EXPIRES_S = 3600, 30 * 86400  # OpenAI's bounds for expires_after.seconds
+MAX_LIST = 10_000
+
+
+@bp.before_request
+def _large_uploads() -> None:
+    if request.endpoint == "files.upload":
+        request.max_content_length = MAX_FILE_BYTES + UPLOAD_OVERHEAD
+
+
+@bp.post("/files")
+def upload():
+    """Upload a JSONL file of batch requests (multipart: ``file``, ``purpose=batch``, optional
+    ``expires_after[anchor]=created_at`` and ``expires_after[seconds]``)."""
+    purpose = request.form.get("purpose")
+    if not purpose:
+        raise InvalidRequestError("purpose", "Missing required parameter: 'purpose'.")
+    if purpose != "batch":
+        raise InvalidRequestError("purpose", f"purpose: this server stores batch input files only ('batch'), got {purpose!r}")
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidRequestError("file", "Missing required parameter: 'file' (a multipart file part).")
+    expires_s = expires_after(request.form.get("expires_after[anchor]"), request.form.get("expires_after[seconds]"))
+    svc, file_id = services(), new_file_id()
+    lines = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal lines
+        while chunk := upload.stream.read(1 << 20):
+            lines += chunk.count(b"\n")
+            yield chunk
+
+    size = svc.files.store.write(file_id, chunks())
+    if size and not _ends_with_newline(svc, file_id):
+        lines += 1
+    problem = None
+    if size == 0:
+        problem = InvalidRequestError("file", "file: the file is empty")
+    elif size > MAX_FILE_BYTES:
+        problem = ApiError(413, "invalid_request_error", f"file: larger than {MAX_FILE_BYTES} bytes", param="file")
+    elif lines > MAX_FILE_LINES:
+        problem = InvalidRequestError("file", f"file: {lines} lines; a batch file holds at most {MAX_FILE_LINES}")
+    if problem is not None:
+        svc.files.store.delete(file_id)
+        raise problem
+    now = int(time.time())
+    stored = StoredFile(id=file_id, tenant=g.tenant, bytes=size, created_at=now, expires_at=now + expires_s,
+                        filename=upload.filename or "upload.jsonl", purpose=purpose, lines=lines)  # fmt: skip
+    try:
+        svc.files.register(stored)
+    except QuotaExceeded as exc:
+        svc.files.store.delete(file_id)
+        raise ApiError(413, "invalid_request_error", str(exc), param="file", code="file_quota_exceeded") from None
+    return stored.view()
+
+
+def _ends_with_newline(svc, file_id: str) -> bool:
+    with svc.files.store.open(file_id) as source:
+        source.seek(-1, 2)
+        return source.read(1) == b"\n"
+
+
+def expires_after(anchor: str | None, seconds: str | None) -> int:
+    if anchor is None and seconds is None:
+        return DEFAULT_EXPIRES_S
+    if anchor != "created_at":
+        raise InvalidRequestError("expires_after.anchor", "expires_after.anchor: must be 'created_at'")
+    try:
+        value = int(seconds or "")
+    except ValueError:
+        raise InvalidRequestError("expires_after.seconds", "expires_after.seconds: must be an integer") from None
+    if not MIN_EXPIRES_S <= value <= MAX_EXPIRES_S:
+        raise InvalidRequestError("expires_after.seconds", f"expires_after.seconds: must be {MIN_EXPIRES_S} to {MAX_EXPIRES_S}")
+    return value
+
+
+@bp.get("/files")
+def list_files():
+    """The caller's files as an OpenAI list (``limit``, ``after``, ``order``, ``purpose``)."""
+    limit = int_arg("limit", MAX_LIST, 1, MAX_LIST)
+    order = request.args.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidRequestError("order", "order: must be 'asc' or 'desc'")
+    files, more = services().files.list(
+        g.tenant, limit=limit, after=request.args.get("after"), order=order, purpose=request.args.get("purpose")
+    )
+    data = [f.view() for f in files]
+    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None, "has_more": more}  # fmt: skip
+
+
+def find_file(file_id: str) -> StoredFile:
+    found = services().files.get(file_id, tenant=g.tenant)
+    if found is None:
+        abort(404, f"No such File object: {file_id}")
+    return found
+
+
+@bp.get("/files/<file_id>")
+def get_file(file_id: str):
+    return find_file(file_id).view()
+
+
+@bp.get("/files/<file_id>/content")
+def file_content(file_id: str):
+    """The file's bytes, streamed."""
+    found = find_file(file_id)
+    headers = {"Content-Length": str(found.bytes), "Content-Disposition": f'attachment; filename="{found.filename}"'}
+    return Response(services().files.store.read_chunks(found.id), mimetype="application/octet-stream", headers=headers)
+
+
+@bp.delete("/files/<file_id>")
+def delete_file(file_id: str):
+    """Delete a file and its bytes; 409 while a batch that has not ended reads it."""
+    find_file(file_id)
+    try:
+        deleted = services().files.delete(file_id, g.tenant)
+    except FileInUse as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    if not deleted:
+        abort(404, f"No such File object: {file_id}")
+    return {"id": file_id, "object": "file", "deleted": True}
