@@ -45,7 +45,8 @@ def check_lines(raw_lines: Iterable[bytes], endpoint: str, model_error: Callable
         checked.total += 1
         problem = line_problem(raw, endpoint, seen, model_error)
         if problem is not None:
-            checked.fail(*problem, line=number)
+            code, message, param = problem
+            checked.fail(code, message, number, param)
         elif checked.model is None:
             checked.model = json.loads(raw)["body"]["model"]
     if checked.total == 0:

@@ -35,6 +35,7 @@ from app.batches.store import BatchStore, Lock
 
 log = logging.getLogger(__name__)
 
+EMBEDDING_LINES_PER_ROUND = 16  # a round's share of the API process's time, four rounds a second
 # (slots of live workers, queued + running jobs) of a model
 Load = Callable[[str], tuple[int, int]]
 
@@ -71,6 +72,8 @@ class BatchRunner:
                 self.step(lock, fields, in_flight)
             except (redis.RedisError, OSError) as exc:
                 log.warning("batch %s: %s; trying again next round", batch_id, exc)
+            except Exception:  # a bug met by one batch must not stop the others (nor the runner's thread): logged, retried
+                log.exception("batch %s: unexpected error; trying again next round", batch_id)
             finally:
                 try:
                     self.store.release(lock)
@@ -89,8 +92,11 @@ class BatchRunner:
                 return
             fields = self.store.fields(lock.batch_id)
             model = fields.get("model") or ""
-            slots, active = self.load(model)
-            room = self.pace.room(slots=slots, active_jobs=active, batch_jobs=in_flight.get(model, 0))
+            if fields["endpoint"] == "/v1/embeddings":  # answered in the API process itself, no worker slot taken
+                room = EMBEDDING_LINES_PER_ROUND
+            else:
+                slots, active = self.load(model)
+                room = self.pace.room(slots=slots, active_jobs=active, batch_jobs=in_flight.get(model, 0))
             fed = self.feed(lock, fields, room) if room > 0 else 0
             in_flight[model] = in_flight.get(model, 0) + fed
             fields = self.store.fields(lock.batch_id)

@@ -59,7 +59,7 @@ def redis_server(tmp_path_factory) -> Iterator[EmbeddedRedis]:
 
 
 @pytest.fixture(scope="session")
-def stack_env(redis_server) -> dict[str, str]:
+def stack_env(redis_server, tmp_path_factory) -> dict[str, str]:
     """Environment for every process of the test stack (the developer's LLMJOBS_* left out)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMJOBS_")}
     env.update(
@@ -75,6 +75,7 @@ def stack_env(redis_server) -> dict[str, str]:
         LLMJOBS_API_CONNECTIONS="400",
         LLMJOBS_WORKER_METRICS_PORT=str(free_port()),
         LLMJOBS_CACHE="off",  # the result cache has its own tests (test_result_cache.py), with their own API processes
+        LLMJOBS_FILES_DIR=str(tmp_path_factory.mktemp("files")),
         PYTHONUNBUFFERED="1",
     )
     return env
