@@ -5,9 +5,6 @@ The work itself is the batch runner's (app/batches/runner.py), in the background
 
 from __future__ import annotations
 
-import json
-import time
-
 from flask import Blueprint, abort, g, request
 
 from api.auth import require_tenant
@@ -16,14 +13,11 @@ from api.errors import ApiError
 from api.openai_schemas import parse_openai
 from api.services import services
 from api.view_helpers import int_arg, json_body
-from app.batches.record import COMPLETION_WINDOWS, TERMINAL, BatchStatus, new_batch_id
-from app.batches.store import BatchQuotaExceeded
-from app.errors import InvalidRequestError
+from app.batches import uploads
+from app.batches.record import TERMINAL, BatchStatus
 
 bp = Blueprint("batches", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
-
-BATCH_LIMIT_RETRY_S = 60
 
 
 @bp.post("/batches")
@@ -31,33 +25,10 @@ def create_batch():
     """Create a batch (``validating``) from an uploaded file of requests to one endpoint."""
     body = parse_openai(BatchCreateRequest, json_body())
     svc = services()
-    source = svc.files.get(body.input_file_id, tenant=g.tenant)
-    if source is None:
-        raise ApiError(404, "invalid_request_error", f"No such File object: {body.input_file_id}", param="input_file_id")
-    if source.purpose != "batch":
-        raise InvalidRequestError("input_file_id", f"input_file_id: the file's purpose is {source.purpose!r}, not 'batch'")
-    now = time.time()
-    fields = {
-        "id": new_batch_id(),
-        "tenant": g.tenant,
-        "status": BatchStatus.VALIDATING.value,
-        "endpoint": body.endpoint,
-        "input_file_id": body.input_file_id,
-        "completion_window": body.completion_window,
-        "created_at": repr(now),
-        "expires_at": repr(now + COMPLETION_WINDOWS[body.completion_window]),
-        "completed": 0,
-        "failed": 0,
-    }
-    if body.metadata is not None:
-        fields["metadata"] = json.dumps(body.metadata)
-    if body.output_expires_after is not None:
-        fields["output_expires_s"] = body.output_expires_after.seconds
-    try:
-        return svc.batches.create(fields, file_users_key=svc.files.users_key(body.input_file_id),
-                                  max_active=svc.config.batches.tenant_max_batches)  # fmt: skip
-    except BatchQuotaExceeded as exc:
-        raise ApiError(429, "rate_limit_error", str(exc), code="batch_limit") from None
+    expires = body.output_expires_after.seconds if body.output_expires_after else None
+    return uploads.create_batch(svc.batches, svc.files, tenant=g.tenant, input_file_id=body.input_file_id, endpoint=body.endpoint,
+                                completion_window=body.completion_window, metadata=body.metadata, output_expires_s=expires,
+                                max_active=svc.config.batches.tenant_max_batches)  # fmt: skip
 
 
 def find_batch(batch_id: str) -> dict:

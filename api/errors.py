@@ -6,10 +6,18 @@ import logging
 
 import kombu.exceptions
 import redis
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from app.errors import InvalidRequestError, ModelNotFoundError, ModelUnavailableError, OverloadedError
+from app.errors import (
+    ConflictError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    NotFoundError,
+    OverloadedError,
+    TooLargeError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +64,27 @@ def register_error_handlers(app: Flask) -> None:
         response[0].headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
+    @app.errorhandler(NotFoundError)
+    def _not_found(exc: NotFoundError):
+        return error_response(404, "invalid_request_error", str(exc), exc.param)
+
+    @app.errorhandler(ConflictError)
+    def _conflict(exc: ConflictError):
+        return error_response(409, "conflict", str(exc))
+
+    @app.errorhandler(TooLargeError)
+    def _too_large_upload(exc: TooLargeError):
+        return error_response(413, "invalid_request_error", str(exc), exc.field, exc.code)
+
     @app.errorhandler(InvalidRequestError)
     def _invalid(exc: InvalidRequestError):
         return error_response(400, "invalid_request_error", str(exc), exc.field)
 
     @app.errorhandler(413)
     def _too_large(exc: HTTPException):
-        limit = app.config["MAX_CONTENT_LENGTH"]
-        return error_response(413, "request_too_large", f"the request body is larger than LLMJOBS_MAX_BODY_BYTES ({limit} bytes)")
+        limit = request.max_content_length
+        what = "LLMJOBS_MAX_BODY_BYTES" if limit == app.config["MAX_CONTENT_LENGTH"] else "this route's limit"
+        return error_response(413, "request_too_large", f"the request body is larger than {what} ({limit} bytes)")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

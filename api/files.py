@@ -7,16 +7,13 @@ up to OpenAI's 200 MB for a batch file.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-
 from flask import Blueprint, Response, abort, g, request
 
 from api.auth import require_tenant
-from api.errors import ApiError
 from api.services import services
 from api.view_helpers import int_arg
-from app.batches.files import DEFAULT_EXPIRES_S, MAX_FILE_BYTES, MAX_FILE_LINES, FileInUse, QuotaExceeded, StoredFile, new_file_id
+from app.batches import uploads
+from app.batches.files import DEFAULT_EXPIRES_S, MAX_FILE_BYTES, StoredFile
 from app.errors import InvalidRequestError
 
 bp = Blueprint("files", __name__, url_prefix="/v1")
@@ -42,47 +39,13 @@ def upload():
         raise InvalidRequestError("purpose", "Missing required parameter: 'purpose'.")
     if purpose != "batch":
         raise InvalidRequestError("purpose", f"purpose: this server stores batch input files only ('batch'), got {purpose!r}")
-    upload = request.files.get("file")
-    if upload is None:
+    sent = request.files.get("file")
+    if sent is None:
         raise InvalidRequestError("file", "Missing required parameter: 'file' (a multipart file part).")
     expires_s = expires_after(request.form.get("expires_after[anchor]"), request.form.get("expires_after[seconds]"))
-    svc, file_id = services(), new_file_id()
-    lines = 0
-
-    def chunks() -> Iterator[bytes]:
-        nonlocal lines
-        while chunk := upload.stream.read(1 << 20):
-            lines += chunk.count(b"\n")
-            yield chunk
-
-    size = svc.files.store.write(file_id, chunks())
-    if size and not _ends_with_newline(svc, file_id):
-        lines += 1
-    problem = None
-    if size == 0:
-        problem = InvalidRequestError("file", "file: the file is empty")
-    elif size > MAX_FILE_BYTES:
-        problem = ApiError(413, "invalid_request_error", f"file: larger than {MAX_FILE_BYTES} bytes", param="file")
-    elif lines > MAX_FILE_LINES:
-        problem = InvalidRequestError("file", f"file: {lines} lines; a batch file holds at most {MAX_FILE_LINES}")
-    if problem is not None:
-        svc.files.store.delete(file_id)
-        raise problem
-    now = int(time.time())
-    stored = StoredFile(id=file_id, tenant=g.tenant, bytes=size, created_at=now, expires_at=now + expires_s,
-                        filename=upload.filename or "upload.jsonl", purpose=purpose, lines=lines)  # fmt: skip
-    try:
-        svc.files.register(stored)
-    except QuotaExceeded as exc:
-        svc.files.store.delete(file_id)
-        raise ApiError(413, "invalid_request_error", str(exc), param="file", code="file_quota_exceeded") from None
+    stored = uploads.upload(services().files, tenant=g.tenant, stream=sent.stream, filename=sent.filename or "upload.jsonl",
+                            purpose=purpose, expires_s=expires_s)  # fmt: skip
     return stored.view()
-
-
-def _ends_with_newline(svc, file_id: str) -> bool:
-    with svc.files.store.open(file_id) as source:
-        source.seek(-1, 2)
-        return source.read(1) == b"\n"
 
 
 def expires_after(anchor: str | None, seconds: str | None) -> int:
@@ -138,10 +101,6 @@ def file_content(file_id: str):
 def delete_file(file_id: str):
     """Delete a file and its bytes; 409 while a batch that has not ended reads it."""
     find_file(file_id)
-    try:
-        deleted = services().files.delete(file_id, g.tenant)
-    except FileInUse as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
-    if not deleted:
+    if not services().files.delete(file_id, g.tenant):
         abort(404, f"No such File object: {file_id}")
     return {"id": file_id, "object": "file", "deleted": True}

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api import openapi_batches
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
 from app.jobs.request import JobRequest
 
@@ -90,9 +91,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "No such job (or another tenant's), or an unknown model",
         405: "Method not allowed",
         408: "The request body did not arrive within LLMJOBS_BODY_TIMEOUT",
-        409: "The job has already ended (cancel), or has not ended yet (erase)",
-        413: "The body is larger than LLMJOBS_MAX_BODY_BYTES",
-        429: "The queue is full or the tenant is over its rate: wait `Retry-After` seconds",
+        409: "The job has already ended (cancel), or has not ended yet (erase); a batch has ended; a file is a running batch's input",
+        413: "The body is larger than LLMJOBS_MAX_BODY_BYTES (an upload: 200 MB, or the tenant's LLMJOBS_TENANT_MAX_FILE_BYTES)",
+        429: "The queue is full, the tenant is over its rate or its active batches: wait `Retry-After` seconds",
         503: "Redis is unreachable, or no worker serves the model named (/readyz: the default model): wait `Retry-After` seconds",
         504: "The deadline passed before the job produced anything (OpenAI routes)",
     }
@@ -205,7 +206,7 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
               "EmbeddingRequest": EmbeddingRequest, "TokenizeRequest": TokenizeRequest, "DetokenizeRequest": DetokenizeRequest,
-              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased}  # fmt: skip
+              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, **openapi_batches.MODELS}  # fmt: skip
     schemas: dict[str, Any] = {}
     for name, model in models.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
@@ -218,7 +219,7 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "Asynchronous LLM inference jobs. See the README for the walk-through.",
         },
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_batches.paths(_json, _errors)},
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}, {}],  # only when LLMJOBS_API_KEYS is set
     }

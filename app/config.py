@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from app.batches.config import BatchConfig
 from app.errors import ModelNotPreparedError
 from app.redis_url import read_password, redacted, with_password
 from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings
@@ -190,16 +191,6 @@ class TracingConfig:
 
 
 @dataclass(frozen=True)
-class BatchConfig:
-    files_url: str  # a folder or an fsspec URL
-    tenant_max_batches: int = 0  # 0: no cap
-    tenant_max_file_bytes: int = 0  # 0: no cap
-    headroom: int = 0  # app/batches/pace.py
-    yield_inflight: int = 1
-    max_inflight: int = 0
-
-
-@dataclass(frozen=True)
 class Config:
     redis: RedisConfig
     model: ModelConfig
@@ -298,11 +289,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         flower_port=s.flower_port,
         run_dir=s.run_dir,
         batches=BatchConfig(
-            files_url=s.files_dir or str((s.run_dir / "files").resolve()),
-            tenant_max_batches=s.tenant_max_batches,
-            tenant_max_file_bytes=s.tenant_max_file_bytes,
-            headroom=s.batch_headroom,
-            yield_inflight=s.batch_yield_inflight,
-            max_inflight=s.batch_max_inflight,
-        ),
+            s.files_dir or str((s.run_dir / "files").resolve()),
+            s.tenant_max_batches,
+            s.tenant_max_file_bytes,
+            s.batch_headroom,
+            s.batch_yield_inflight,
+            s.batch_max_inflight,
+        ),  # fmt: skip
     )

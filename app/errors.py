@@ -61,3 +61,24 @@ class ModelUnavailableError(LLMJobsError):
         )
         self.model = model
         self.retry_after_s = retry_after_s
+
+
+class NotFoundError(LLMJobsError):
+    """A file, batch or other object the caller names does not exist (or is another tenant's)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ConflictError(LLMJobsError):
+    """The object's state forbids the change (a file a running batch reads, a batch that has ended)."""
+
+
+class TooLargeError(LLMJobsError):
+    """An upload over a size limit or a tenant's storage cap."""
+
+    def __init__(self, field: str, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from app.batches.file_store import FileStore
+from app.errors import ConflictError, TooLargeError
 
 PURPOSES = ("batch", "batch_output")
 DEFAULT_EXPIRES_S = 30 * 86400  # OpenAI's default for batch files
@@ -79,14 +80,6 @@ class StoredFile:
         }
 
 
-class QuotaExceeded(Exception):
-    pass
-
-
-class FileInUse(Exception):
-    pass
-
-
 class FileRegistry:
     def __init__(self, client: redis.Redis, prefix: str, store: FileStore, max_tenant_bytes: int = 0) -> None:
         self.redis = client
@@ -115,7 +108,7 @@ class FileRegistry:
 
     def register(self, file: StoredFile, *, quota: bool = True) -> bool:
         """Record a file whose bytes are stored under its id; False when it was recorded before.
-        Raises :class:`QuotaExceeded` past the tenant's byte cap (the caller deletes the bytes)."""
+        Raises :class:`TooLargeError` past the tenant's byte cap (the caller deletes the bytes)."""
         fields = {
             "tenant": file.tenant,
             "bytes": file.bytes,
@@ -131,7 +124,8 @@ class FileRegistry:
         cap = self.max_tenant_bytes if quota else 0  # a batch's output is never refused: it was paid for by running it
         outcome = self._add(keys=keys, args=[cap, file.bytes, file.id, file.created_at, expires, *flat])
         if outcome == 0:
-            raise QuotaExceeded(f"this tenant's files would exceed LLMJOBS_TENANT_MAX_FILE_BYTES ({self.max_tenant_bytes} bytes)")
+            message = f"this tenant's files would exceed LLMJOBS_TENANT_MAX_FILE_BYTES ({self.max_tenant_bytes} bytes)"
+            raise TooLargeError("file", message, code="file_quota_exceeded")
         return outcome == 1
 
     def stored_bytes(self, tenant: str) -> int:
@@ -173,11 +167,11 @@ class FileRegistry:
         return found[:limit], len(found) > limit
 
     def delete(self, file_id: str, tenant: str) -> bool:
-        """Delete a file and its bytes; False if unknown. Raises :class:`FileInUse` while an active batch reads it."""
+        """Delete a file and its bytes; False if unknown. Raises :class:`ConflictError` while an active batch reads it."""
         keys = [self._key(file_id), self._tenant_files(tenant), self._tenant_bytes(tenant), self._expiring, self.users_key(file_id)]
         outcome = self._delete(keys=keys, args=[file_id])
         if outcome == -1:
-            raise FileInUse(f"file {file_id!r} is the input of a batch that has not ended; cancel the batch first")
+            raise ConflictError(f"file {file_id!r} is the input of a batch that has not ended; cancel the batch first")
         if outcome == 1:
             self.store.delete(file_id)  # after its record: at worst an orphan of bytes, never a record without bytes
         return outcome == 1
@@ -193,6 +187,6 @@ class FileRegistry:
                 continue
             try:
                 deleted += self.delete(file_id, tenant)
-            except FileInUse:  # a batch still reads it: deleted once the batch has ended
+            except ConflictError:  # a batch still reads it: deleted once the batch has ended
                 continue
         return deleted

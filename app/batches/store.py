@@ -17,6 +17,9 @@ from typing import Any
 import redis
 
 from app.batches.record import STAMPS, TERMINAL, BatchStatus, view
+from app.errors import OverloadedError
+
+BATCH_LIMIT_RETRY_S = 60  # a batch takes minutes to hours: try again in a minute
 
 # KEYS: batch, tenant's batches zset, active set, tenant's active set, input file's batches set.
 # ARGV: the tenant's cap on active batches (0: none), id, created_at, field, value, ... 1 stored, 0 over the cap.
@@ -85,10 +88,6 @@ return 0
 """
 
 
-class BatchQuotaExceeded(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Lock:
     batch_id: str
@@ -133,12 +132,13 @@ class BatchStore:
 
     # --- the API's side ---
     def create(self, fields: dict[str, Any], *, file_users_key: str, max_active: int) -> dict[str, Any]:
-        """Store a new batch (``validating``); raise :class:`BatchQuotaExceeded` past the tenant's cap."""
+        """Store a new batch (``validating``); raise :class:`OverloadedError` past the tenant's cap."""
         tenant, batch_id = fields["tenant"], fields["id"]
         flat = [str(item) for pair in fields.items() for item in pair]
         keys = [self.key(batch_id), self.tenant_key(tenant), self.active_key, self.tenant_active_key(tenant), file_users_key]
         if not self._create(keys=keys, args=[max_active, batch_id, fields["created_at"], *flat]):
-            raise BatchQuotaExceeded(f"this tenant already has {max_active} batches that have not ended (LLMJOBS_TENANT_MAX_BATCHES)")
+            message = f"this tenant already has {max_active} batches that have not ended (LLMJOBS_TENANT_MAX_BATCHES)"
+            raise OverloadedError("batch_limit", message, BATCH_LIMIT_RETRY_S)
         return view({k: str(v) for k, v in fields.items()})
 
     def fields(self, batch_id: str) -> dict[str, str]:

@@ -83,8 +83,9 @@ def test_openai_client_runs_a_batch_end_to_end(client, france, tmp_path, http):
 
 
 def test_text_completions_and_embeddings_batches(client, tmp_path):
+    prompts = ["Once upon", "1, 2, 3,"]
     text = [{"custom_id": f"t{i}", "method": "POST", "url": "/v1/completions",
-             "body": {"model": MODEL, "prompt": p, "max_tokens": 6, "temperature": 0}} for i, p in enumerate(["Once upon", "1, 2, 3,"])]  # fmt: skip
+             "body": {"model": MODEL, "prompt": p, "max_tokens": 6, "temperature": 0}} for i, p in enumerate(prompts)]  # fmt: skip
     embed = [{"custom_id": "e0", "method": "POST", "url": "/v1/embeddings", "body": {"model": "all-MiniLM-L6-v2", "input": "hello"}}]
     text_batch = client.batches.create(input_file_id=upload(client, tmp_path, text, "text.jsonl"), endpoint="/v1/completions",
                                        completion_window="24h")  # fmt: skip

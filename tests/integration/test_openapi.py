@@ -6,6 +6,7 @@ there: every valid submit is answered 429 at once instead of waiting on a genera
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
@@ -36,10 +37,12 @@ def fuzz_app(stack_env, make_app):
 def test_the_document_covers_every_route(fuzz_app):
     document = fuzz_app.test_client().get("/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
-    documented = {path.replace("{job_id}", "<job_id>") for path in document["paths"]}
+    documented = {re.sub(r"\{(\w+)\}", r"<\1>", path) for path in document["paths"]}
     routes = {rule.rule for rule in fuzz_app.url_map.iter_rules() if rule.endpoint != "static"}
     assert routes - NOT_DOCUMENTED == documented
-    assert {"JobRequest", "ChatCompletionRequest", "CompletionRequest", "Error", "Job"} <= set(document["components"]["schemas"])
+    assert {"JobRequest", "ChatCompletionRequest", "CompletionRequest", "Error", "Job", "BatchObject", "FileObject"} <= set(
+        document["components"]["schemas"]
+    )
 
 
 def test_the_docs_page_loads_its_assets_from_this_server(fuzz_app):
