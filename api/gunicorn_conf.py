@@ -64,11 +64,14 @@ def preload_libraries(gevent: bool) -> None:
     from 1,102 to 1,021 MiB, each further worker costs 357 MiB instead of 536, and the API is ready
     in 12 s instead of 32 (README → Capacity). The app itself is still built in each worker (its
     Redis connections and threads must not cross a fork). Under gevent the master patches first, as
-    its workers would: locks and sockets made while importing must be gevent's too."""
+    its workers would: locks and sockets made while importing must be gevent's too. But not ``os``,
+    ``signal`` and ``subprocess``: patched, the master's SIGCHLD goes to gevent's child watchers instead of
+    gunicorn's handler, so a worker killed with SIGKILL is never reaped nor replaced (the API stays down;
+    loadtest/batch_chaos.py's api-kill found it). Each worker patches them itself after the fork."""
     if gevent:
         from gevent import monkey
 
-        monkey.patch_all()
+        monkey.patch_all(os=False, signal=False, subprocess=False)
     import sentence_transformers  # noqa: F401  (imports torch and transformers)
     import spacy  # noqa: F401  (the result cache guard's parser, cache/structure.py; its model loads in each worker)
 

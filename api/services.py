@@ -102,8 +102,8 @@ class Services:
         def resend(job_id: str, priority: int) -> None:  # to the queue of the job's own model, whichever model it is
             send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))
 
-        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), resend)
         resender = RestartResender(client, keys, resend)
+        reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), resend, on_takeover=resender.resend_queued)
         files = FileRegistry(client, keys.prefix, FileStore(config.batches.files_url), config.batches.tenant_max_file_bytes)
         chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample,
                   files.delete_expired]  # fmt: skip

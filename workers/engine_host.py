@@ -32,6 +32,7 @@ from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.model_catalog import ModelCatalog
 from app.jobs.prompts import PromptBuilder
+from app.jobs.resend import RestartResender
 from app.jobs.routing import queue_for
 from app.jobs.runner import JobRunner
 from app.jobs.store import JobStore
@@ -67,9 +68,8 @@ class EngineHost:
         self.queue = queue_for(config.worker.queue, config.model.name)
         self.registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         catalog = ModelCatalog(client, keys, self.registry, base_queue=config.worker.queue, default_model=config.model.name)
-        self.reaper = LeaseReaper(
-            self.leases, lambda job_id, priority: send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))
-        )
+        resend = lambda job_id, priority: send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))  # noqa: E731
+        self.reaper = LeaseReaper(self.leases, resend, on_takeover=RestartResender(client, keys, resend).resend_queued)
         self.deadlines = Deadlines(client, keys, config.job_ttl_s)
         self.watchdog = ConsumeWatchdog()
         self._client = client

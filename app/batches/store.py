@@ -95,7 +95,7 @@ class Lock:
 
 
 class BatchStore:
-    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int, lock_ttl_s: float = 30.0) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int, lock_ttl_s: float = 10.0) -> None:
         self.redis = client
         self.prefix = prefix
         self.ttl_s = ttl_s  # an ended batch's record and its indexes' entries

@@ -47,11 +47,16 @@ class Leases:
 
 
 class LeaseReaper:
-    """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id, priority)``)."""
+    """Requeues jobs with lapsed leases and sends their tasks again (``send_task(job_id, priority)``).
 
-    def __init__(self, leases: Leases, send_task: Callable[[str, int], None]) -> None:
+    ``on_takeover`` runs after a takeover: a worker that died with running jobs most likely also held
+    prefetched messages of jobs still queued, which the broker gives back only after its visibility
+    timeout (minutes); sending every queued job's task again (app/jobs/resend.py) runs them now."""
+
+    def __init__(self, leases: Leases, send_task: Callable[[str, int], None], on_takeover: Callable[[], object] | None = None) -> None:
         self.leases = leases
         self.send_task = send_task
+        self.on_takeover = on_takeover
         self.num_requeued = 0
 
     def reap_once(self) -> list[str]:
@@ -62,4 +67,6 @@ class LeaseReaper:
             self.send_task(job_id, priority)
             log.warning("job %s: its worker's lease lapsed; requeued", job_id)
         self.num_requeued += len(requeued)
+        if requeued and self.on_takeover is not None:
+            self.on_takeover()
         return [job_id for job_id, _ in requeued]

@@ -36,11 +36,16 @@ class RestartResender:
         if self._run_id in (None, run_id):
             self._run_id = run_id
             return []
+        resent = self.resend_queued("Redis restarted")
+        self._run_id = run_id  # after the sends: a failure retries them all at the next call
+        return resent
+
+    def resend_queued(self, why: str = "a worker died") -> list[str]:
+        """Send every queued job's task once more (after a restart, or a worker's death: see LeaseReaper)."""
         queued = self.client.zrange(self.keys.queued, 0, -1, withscores=True)
         for job_id, score in queued:
             self.send_task(job_id, priority_of(float(score)))
-        self._run_id = run_id  # after the sends: a failure retries them all at the next call
         self.num_resent += len(queued)
         if queued:
-            log.warning("Redis restarted: sent the tasks of %d queued jobs again (a lost message would strand them)", len(queued))
+            log.warning("%s: sent the tasks of %d queued jobs again (a lost or stranded message would hold them)", why, len(queued))
         return [job_id for job_id, _ in queued]
