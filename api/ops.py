@@ -68,6 +68,7 @@ def system_state(svc: Services) -> SystemState:
         restarts = {name: int(count) for name, count in client.hgetall(keys.restarts).items()}
         live = len(svc.registry.live())  # every model's
         memory = {name: int(value) for name, value in client.info("memory").items() if name in REDIS_MEMORY}
-        return SystemState(client.zcard(keys.queued), live, restarts, int(client.get(keys.started) or 0), memory, svc.catalog.load())
+        started = int(client.get(keys.started) or 0)
+        return SystemState(client.zcard(keys.queued), live, restarts, started, memory, svc.catalog.load(), svc.batches.load())
     except redis.RedisError:  # scraped during an outage: the API's own counters still answer
         return SystemState()

@@ -166,6 +166,20 @@ class BatchStore:
         """``validating`` or ``in_progress`` -> ``cancelling`` (the runner then stops its lines); False otherwise."""
         return self.move(batch_id, None, (BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS), BatchStatus.CANCELLING)
 
+    def load(self) -> dict[str, int]:
+        """For /metrics: active batches, their lines not yet fed (the batch queue depth) and lines in flight."""
+        ids = self.active()
+        with self.redis.pipeline(transaction=False) as pipe:
+            for batch_id in ids:
+                pipe.hmget(self.key(batch_id), "total", "completed", "failed")
+                pipe.hlen(self.window_key(batch_id))
+            replies = pipe.execute()
+        waiting = in_flight = 0
+        for (total, completed, failed), window in zip(replies[::2], replies[1::2], strict=True):
+            in_flight += window
+            waiting += max(0, int(total or 0) - int(completed or 0) - int(failed or 0) - window)
+        return {"batches_active": len(ids), "batch_lines_waiting": waiting, "batch_lines_in_flight": in_flight}
+
     # --- the runner's side ---
     def active(self) -> list[str]:
         return sorted(self.redis.smembers(self.active_key))

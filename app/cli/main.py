@@ -1,4 +1,4 @@
-"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api``, ``up`` (all of them) and ``keys``.
+"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api``, ``up`` (all of them), ``keys`` and ``batch run``.
 
 Each subcommand validates the configuration first, so a bad variable stops it
 with one line naming the variable. ``worker`` and ``api`` replace this process
@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+from app.cli import batch as batch_cli
 from app.cli import keys as keys_cli
 from app.cli.commands import api_command, check_exposure, ensure_prepared, tensor_parallel_command, worker_command
 from app.cli.prepare import prepare
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("bench", help="the benchmark tool: same as `python -m loadtest ...`", add_help=False)
     flags_cli.add_parser(sub)
     keys_cli.add_parser(sub)
+    batch_cli.add_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         os.execv(sys.executable, [sys.executable, "-m", "loadtest", *rest])
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             os.execv(sys.executable, api_command(config))
         if args.command == "flags":
             return flags_cli.run(args, config)
+        if args.command == "batch":
+            return batch_cli.run(args, config)
         return run_stack(config)
     except ConfigError as exc:
         print(f"llmjobs: configuration error: {exc}", file=sys.stderr)

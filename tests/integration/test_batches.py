@@ -80,6 +80,9 @@ def test_openai_client_runs_a_batch_end_to_end(client, france, tmp_path, http):
     assert {input_id, batch.output_file_id, batch.error_file_id} <= {f.id for f in listed.data}
     assert client.files.retrieve(batch.output_file_id).purpose == "batch_output"
     assert created.id in [b.id for b in client.batches.list(limit=100).data]
+    metrics = http.get("/metrics").text
+    assert 'llmjobs_batch_lines_total{outcome="completed"}' in metrics and "llmjobs_batches_active" in metrics
+    assert 'llmjobs_batches_ended_total{status="completed"}' in metrics
 
 
 def test_text_completions_and_embeddings_batches(client, tmp_path):
@@ -218,3 +221,19 @@ def test_files_and_batches_belong_to_their_tenant_with_caps(stack_env, make_app,
     assert batch_id not in [x["id"] for x in app.get("/v1/batches", headers=b).get_json()["data"]]
     assert app.post(f"/v1/batches/{batch_id}/cancel", headers=a).get_json()["status"] in ("cancelling", "cancelled")
     assert httpx  # the module's own client is used by the other tests
+
+
+def test_the_cli_runs_a_file_and_writes_its_results_beside_it(api_url, worker, stack_env, tmp_path, france):
+    import subprocess
+    import sys
+
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(chat_line("france", france)) + "\n" + json.dumps(chat_line("bad", "Hi", max_tokens=-3)) + "\n")
+    done = subprocess.run([sys.executable, "-m", "app.cli", "batch", "run", str(path), "--wait", "--url", api_url], env=stack_env,
+                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (output,) = [json.loads(line) for line in (tmp_path / "questions.output.jsonl").read_text().splitlines()]
+    assert output["response"]["body"]["choices"][0]["message"]["content"] == "The capital of France is Paris."
+    (error,) = [json.loads(line) for line in (tmp_path / "questions.errors.jsonl").read_text().splitlines()]
+    assert error["custom_id"] == "bad" and error["response"]["status_code"] == 400
+    assert "completed" in done.stdout
