@@ -159,8 +159,11 @@ class BatchStore:
                 return [], False
             start = rank + 1
         ids = self.redis.zrevrange(key, start, start + limit)
-        batches = [batch for batch in (self.get(batch_id) for batch_id in ids[:limit]) if batch is not None]
-        return batches, len(ids) > limit
+        found = [(batch_id, self.get(batch_id)) for batch_id in ids[:limit]]
+        gone = [batch_id for batch_id, batch in found if batch is None]
+        if gone:  # ended batches whose record expired leave the index as they are met
+            self.redis.zrem(key, *gone)
+        return [batch for _, batch in found if batch is not None], len(ids) > limit
 
     def request_cancel(self, batch_id: str) -> bool:
         """``validating`` or ``in_progress`` -> ``cancelling`` (the runner then stops its lines); False otherwise."""

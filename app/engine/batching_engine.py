@@ -196,6 +196,7 @@ class BatchingEngine(Engine):
                 self.prefix_cache.clear()
         self._check_stops()
         self.runner.drop_finished()  # cancelled rows leave before the next forward pass
+        self._yield_background()
         plan = self.scheduler.schedule()
         if plan.is_empty:
             return
@@ -256,6 +257,16 @@ class BatchingEngine(Engine):
         if tail:
             seq.mailbox.put(TokenDelta(index=len(seq.output.token_ids), text=tail, token_ids=[]))
         seq.mailbox.put(completion_of(seq.request, seq.output))
+
+    def _yield_background(self) -> None:
+        """Background rows (batch lines) past the scheduler's allowance leave while urgent work is present."""
+        victims = self.scheduler.background_victims()
+        if victims:
+            self.runner.release(victims)
+            for seq in victims:
+                self._last_token.pop(seq.seq_id, None)
+            self.scheduler.preempt_background(victims)
+            self.num_preemptions += len(victims)
 
     def _on_out_of_memory(self, exc: BaseException) -> None:
         """Shrink the batch instead of dying. The failed forward pass may have appended KV to

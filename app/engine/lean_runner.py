@@ -103,6 +103,13 @@ class LeanRunner:
         if num_tokens and self.running:
             self.kv.lengths[self.slot[self.running[0].seq_id]] -= num_tokens
 
+    def release(self, seqs: list[Sequence]) -> None:
+        """Free the rows of running ``seqs`` (preempted: they will be prefilled again)."""
+        ids = {seq.seq_id for seq in seqs}
+        for seq in [seq for seq in self.running if seq.seq_id in ids]:
+            self._release(seq)
+        self.running = [seq for seq in self.running if seq.seq_id not in ids]
+
     def drop_finished(self) -> None:
         for seq in [seq for seq in self.running if seq.is_finished]:
             self._release(seq)

@@ -232,6 +232,15 @@ class ModelRunner:
         """Forget every row (after a failed step)."""
         self.running, self.group, self._group_ids = None, None, None
 
+    def release(self, seqs: list[Sequence]) -> None:
+        """Free the rows of running ``seqs`` (preempted: they will be prefilled again)."""
+        batch, ids = self.running, {seq.seq_id for seq in seqs}
+        if batch is None:
+            return
+        keep = [row for row, seq in enumerate(batch.seqs) if seq.seq_id not in ids]
+        if len(keep) != len(batch.seqs):
+            self.running = self._select(batch, keep) if keep else None
+
     def drop_finished(self) -> None:
         """Free the rows of finished sequences and the columns nobody needs any more."""
         batch = self.running

@@ -6,7 +6,12 @@ everyone's decoding for more than a chunk). Arrivals are admitted as a group whi
 there is room: at most ``max_num_seqs`` sequences, and the KV memory every admitted
 sequence could ever need (prompt plus ``max_tokens``) within ``max_kv_tokens``.
 Reserving the worst case up front means memory can never run out mid-generation,
-so no sequence is ever preempted; the price is admitting fewer long requests at once.
+so no sequence is ever preempted for memory; the price is admitting fewer long requests at once.
+
+Priority 9 is the background (batch lines run at it): while any more urgent sequence is waiting or
+in flight, at most ``max_num_background`` background rows keep running. The others are preempted
+for recompute (:meth:`background_victims`) and wait until the urgent ones have left, so an
+interactive request's steps are never slowed by a full batch of background rows.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 
 from app.engine.sequence import Sequence, SequenceStatus
 from app.errors import InvalidRequestError
+
+BACKGROUND_PRIORITY = 9  # the lowest: batch lines
 
 
 @dataclass
@@ -44,10 +51,12 @@ class StepPlan:
 
 class Scheduler:
     def __init__(
-        self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None
-    ) -> None:
+        self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None,
+        max_num_background: int = 1,
+    ) -> None:  # fmt: skip
         assert max_num_seqs > 0 and max_num_batched_tokens > 0 and max_kv_tokens > 0
         self.max_num_seqs = max_num_seqs
+        self.max_num_background = max_num_background  # background rows kept while an urgent one is present
         self.max_num_batched_tokens = max_num_batched_tokens
         self.max_kv_tokens = max_kv_tokens
         self.waiting: deque[Sequence] = deque()
@@ -89,9 +98,38 @@ class Scheduler:
             plan.prefill = PrefillChunk(group=list(self.prefilling), start=self._prefill_done, end=end, total=total, prefix=self._prefix)
         return plan
 
+    def _urgent_present(self) -> bool:
+        return any(seq.request.priority < BACKGROUND_PRIORITY for seq in (*self.waiting, *self.prefilling, *self.running))
+
+    def _num_background(self) -> int:
+        return sum(seq.request.priority >= BACKGROUND_PRIORITY for seq in (*self.prefilling, *self.running))
+
+    def background_victims(self) -> list[Sequence]:
+        """Running background rows past ``max_num_background`` while an urgent sequence is present (the newest
+        first go): the engine frees their rows, then :meth:`preempt_background` sends them back to wait."""
+        if not self._urgent_present():
+            return []
+        background = [seq for seq in self.running if seq.request.priority >= BACKGROUND_PRIORITY]
+        excess = self._num_background() - self.max_num_background
+        return background[len(background) - excess :] if excess > 0 else []
+
+    def preempt_background(self, seqs: list[Sequence]) -> None:
+        """Back to the queue behind every more urgent sequence, to be recomputed from prompt + output so far."""
+        for seq in reversed(seqs):
+            self.running.remove(seq)
+            self.num_reserved_tokens -= seq.reserved_tokens
+            seq.reserved_tokens = 0
+            seq.input_ids = list(seq.request.prompt_token_ids) + list(seq.output.token_ids)
+            seq.status = SequenceStatus.WAITING
+            at = next((i for i, other in enumerate(self.waiting) if other.request.priority >= seq.request.priority), len(self.waiting))
+            self.waiting.insert(at, seq)
+
     def _admit(self) -> None:
+        urgent = self._urgent_present()
         while self.waiting and len(self.running) + len(self.prefilling) < self.max_num_seqs:
             seq = self.waiting[0]
+            if urgent and seq.request.priority >= BACKGROUND_PRIORITY and self._num_background() >= self.max_num_background:
+                break  # background rows wait while urgent ones run
             if self.num_reserved_tokens + seq.num_reserved_tokens > self.max_kv_tokens:
                 break  # first come, first served: later arrivals wait behind it
             self.waiting.popleft()

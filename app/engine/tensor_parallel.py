@@ -20,7 +20,7 @@ from app.engine.scheduler import PrefillChunk
 
 log = logging.getLogger(__name__)
 
-MIRRORED = frozenset({"prefill", "decode", "admit_group", "drop_finished", "verify", "rewind", "reset"})
+MIRRORED = frozenset({"prefill", "decode", "admit_group", "drop_finished", "release", "verify", "rewind", "reset"})
 KEEPALIVE_S = 60.0  # an idle leader pings its followers well within the process group's timeout
 
 

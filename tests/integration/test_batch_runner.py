@@ -165,3 +165,14 @@ def test_a_job_whose_record_was_lost_is_submitted_again(parts):
         r.run_once()
     assert sorted(output_ids(parts, batch_id)) == [f"c{i}" for i in range(4)]
     assert jobs.submissions.count(lost) == 2
+
+
+def test_expired_files_are_deleted_with_their_bytes_unless_a_batch_reads_them(parts):
+    client, prefix, files, batches = parts
+    files.store.write("file-old", [b"x\n"])
+    files.register(StoredFile("file-old", "t", 2, 0, 1, "old.jsonl", "batch", 1))  # expired at t=1
+    batch_id = make_batch(parts, 2)  # file-in, read by an active batch
+    client.zadd(f"{prefix}:files:expiring", {"file-in": 1})
+    assert files.delete_expired() == 1
+    assert files.get("file-old") is None and not files.store.exists("file-old")
+    assert files.get("file-in") is not None and batches.get(batch_id)["status"] == "validating"

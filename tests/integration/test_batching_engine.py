@@ -333,3 +333,22 @@ def test_no_speculation_under_per_tensor_activation_scales(model):
         assert engine.stats().spec_num_drafts == 0
     finally:
         engine.close()
+
+
+def test_background_rows_yield_to_an_urgent_request_and_keep_their_answers(model):
+    """Batch lines run at priority 9: an urgent arrival preempts all but one of them (recomputed later from
+    prompt + output so far), and every answer is still the one it gets alone."""
+    from app.engine.naive_engine import NaiveEngine
+
+    weights, tokenizer, device, _ = model
+    engine = make(model)
+    try:
+        background = [GenerationRequest(f"b{i}", chat_ids(engine, q), SamplingParams(max_tokens=40, temperature=0), priority=9)
+                      for i, q in enumerate(QUESTIONS[:4])]  # fmt: skip
+        urgent = GenerationRequest("u", chat_ids(engine, QUESTIONS[4]), SamplingParams(max_tokens=8, temperature=0), priority=5)
+        together = run_together(engine, [*background, urgent])
+        assert engine.num_preemptions >= 1  # how many depends on how far the others got when it arrived
+        naive = NaiveEngine(weights, tokenizer, device=device, model_name="m", context_length=8192, time_limit_s=120)
+        assert [t.token_ids for t in together] == [naive.generate(r).token_ids for r in [*background, urgent]]
+    finally:
+        engine.close()

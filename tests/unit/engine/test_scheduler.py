@@ -203,3 +203,28 @@ def test_waiting_list_orders_by_priority_then_arrival():
     plan = scheduler.schedule()  # one slot: the first of the most urgent is admitted
     assert plan.prefill.group == [later[2]]
     assert scheduler.waiting == deque([later[4], later[1], later[3], first, later[0]])
+
+
+def test_background_rows_yield_to_an_urgent_arrival_and_come_back_after():
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=64, max_kv_tokens=1000, max_num_background=1)
+    batch = [seq(max_tokens=8, priority=9) for _ in range(4)]
+    for s in batch:
+        scheduler.add(s)
+    run_step(scheduler)
+    run_step(scheduler)
+    assert scheduler.background_victims() == []  # nothing urgent: the batch keeps every row
+    urgent = seq(max_tokens=3, priority=5)
+    scheduler.add(urgent)
+    victims = scheduler.background_victims()
+    assert victims == batch[1:]  # all but one background row leave, the newest first
+    scheduler.preempt_background(victims)
+    assert scheduler.running == batch[:1] and list(scheduler.waiting) == [urgent, *batch[1:]]
+    assert all(s.input_ids == list(range(4)) + s.output.token_ids for s in victims)
+    plan = scheduler.schedule()
+    assert plan.prefill.group == [urgent]  # admitted alone: the background rows wait while it runs
+    while not urgent.is_finished:
+        run_step(scheduler)
+        assert scheduler.background_victims() == []
+    while scheduler.num_unfinished:
+        run_step(scheduler)
+    assert all(len(s.output.token_ids) == 8 for s in batch)  # the preempted rows finished their answers
