@@ -12,7 +12,7 @@ from api.batch_schemas import BatchCreateRequest
 from api.errors import ApiError
 from api.openai_schemas import parse_openai
 from api.services import services
-from api.view_helpers import int_arg, json_body
+from api.view_helpers import int_arg, json_body, openai_list
 from app.batches import uploads
 from app.batches.record import TERMINAL, BatchStatus
 
@@ -48,8 +48,7 @@ def get_batch(batch_id: str):
 def list_batches():
     """The caller's batches, newest first (``limit`` 1-100, default 20; ``after``: a batch id)."""
     batches, more = services().batches.list(g.tenant, limit=int_arg("limit", 20, 1, 100), after=request.args.get("after"))
-    return {"object": "list", "data": batches, "first_id": batches[0]["id"] if batches else None,
-            "last_id": batches[-1]["id"] if batches else None, "has_more": more}  # fmt: skip
+    return openai_list(batches, more)
 
 
 @bp.post("/batches/<batch_id>/cancel")

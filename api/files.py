@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, g, request
 
 from api.auth import require_tenant
 from api.services import services
-from api.view_helpers import int_arg
+from api.view_helpers import int_arg, openai_list
 from app.batches import uploads
 from app.batches.files import DEFAULT_EXPIRES_S, MAX_FILE_BYTES, StoredFile
 from app.errors import InvalidRequestError
@@ -72,9 +72,7 @@ def list_files():
     files, more = services().files.list(
         g.tenant, limit=limit, after=request.args.get("after"), order=order, purpose=request.args.get("purpose")
     )
-    data = [f.view() for f in files]
-    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": more}  # fmt: skip
+    return openai_list([f.view() for f in files], more)
 
 
 def find_file(file_id: str) -> StoredFile:

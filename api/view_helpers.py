@@ -69,3 +69,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidRequestError(name, f"{name}: must be {low} to {high}, got {value}")
     return value
+
+
+def openai_list(data: list[dict], has_more: bool) -> dict:
+    """OpenAI's list object: a page of ``data`` with its first and last ids."""
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": has_more}

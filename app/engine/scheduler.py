@@ -10,12 +10,15 @@ so no sequence is ever preempted for memory; the price is admitting fewer long r
 
 Priority 9 is the background (batch lines run at it): while any more urgent sequence is waiting or
 in flight, at most ``max_num_background`` background rows keep running. The others are preempted
-for recompute (:meth:`background_victims`) and wait until the urgent ones have left, so an
+for recompute (:meth:`background_victims`) and wait until the urgent ones have left (and
+``background_grace_s`` more, so the gap between two interactive requests does not bring every
+background row back for one step, each paid for by a prefill), so an
 interactive request's steps are never slowed by a full batch of background rows.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,11 +55,14 @@ class StepPlan:
 class Scheduler:
     def __init__(
         self, *, max_num_seqs: int, max_num_batched_tokens: int, max_kv_tokens: int, prefix_len: Callable[[Sequence], int] | None = None,
-        max_num_background: int = 1,
+        max_num_background: int = 1, background_grace_s: float = 2.0, clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         assert max_num_seqs > 0 and max_num_batched_tokens > 0 and max_kv_tokens > 0
         self.max_num_seqs = max_num_seqs
         self.max_num_background = max_num_background  # background rows kept while an urgent one is present
+        self.background_grace_s = background_grace_s
+        self.clock = clock
+        self._urgent_until = float("-inf")
         self.max_num_batched_tokens = max_num_batched_tokens
         self.max_kv_tokens = max_kv_tokens
         self.waiting: deque[Sequence] = deque()
@@ -99,7 +105,10 @@ class Scheduler:
         return plan
 
     def _urgent_present(self) -> bool:
-        return any(seq.request.priority < BACKGROUND_PRIORITY for seq in (*self.waiting, *self.prefilling, *self.running))
+        now = self.clock()
+        if any(seq.request.priority < BACKGROUND_PRIORITY for seq in (*self.waiting, *self.prefilling, *self.running)):
+            self._urgent_until = now + self.background_grace_s
+        return now < self._urgent_until
 
     def _num_background(self) -> int:
         return sum(seq.request.priority >= BACKGROUND_PRIORITY for seq in (*self.prefilling, *self.running))

@@ -206,7 +206,8 @@ def test_waiting_list_orders_by_priority_then_arrival():
 
 
 def test_background_rows_yield_to_an_urgent_arrival_and_come_back_after():
-    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=64, max_kv_tokens=1000, max_num_background=1)
+    now = [0.0]
+    scheduler = Scheduler(max_num_seqs=8, max_num_batched_tokens=64, max_kv_tokens=1000, max_num_background=1, clock=lambda: now[0])
     batch = [seq(max_tokens=8, priority=9) for _ in range(4)]
     for s in batch:
         scheduler.add(s)
@@ -225,6 +226,9 @@ def test_background_rows_yield_to_an_urgent_arrival_and_come_back_after():
     while not urgent.is_finished:
         run_step(scheduler)
         assert scheduler.background_victims() == []
+    run_step(scheduler)
+    assert len(scheduler.running) == 1  # within the grace period the others still wait
+    now[0] += 2.5
     while scheduler.num_unfinished:
         run_step(scheduler)
     assert all(len(s.output.token_ids) == 8 for s in batch)  # the preempted rows finished their answers
