@@ -258,14 +258,10 @@ class BatchingEngine(Engine):
             seq.mailbox.put(TokenDelta(index=len(seq.output.token_ids), text=tail, token_ids=[]))
         seq.mailbox.put(completion_of(seq.request, seq.output))
 
-    def _yield_background(self) -> None:
-        """Background rows (batch lines) past the scheduler's allowance leave while urgent work is present."""
-        victims = self.scheduler.background_victims()
-        if victims:
+    def _yield_background(self) -> None:  # background rows past the scheduler's allowance leave while urgent work runs
+        if victims := self.scheduler.background_victims():
             self.runner.release(victims)
-            for seq in victims:
-                self._last_token.pop(seq.seq_id, None)
-            self.scheduler.preempt_background(victims)
+            self.scheduler.preempt_background(victims)  # their recompute's prefill sets their last token again
             self.num_preemptions += len(victims)
 
     def _on_out_of_memory(self, exc: BaseException) -> None:
@@ -288,11 +284,8 @@ class BatchingEngine(Engine):
         scheduler.max_num_seqs = max(1, len(victims) // 2)
         self.num_preemptions += len(victims)
         self._steps_since_oom = 0
-        log.warning(
-            "out of memory in a step: %d sequences preempted for recompute, admitting at most %d until memory holds",
-            len(victims),
-            scheduler.max_num_seqs,
-        )
+        message = "out of memory in a step: %d sequences preempted for recompute, admitting at most %d until memory holds"
+        log.warning(message, len(victims), scheduler.max_num_seqs)
 
     def _fail_all(self, exc: BaseException) -> None:
         for seq in self.shared_prefill.release_all():  # never scheduled: nothing to free
