@@ -67,7 +67,7 @@ class BatchLines:
                 raise Refused(str(exc)) from None
         return ids
 
-    def reply(self, endpoint: str, body: dict[str, Any], job_ids: list[str]) -> Reply | None | str:
+    def reply(self, endpoint: str, body: Callable[[], dict[str, Any]], job_ids: list[str]) -> Reply | None | str:
         records = [self.svc.jobs.get(jid) for jid in job_ids]
         if any(record is None for record in records):
             return "missing"
@@ -77,7 +77,7 @@ class BatchLines:
         if any(record["status"] == "cancelled" for record in records):
             return Reply(499, error_body("cancelled", "the batch was cancelled or expired first"), request_id)
         kind = "chat" if endpoint == "/v1/chat/completions" else "text"
-        parsed, submitter = self._parse(endpoint, {k: v for k, v in body.items() if k not in NOT_PER_LINE}, may_queue=True)
+        parsed, submitter = self._parse(endpoint, {k: v for k, v in body().items() if k not in NOT_PER_LINE}, may_queue=True)
         requests = parsed.to_jobs(max_tokens=self.svc.config.api.max_tokens)
         choices = choices_of(parsed, requests, kind)
         for choice, record in zip(choices, records, strict=True):

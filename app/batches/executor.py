@@ -42,8 +42,9 @@ class LineExecutor(Protocol):
         """Submit a line's jobs (choice ``i`` as job ``job_id(i)``, skipping any that exists already) and return
         their ids; or the line's answer at once (an invalid request's 400, an embedding). Raises :class:`Refused`."""
 
-    def reply(self, endpoint: str, body: dict[str, Any], job_ids: list[str]) -> Reply | None | str:
-        """The line's answer once all its jobs have ended; None while one runs; ``"missing"`` if a job's record is gone."""
+    def reply(self, endpoint: str, body: Callable[[], dict[str, Any]], job_ids: list[str]) -> Reply | None | str:
+        """The line's answer once all its jobs have ended; None while one runs; ``"missing"`` if a job's record is gone.
+        ``body()`` reads the line's request from the input file: only once its jobs have ended."""
 
     def cancel(self, job_ids: list[str]) -> None:
         """Stop the line's jobs (a no-op for those that ended)."""

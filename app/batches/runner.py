@@ -17,6 +17,7 @@ fixed ids, so each line ends exactly once in the output or error file.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -178,13 +179,12 @@ class BatchRunner:
                 if "result" in entry:
                     reply: Reply | None | str = Reply.from_json(entry["result"])
                 else:
-                    source.seek(entry["offset"])
-                    body = json.loads(source.read(entry["length"]))["body"]
+                    body = functools.partial(_line_body, source, entry)  # read only once its jobs have ended
                     reply = self.executor.reply(endpoint, body, entry["jobs"])
                     if reply == "missing":  # its record is gone (Redis lost it): submit it again under the same ids
                         if fields["status"] == BatchStatus.IN_PROGRESS:
                             try:
-                                self.executor.start(endpoint, body, fields["tenant"], lambda i, n=number: line_job_id(batch_id, n, i))
+                                self.executor.start(endpoint, body(), fields["tenant"], lambda i, n=number: line_job_id(batch_id, n, i))
                             except Refused:
                                 pass
                             continue
@@ -278,6 +278,11 @@ class BatchRunner:
                             filename=f"{batch_id}_{kind}.jsonl", purpose="batch_output", lines=lines)  # fmt: skip
         self.files.register(stored, quota=False)
         return file_id
+
+
+def _line_body(source: Any, entry: dict[str, Any]) -> dict[str, Any]:
+    source.seek(entry["offset"])
+    return json.loads(source.read(entry["length"]))["body"]
 
 
 def _not_run_code(fields: dict[str, str]) -> str:

@@ -51,7 +51,7 @@ class Jobs:
             return None
         if status == "cancelled":
             return Reply(499, {}, "req")
-        return Reply(200, {"answer": body["messages"][0]["content"]}, "req_" + job_ids[0], 1, 1)
+        return Reply(200, {"answer": body()["messages"][0]["content"]}, "req_" + job_ids[0], 1, 1)
 
     def cancel(self, job_ids):
         for jid in job_ids:
