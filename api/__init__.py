@@ -25,6 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.stream import bp as stream_bp
     from api.stream import sock
     from api.tokenize import bp as tokenize_bp
+    from api.webhooks import bp as webhooks_bp
 
     config = config or load_config()
     app = Flask(__name__, static_folder=None)  # no open /static route: the page blueprint serves its one file
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(tokenize_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(batches_bp)
+    app.register_blueprint(webhooks_bp)
     sock.init_app(app)
     app.wsgi_app = BodyDeadline(app.wsgi_app, config.api.body_timeout_s, config.api.max_body_bytes, large_paths=("/v1/files",))
     svc.batch_sweeper = batch_runner(svc, BatchLines(svc, embeddings)).start()

@@ -27,6 +27,7 @@ class BatchCreateRequest(BaseModel):
     completion_window: Literal["24h"]
     metadata: dict[str, str] | None = None
     output_expires_after: ExpiresAfter | None = None
+    webhook: str | None = Field(default=None, max_length=2048)  # ours: where to announce its end; "": not the tenant's default
 
     @field_validator("metadata")
     @classmethod

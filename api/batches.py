@@ -28,7 +28,8 @@ def create_batch():
     expires = body.output_expires_after.seconds if body.output_expires_after else None
     return uploads.create_batch(svc.batches, svc.files, tenant=g.tenant, input_file_id=body.input_file_id, endpoint=body.endpoint,
                                 completion_window=body.completion_window, metadata=body.metadata, output_expires_s=expires,
-                                max_active=svc.config.batches.tenant_max_batches)  # fmt: skip
+                                max_active=svc.config.batches.tenant_max_batches, destinations=svc.destinations,
+                                webhook=body.webhook)  # fmt: skip
 
 
 def find_batch(batch_id: str) -> dict:

@@ -65,6 +65,7 @@ class _Common(_Strict):
     min_tokens: int | None = None
     skip_special_tokens: bool | None = None
     include_stop_str_in_output: bool | None = None
+    webhook: str | None = None  # ours: announce each choice's job's end (app/webhooks)
 
     @property
     def num_choices(self) -> int:
@@ -98,6 +99,7 @@ class _Common(_Strict):
             "min_tokens": self.min_tokens,
             "skip_special_tokens": self.skip_special_tokens,
             "include_stop_str_in_output": self.include_stop_str_in_output,
+            "webhook": self.webhook,
         }
         return {k: v for k, v in fields.items() if v is not None}
 

@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api import openapi_batches
+from api import openapi_batches, openapi_webhooks
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
+from api.openapi_webhooks import WebhookDelivery
 from app.jobs.request import JobRequest
 
 JSON = "application/json"
@@ -74,6 +75,7 @@ class Job(BaseModel):
     worker: str | None = Field(default=None, description="The worker running the job, or the one that ran it last.")
     queue_position: int | None = Field(default=None, description="While queued: 1 = next.")
     stream_token: str | None = Field(default=None, description="A fresh token for this job's stream routes (`?token=`).")
+    webhook: WebhookDelivery | None = Field(default=None, description="Where its end is announced, and how that went.")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -206,7 +208,8 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
               "EmbeddingRequest": EmbeddingRequest, "TokenizeRequest": TokenizeRequest, "DetokenizeRequest": DetokenizeRequest,
-              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, **openapi_batches.MODELS}  # fmt: skip
+              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, **openapi_batches.MODELS,
+              **openapi_webhooks.MODELS}  # fmt: skip
     schemas: dict[str, Any] = {}
     for name, model in models.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
@@ -219,7 +222,7 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "Asynchronous LLM inference jobs. See the README for the walk-through.",
         },
-        "paths": {**_paths(), **openapi_batches.paths(_json, _errors)},
+        "paths": {**_paths(), **openapi_batches.paths(_json, _errors), **openapi_webhooks.paths(_json, _errors)},
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}, {}],  # only when LLMJOBS_API_KEYS is set
     }

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.batch_schemas import BatchCreateRequest
+from api.openapi_webhooks import WebhookDelivery
 
 JSON = "application/json"
 BYTES = "application/octet-stream"
@@ -83,6 +84,7 @@ class BatchObject(BaseModel):
     request_counts: RequestCounts
     usage: dict[str, Any]
     metadata: dict[str, str] | None = None
+    webhook: WebhookDelivery | None = Field(default=None, description="Ours: where its end is announced, and how that went.")
 
 
 class BatchList(BaseModel):

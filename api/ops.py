@@ -69,6 +69,8 @@ def system_state(svc: Services) -> SystemState:
         live = len(svc.registry.live())  # every model's
         memory = {name: int(value) for name, value in client.info("memory").items() if name in REDIS_MEMORY}
         started = int(client.get(keys.started) or 0)
-        return SystemState(client.zcard(keys.queued), live, restarts, started, memory, svc.catalog.load(), svc.batches.load())
+        return SystemState(
+            client.zcard(keys.queued), live, restarts, started, memory, svc.catalog.load(), svc.batches.load(), svc.outbox.stats()
+        )
     except redis.RedisError:  # scraped during an outage: the API's own counters still answer
         return SystemState()

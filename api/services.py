@@ -34,6 +34,8 @@ from app.model_files import context_length, fingerprint, load_tokenizer, tokeniz
 from app.obs import tracing
 from app.obs.api_metrics import ApiMetrics, api_metrics
 from app.redis_conn import Keys, connect
+from app.webhooks.destinations import Destinations
+from app.webhooks.outbox import Outbox
 from cache.result_cache import ResultCache
 from workers.celery_app import make_celery, send_generate
 
@@ -54,6 +56,8 @@ class Services:
     sweeper: Sweeper  # requeues a dead worker's jobs, expires deadlines, samples the drain rate
     files: FileRegistry  # uploaded files and batch outputs: metadata in Redis, bytes in the file store
     batches: BatchStore
+    destinations: Destinations  # which webhook a new job or batch gets, checked against the URL policy
+    outbox: Outbox  # webhook events
     batch_sweeper: Sweeper | None = None  # the batch runner's rounds (started by create_app)
 
     @classmethod
@@ -74,6 +78,7 @@ class Services:
         metrics = api_metrics()
         drain = DrainRate(client, keys)
         rates = config.api.rate_limit or any(config.api.tenant_rate_limits.values())
+        destinations = Destinations(config.webhooks)
         submitter = SubmitService(
             jobs=jobs,
             cache=cache,
@@ -92,6 +97,7 @@ class Services:
             max_active=config.api.tenant_max_active,
             active_limits=config.api.tenant_active_limits,
             rate_limits=TenantRateLimits(config.redis, config.api.rate_limit, config.api.tenant_rate_limits) if rates else None,
+            destinations=destinations,
         )
         registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         catalog = ModelCatalog(client, keys, registry, base_queue=config.worker.queue, default_model=model_name)
@@ -124,6 +130,8 @@ class Services:
             sweeper=sweeper,
             files=files,
             batches=BatchStore(client, keys.prefix, config.job_ttl_s),
+            destinations=destinations,
+            outbox=Outbox(client, keys.prefix),
         )
 
     def stop(self) -> None:

@@ -20,29 +20,13 @@ from app.redis_url import read_password, redacted, with_password
 from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings
 from app.settings_errors import config_error
 from app.settings_types import parse_api_keys
+from app.webhooks.config import WebhookConfig, webhook_config
 
 __all__ = [
-    "ATTENTION_MODES",
-    "CONVERTED_NAME",
-    "DEFAULT_MODEL",
-    "ENV_VARS",
-    "QUANTIZATION_MODES",
-    "READY_MARKER",
-    "RUNNER_MODES",
-    "SPECULATIVE_MODES",
-    "ApiConfig",
-    "BatchConfig",
-    "CacheConfig",
-    "Config",
-    "ModelConfig",
-    "ModelSource",
-    "RedisConfig",
-    "TracingConfig",
-    "WorkerConfig",
-    "load_config",
-    "parse_api_keys",
-    "redacted",
-]
+    "ATTENTION_MODES", "CONVERTED_NAME", "DEFAULT_MODEL", "ENV_VARS", "QUANTIZATION_MODES", "READY_MARKER", "RUNNER_MODES",
+    "SPECULATIVE_MODES", "ApiConfig", "BatchConfig", "CacheConfig", "Config", "ModelConfig", "ModelSource", "RedisConfig",
+    "TracingConfig", "WebhookConfig", "WorkerConfig", "load_config", "parse_api_keys", "redacted",
+]  # fmt: skip
 
 CONVERTED_NAME = "SmolLM2-135M-Instruct"  # the default model's folder under LLMJOBS_MODEL_CACHE
 READY_MARKER = ".complete"  # written last by the conversion: a folder without it is half-written
@@ -203,6 +187,7 @@ class Config:
     flower_port: int
     run_dir: Path
     batches: BatchConfig
+    webhooks: WebhookConfig = WebhookConfig()
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -296,4 +281,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             s.batch_yield_inflight,
             s.batch_max_inflight,
         ),  # fmt: skip
+        webhooks=webhook_config(s, key_specs, queue=s.queue, api_address=f"{s.host}:{s.port}", job_ttl_s=s.job_ttl),
     )

@@ -26,6 +26,11 @@ class KeySpec(NamedTuple):
     tenant: str
     rate_limit: int | None = None  # requests per minute; None: LLMJOBS_RATE_LIMIT's, 0: none
     max_active: int | None = None  # queued + running jobs; None: LLMJOBS_TENANT_MAX_ACTIVE's, 0: no cap
+    webhook_secret: str | None = None  # whsec_...; None: LLMJOBS_WEBHOOK_SECRET
+    webhook_url: str | None = None  # the tenant's default webhook; None: LLMJOBS_WEBHOOK_URL
+
+
+KEY_OPTIONS = ("webhook_secret", "webhook_url")  # name=value words after a key's entry
 
 
 DIGEST_PREFIX = "sha256:"
@@ -45,10 +50,15 @@ def _entries(raw: str, separator: str) -> list[str]:
 def parse_key_specs(raw: str, variable: str = "LLMJOBS_API_KEYS", separator: str = ",") -> dict[str, KeySpec]:
     """``"k1:alice,k2:bob:120:8"`` -> ``{"k1": KeySpec("alice"), "k2": KeySpec("bob", 120, 8)}``:
     each key's tenant, and optionally that tenant's own rate limit and cap on active jobs. A key may
-    be given as its digest, ``sha256:<hex>:tenant[:R[:A]]``; it stays ``"sha256:<hex>"`` here."""
+    be given as its digest, ``sha256:<hex>:tenant[:R[:A]]``; it stays ``"sha256:<hex>"`` here. Words after the
+    entry, ``webhook_secret=whsec_...`` and ``webhook_url=https://...``, are that tenant's webhook settings."""
     what = {",": "comma-separated", "\n": "one-per-line"}
     keys: dict[str, KeySpec] = {}
-    for entry in _entries(raw, separator):
+    for line in _entries(raw, separator):
+        entry, *words = line.split()
+        options = dict(word.partition("=")[::2] for word in words)
+        if unknown := sorted(set(options) - set(KEY_OPTIONS)) or [name for name, value in options.items() if not value]:
+            raise ConfigError(variable, f"has an unknown or empty option {unknown[0]!r} (known: {', '.join(KEY_OPTIONS)})")
         parts = [part.strip() for part in entry.split(":")]
         if parts[0] == DIGEST_PREFIX[:-1] and len(parts) > 1:
             if len(parts[1]) != 64 or not set(parts[1]) <= _HEX:
@@ -59,7 +69,7 @@ def parse_key_specs(raw: str, variable: str = "LLMJOBS_API_KEYS", separator: str
             raise ConfigError(variable, f"must be {what[separator]} key:tenant[:requests_per_minute[:max_active_jobs]] entries")
         if key in keys:
             raise ConfigError(variable, "lists one key twice")
-        keys[key] = KeySpec(tenant, *(int(limit) for limit in limits))
+        keys[key] = KeySpec(tenant, *(int(limit) for limit in limits))._replace(**options)
     return keys
 
 

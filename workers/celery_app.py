@@ -16,6 +16,7 @@ from app.redis_url import is_sentinel, parse_sentinel
 from workers import kombu_fix
 
 GENERATE_TASK = "llmjobs.generate"
+DELIVER_TASK = "llmjobs.deliver_webhook"
 PRIORITY_STEPS = list(range(10))
 PRIORITY_SEP = ":"
 
@@ -48,7 +49,7 @@ def make_celery(config: Config) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=config.worker.prefetch_multiplier,
-        task_routes={GENERATE_TASK: {"queue": config.worker.queue}},
+        task_routes={GENERATE_TASK: {"queue": config.worker.queue}, DELIVER_TASK: {"queue": config.webhooks.queue}},
         task_default_queue=config.worker.queue,
         # Enforced by prefork pools; the engine enforces the same limit itself between decode steps.
         task_time_limit=config.worker.task_time_limit_s + 30,
@@ -74,3 +75,8 @@ def send_generate(celery: Celery, job_id: str, priority: int = 5, headers: dict[
     model's (app/jobs/routing.py: queue_for); None, the configured LLMJOBS_QUEUE."""
     routed = {"queue": queue} if queue else {}
     celery.send_task(GENERATE_TASK, args=[job_id], task_id=job_id, priority=priority, headers=headers or {}, **routed)
+
+
+def send_delivery(celery: Celery, event_id: str, dispatch: int) -> None:
+    """A webhook delivery task (its own queue, workers/webhook_main.py): the event's id and hand-over number only."""
+    celery.send_task(DELIVER_TASK, args=[event_id, dispatch])

@@ -7,6 +7,8 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
+from app.webhooks.outbox import delivery_view
+
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 COMPLETION_WINDOWS = {"24h": 24 * 3600}
 
@@ -52,8 +54,8 @@ def request_id(batch_id: str, line: int) -> str:
     return "batch_req_" + uuid.uuid5(uuid.NAMESPACE_URL, f"llmjobs:{batch_id}/{line}").hex
 
 
-def view(fields: dict[str, str]) -> dict[str, Any]:
-    """OpenAI's batch object (and our ``window`` of lines queued or running)."""
+def view(fields: dict[str, str], webhook_event: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenAI's batch object (and, our own, its webhook's delivery state)."""
     errors = json.loads(fields["errors"]) if fields.get("errors") else None
     total = int(fields.get("total") or 0)
     completed, failed = int(fields.get("completed") or 0), int(fields.get("failed") or 0)
@@ -79,4 +81,5 @@ def view(fields: dict[str, str]) -> dict[str, Any]:
             "total_tokens": prompt + completion,
         },
         "metadata": json.loads(fields["metadata"]) if fields.get("metadata") else None,
+        **({"webhook": delivery_view(fields["webhook"], webhook_event)} if fields.get("webhook") else {}),
     }

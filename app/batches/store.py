@@ -18,6 +18,8 @@ import redis
 
 from app.batches.record import STAMPS, TERMINAL, BatchStatus, view
 from app.errors import OverloadedError
+from app.webhooks.events import event_id
+from app.webhooks.outbox import ENQUEUE_LUA, Outbox, decoded
 
 BATCH_LIMIT_RETRY_S = 60  # a batch takes minutes to hours: try again in a minute
 
@@ -36,7 +38,9 @@ return 1
 # KEYS: batch, active set, tenant's active set, input file's batches set, lock.
 # ARGV: lock token ('' : no lock needed), allowed statuses (comma list), new status, its stamp field, now, terminal ('1'),
 # field, value, ... Returns 1 moved, 0 not in an allowed status (or the lock is not ours).
-MOVE = """
+MOVE = (
+    ENQUEUE_LUA
+    + """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[5]) ~= ARGV[1] then return 0 end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or not string.find(',' .. ARGV[2] .. ',', ',' .. status .. ',', 1, true) then return 0 end
@@ -48,9 +52,15 @@ if ARGV[6] == '1' then
   redis.call('SREM', KEYS[2], id)
   redis.call('SREM', KEYS[3], id)
   redis.call('SREM', KEYS[4], id)
+  local hook = redis.call('HGET', KEYS[1], 'webhook')  -- its webhook's event, in the same step (app/webhooks/outbox.py)
+  if hook then
+    enqueue_webhook(string.match(KEYS[1], '^(.*):batch:[^:]*$'), id, 'batch.' .. ARGV[3], hook, redis.call('HGET', KEYS[1], 'tenant') or '',
+      ARGV[5], redis.call('HGET', KEYS[1], 'webhook_ttl') or '86400')
+  end
 end
 return 1
 """
+)
 
 # KEYS: batch, window, lock. ARGV: token, the next_line read, new next_line, new next_offset, line, entry, ...
 FEED = """
@@ -106,6 +116,7 @@ class BatchStore:
         self._commit = client.register_script(COMMIT)
         self._renew = client.register_script(RENEW)
         self._release = client.register_script(RELEASE)
+        self.outbox = Outbox(client, prefix)
 
     # --- keys ---
     def key(self, batch_id: str) -> str:
@@ -145,10 +156,13 @@ class BatchStore:
         return self.redis.hgetall(self.key(batch_id))
 
     def get(self, batch_id: str, tenant: str | None = None) -> dict[str, Any] | None:
-        fields = self.fields(batch_id)
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.key(batch_id))
+            pipe.hgetall(self.outbox.key(event_id(batch_id)))
+            fields, event = pipe.execute()
         if not fields or (tenant is not None and fields.get("tenant") != tenant):
             return None
-        return view(fields)
+        return view(fields, decoded(event, event_id(batch_id)))
 
     def list(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
         """The tenant's batches, newest first, after the batch ``after``; and whether more follow."""

@@ -11,6 +11,7 @@ from app.batches.files import MAX_FILE_BYTES, MAX_FILE_LINES, FileRegistry, Stor
 from app.batches.record import COMPLETION_WINDOWS, BatchStatus, new_batch_id
 from app.batches.store import BatchStore
 from app.errors import InvalidRequestError, NotFoundError, TooLargeError
+from app.webhooks.destinations import Destinations
 
 
 def upload(files: FileRegistry, *, tenant: str, stream: IO[bytes], filename: str, purpose: str, expires_s: int) -> StoredFile:
@@ -44,7 +45,8 @@ def upload(files: FileRegistry, *, tenant: str, stream: IO[bytes], filename: str
 
 
 def create_batch(batches: BatchStore, files: FileRegistry, *, tenant: str, input_file_id: str, endpoint: str, completion_window: str,
-                 metadata: dict[str, str] | None, output_expires_s: int | None, max_active: int) -> dict[str, Any]:  # fmt: skip
+                 metadata: dict[str, str] | None, output_expires_s: int | None, max_active: int,
+                 destinations: Destinations | None = None, webhook: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A new batch, ``validating``, over the tenant's uploaded file; :class:`OverloadedError` past the tenant's cap."""
     source = files.get(input_file_id, tenant=tenant)
     if source is None:
@@ -68,4 +70,9 @@ def create_batch(batches: BatchStore, files: FileRegistry, *, tenant: str, input
         fields["metadata"] = json.dumps(metadata)
     if output_expires_s is not None:
         fields["output_expires_s"] = output_expires_s
+    if destinations is None and webhook:
+        raise InvalidRequestError("webhook", "webhook: this deployment delivers no webhooks")
+    hook = destinations.for_request(tenant, webhook) if destinations is not None else None
+    if hook is not None:
+        fields.update(webhook=hook.url, webhook_ttl=hook.ttl_s)  # read by the step that ends the batch (store.MOVE)
     return batches.create(fields, file_users_key=files.users_key(input_file_id), max_active=max_active)

@@ -28,6 +28,21 @@ def worker_command(config: Config) -> list[str]:
     ]  # fmt: skip
 
 
+def webhook_worker_command(config: Config) -> list[str]:
+    """The webhook deliverer: a Celery worker on the webhook queue only, gevent greenlets (deliveries wait on receivers)."""
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.webhook_main", "worker",
+        "--queues", config.webhooks.queue,
+        "--pool", "gevent",
+        "--concurrency", str(config.webhooks.concurrency),
+        "--prefetch-multiplier", "1",
+        "--hostname", f"llmjobs-webhooks-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle",
+        "--task-events",
+        "--loglevel", "INFO",
+    ]  # fmt: skip
+
+
 def tensor_parallel_command(config: Config) -> list[str]:
     """One worker over LLMJOBS_TENSOR_PARALLEL devices: torchrun starts a process per device."""
     return [

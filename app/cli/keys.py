@@ -7,6 +7,7 @@ The key is 32 random bytes from ``secrets`` (URL-safe text). Only its SHA-256 di
 from __future__ import annotations
 
 import argparse
+import base64
 import re
 import secrets
 import sys
@@ -24,10 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     new.add_argument("tenant")
     new.add_argument("--rate-limit", type=int, metavar="R", help="that tenant's own requests per minute (0: none)")
     new.add_argument("--max-active", type=int, metavar="A", help="that tenant's own cap on queued + running jobs (0: none)")
+    new.add_argument("--webhook-secret", action="store_true", help="also mint that tenant's own webhook signing secret")
+    keys_sub.add_parser("webhook-secret", help="a new Standard Webhooks signing secret (whsec_...) for LLMJOBS_WEBHOOK_SECRET")
 
 
 def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_webhook_secret() -> str:
+    """Standard Webhooks' format: ``whsec_`` + base64 of random bytes (32 here; the spec asks 24 to 64)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def key_line(key: str, tenant: str, rate_limit: int | None = None, max_active: int | None = None) -> str:
@@ -37,6 +45,9 @@ def key_line(key: str, tenant: str, rate_limit: int | None = None, max_active: i
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.keys_command == "webhook-secret":
+        print(new_webhook_secret())
+        return 0
     if not TENANT.match(args.tenant):
         print("llmjobs: a tenant is one word without ':', ',' or '#'", file=sys.stderr)
         return 2
@@ -49,5 +60,9 @@ def run(args: argparse.Namespace) -> int:
     key = new_key()
     print(f"API key for {args.tenant} (shown once; give it to the tenant, keep no copy):\n  {key}")
     line = key_line(key, args.tenant, args.rate_limit, args.max_active)
+    if args.webhook_secret:  # the tenant verifies its webhooks with it: it is shown, and kept in the line
+        secret = new_webhook_secret()
+        print(f"Webhook signing secret for {args.tenant} (give it to the tenant to verify its webhooks):\n  {secret}")
+        line += f" webhook_secret={secret}"
     print(f"Add this line to the file LLMJOBS_API_KEYS_FILE names (deploy/secrets/api_keys for compose):\n  {line}")
     return 0

@@ -1,4 +1,4 @@
-"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api``, ``up`` (all of them), ``keys`` and ``batch run``.
+"""The ``llmjobs`` command: ``prepare``, ``worker``, ``api``, ``up`` (all of them), ``keys``, ``batch run`` and ``webhooks``.
 
 Each subcommand validates the configuration first, so a bad variable stops it
 with one line naming the variable. ``worker`` and ``api`` replace this process
@@ -15,6 +15,7 @@ import sys
 
 from app.cli import batch as batch_cli
 from app.cli import keys as keys_cli
+from app.cli import webhooks as webhooks_cli
 from app.cli.commands import api_command, check_exposure, ensure_prepared, tensor_parallel_command, worker_command
 from app.cli.prepare import prepare
 from app.cli.stack import run_stack
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     flags_cli.add_parser(sub)
     keys_cli.add_parser(sub)
     batch_cli.add_parser(sub)
+    webhooks_cli.add_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         os.execv(sys.executable, [sys.executable, "-m", "loadtest", *rest])
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             return flags_cli.run(args, config)
         if args.command == "batch":
             return batch_cli.run(args, config)
+        if args.command == "webhooks":
+            return webhooks_cli.run(args, config)
         return run_stack(config)
     except ConfigError as exc:
         print(f"llmjobs: configuration error: {exc}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """``llmjobs up``: the whole stack in the foreground, kept running, stopped together by Ctrl-C.
 
-Redis (embedded when nothing answers at ``LLMJOBS_REDIS_URL``), a worker, the API and Flower run
+Redis (embedded when nothing answers at ``LLMJOBS_REDIS_URL``), a worker, the webhook deliverer, the API and Flower run
 as children of this process under app/cli/supervisor.py: one that dies is started again (the
 embedded Redis from its append-only file), so the stack keeps serving; the dead worker's running
 jobs are taken over through their leases (app/jobs/leases.py). Each restart is logged and counted
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import redis
 
-from app.cli.commands import FLOWER_ENV, api_command, ensure_prepared, flower_command, worker_command
+from app.cli.commands import FLOWER_ENV, api_command, ensure_prepared, flower_command, webhook_worker_command, worker_command
 from app.cli.embedded_redis import EmbeddedRedis, answers, free_port
 from app.cli.supervisor import GaveUp, Supervisor
 from app.config import Config, RedisConfig, redacted
@@ -105,6 +105,7 @@ def run_stack(config: Config) -> int:
         # holds no password; each child reads the file itself).
         env = dict(os.environ) if server is None else {**os.environ, "LLMJOBS_REDIS_URL": server.url}
         supervisor.add("worker", lambda: _spawn(worker_command(config), env))
+        supervisor.add("webhooks", lambda: _spawn(webhook_worker_command(config), env))
         supervisor.add("api", lambda: _spawn(api_command(config), env))
         if config.flower_port:
             supervisor.add("flower", lambda: _spawn(flower_command(config), {**env, **FLOWER_ENV}))

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from app.jobs.store import JobStore
+from app.webhooks.outbox import Destination
 from cache.keys import CacheKeys
 from cache.result_cache import ResultCache, Ticket
 
@@ -38,6 +39,7 @@ def admit(
     lookup: bool = True,
     coalesce: bool = True,
     mode: str = "semantic",
+    webhook: Destination | None = None,
 ) -> Admission:
     """``lookup=False`` (``Cache-Control: no-cache``) skips reading the cache but still records the answer;
     ``mode`` ``exact`` reads the exact tier only (``off`` never gets here).
@@ -72,6 +74,7 @@ def admit(
                 cache={"tier": hit.tier, "similarity": hit.similarity, "entry": hit.entry.number},
                 cache_mode=mode,
                 job_id=job_id,
+                webhook=webhook,
             )
             return Admission(job, None, "hit", tier)
         if not coalesce:  # an urgent or deadline-bound request must not wait behind another job

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import redis
 
-from app.jobs import scripts
+from app.jobs import lease_scripts
 from app.jobs.record import priority_of
 from app.redis_conn import Keys
 
@@ -29,8 +29,8 @@ class Leases:
     def __init__(self, client: redis.Redis, keys: Keys, lease_ttl_s: float) -> None:
         self.keys = keys
         self.lease_ttl_s = lease_ttl_s
-        self._renew = client.register_script(scripts.RENEW)
-        self._reap = client.register_script(scripts.REAP)
+        self._renew = client.register_script(lease_scripts.RENEW)
+        self._reap = client.register_script(lease_scripts.REAP)
 
     def renew(self, worker_id: str, job_ids: Iterable[str]) -> list[str]:
         """Extend ``worker_id``'s leases on ``job_ids``; return the ids it no longer holds."""

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.jobs.events import final_event
+from app.webhooks.outbox import delivery_view
 
 
 class JobStatus(StrEnum):
@@ -72,7 +73,7 @@ def new_fields(job_id: str, request: dict[str, Any], tenant: str, model: str, no
 
 # What an ended job drops, and what it keeps as fields of its own (the rest goes into ``record``):
 # the same lists as scripts.py's ``settle``, which applies them when a job ends.
-LIVE_ONLY = frozenset({"id", "queue_score", "deadline_at", "requeued_at", "cancel_requested", "events_ttl", "followers"})
+LIVE_ONLY = frozenset({"id", "queue_score", "deadline_at", "requeued_at", "cancel_requested", "events_ttl", "followers", "webhook_ttl"})
 TOP = ("status", "tenant", "cache_ticket", "owner_cancelled", "follows")
 
 
@@ -91,8 +92,8 @@ def settled(fields: dict[str, Any]) -> dict[str, str]:
     return {**top, "record": json.dumps(record, separators=(",", ":"))}
 
 
-def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False) -> dict[str, Any]:
-    """The record clients see: typed values, no internal fields."""
+def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = False, webhook_event: dict | None = None) -> dict[str, Any]:
+    """The record clients see: typed values, no internal fields; with its webhook's delivery state."""
     if detached:  # its client cancelled it; it goes on only for the jobs that coalesced onto it
         fields = {**fields, "status": JobStatus.CANCELLED.value, "finish_reason": "cancelled", "output": None, "usage": None}
     status = fields["status"]
@@ -118,6 +119,8 @@ def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = Fal
         view["cache_mode"] = fields["cache_mode"]
     if fields.get("follows"):
         view["coalesced_with"] = fields["follows"]
+    if fields.get("webhook"):
+        view["webhook"] = delivery_view(fields["webhook"], webhook_event)
     if status == JobStatus.QUEUED:
         view["queue_position"] = queue_rank + 1 if queue_rank is not None else None
     return view

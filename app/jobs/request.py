@@ -78,6 +78,8 @@ class JobRequest(BaseModel):
     prompt_logprobs: int | None = Field(default=None, ge=0, le=MAX_LOGPROBS)  # the same for the prompt's tokens
     skip_special_tokens: bool = True
     include_stop_str_in_output: bool = False
+    # Where to announce the job's end (app/webhooks); None: the tenant's default, "": none. Not stored in the request.
+    webhook: str | None = Field(default=None, max_length=2048)
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:
@@ -93,7 +95,7 @@ class JobRequest(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         """The request as kept in the job record and read back by the worker (extensions only where used)."""
-        stored = self.model_dump(exclude_none=True, exclude={"stream", "cache", "model"})
+        stored = self.model_dump(exclude_none=True, exclude={"stream", "cache", "model", "webhook"})
         return {k: v for k, v in stored.items() if k not in EXTENSION_DEFAULTS or v != EXTENSION_DEFAULTS[k]}
 
     def sampling(self, default_max_tokens: int) -> dict[str, Any]:

@@ -4,8 +4,12 @@ Each runs atomically in Redis: the job hash, the queue index and the final
 event in the job's stream always agree, whatever crashes in between.
 """
 
+from app.webhooks.outbox import ENQUEUE_LUA
+
 # Shared helpers: event n is stream entry 0-(n+1) (see app/events.py).
-_HELPERS = """
+_HELPERS = (
+    ENQUEUE_LUA
+    + """
 local function next_index(stream)
   local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
   if #last == 0 then return 0 end
@@ -20,7 +24,7 @@ end
 -- stream is kept 'events_ttl' seconds more (set at submit; the job ttl for a job without it).
 -- (The worker stays: the record says which worker ran the job.)
 local LIVE_ONLY = {id = true, queue_score = true, deadline_at = true, requeued_at = true,
-  cancel_requested = true, events_ttl = true, followers = true}
+  cancel_requested = true, events_ttl = true, followers = true, webhook_ttl = true}
 local TOP = {status = true, tenant = true, cache_ticket = true, owner_cancelled = true, follows = true}
 local function settle(job)
   local all = redis.call('HGETALL', job)
@@ -46,12 +50,21 @@ local function finalize(job, stream, ttl, body)
   local model = redis.call('HGET', job, 'model')
   if model then redis.call('ZREM', prefix .. ':model:' .. model .. ':jobs', id) end
   local events_ttl = redis.call('HGET', job, 'events_ttl') or ttl
+  -- its webhook's event, in the same step: an end is never unannounced (app/webhooks/outbox.py)
+  local hook = redis.call('HGET', job, 'webhook')
+  if hook then
+    local status = redis.call('HGET', job, 'status')
+    if redis.call('HGET', job, 'owner_cancelled') == '1' then status = 'cancelled' end  -- as its owner sees it
+    enqueue_webhook(prefix, id, 'job.' .. status, hook, redis.call('HGET', job, 'tenant') or '',
+      redis.call('HGET', job, 'finished_at') or '0', redis.call('HGET', job, 'webhook_ttl') or ttl)
+  end
   settle(job)
   redis.call('EXPIRE', job, ttl)
   publish(stream, next_index(stream), body)
   redis.call('EXPIRE', stream, events_ttl)
 end
 """
+)
 
 # KEYS: job, queued zset, worker key prefix, stream, leases zset, started counter (the drain rate).
 # ARGV: job id, now, worker id, ttl, final event for a job cancelled while it waited, lease expiry,
@@ -185,44 +198,6 @@ redis.call('HINCRBY', KEYS[2], 'followers', 1)
 redis.call('HSET', KEYS[1], unpack(ARGV, 1, #ARGV - 1))
 redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
 return 1
-"""
-
-# KEYS: leases zset, job key prefix. ARGV: worker id, new expiry, job id, ...
-# Extend the leases of the jobs a worker runs; returns those that are no longer its own (taken
-# over after its lease lapsed, or ended): the worker stops generating them.
-RENEW = """
-local lost = {}
-for i = 3, #ARGV do
-  local job = KEYS[2] .. ARGV[i]
-  if redis.call('HGET', job, 'status') == 'running' and redis.call('HGET', job, 'worker') == ARGV[1] then
-    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
-  else
-    table.insert(lost, ARGV[i])
-  end
-end
-return lost
-"""
-
-# KEYS: leases zset, queued zset, job key prefix. ARGV: now, most jobs per call.
-# Put every running job whose lease lapsed back in the queue (at its own score: priority, then
-# submit time, so it keeps its place); each is returned (id, queue score) to exactly one caller,
-# which sends its task again.
-REAP = """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local requeued = {}
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], id)
-  local job = KEYS[3] .. id
-  if redis.call('HGET', job, 'status') == 'running' then
-    redis.call('HSET', job, 'status', 'queued', 'requeued_at', ARGV[1])
-    redis.call('HDEL', job, 'worker')
-    local score = redis.call('HGET', job, 'queue_score') or redis.call('HGET', job, 'created_at') or ARGV[1]
-    redis.call('ZADD', KEYS[2], score, id)
-    table.insert(requeued, id)
-    table.insert(requeued, score)
-  end
-end
-return requeued
 """
 
 # KEYS: job, queued zset, deadlines zset, the tenant's active zset, the model's jobs zset. ARGV: most

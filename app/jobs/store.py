@@ -34,6 +34,8 @@ from app.jobs.record import (
 from app.jobs.replica_wait import ReplicaWait
 from app.jobs.routing import ModelKeys
 from app.redis_conn import Keys
+from app.webhooks.events import event_id
+from app.webhooks.outbox import Destination, Outbox, decoded
 
 EXISTS = 2  # what create() answers when a job of that id is stored already
 LEADER_WAIT_TRIES = 100  # x 10 ms: then the leader is taken to have died before storing its job
@@ -67,10 +69,11 @@ class JobStore:
         self._follow = client.register_script(scripts.FOLLOW)
         self._create = client.register_script(scripts.CREATE)
         self._take_ticket = client.register_script(scripts.TAKE_TICKET)
+        self.outbox = Outbox(client, keys.prefix)
 
     def create(
         self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
-        max_queued: int = 0, max_active: int = 0, cache_mode: str = "",
+        max_queued: int = 0, max_active: int = 0, cache_mode: str = "", webhook: Destination | None = None,
     ) -> dict[str, Any] | int:  # fmt: skip
         """Store a new queued job and return its record; or, refused, 0 when ``max_queued`` jobs
         already wait, -1 when the tenant has ``max_active`` jobs queued or running, :data:`EXISTS` when
@@ -83,6 +86,8 @@ class JobStore:
             fields["cache_ticket"] = cache_ticket
         if cache_mode:
             fields["cache_mode"] = cache_mode  # off | exact | semantic: how strict the result cache was for it
+        if webhook is not None:  # read by whichever script ends the job (scripts.finalize)
+            fields.update(webhook=webhook.url, webhook_ttl=webhook.ttl_s)
         if self.events_ttl_s != self.ttl_s:
             fields["events_ttl"] = self.events_ttl_s  # read by whichever process ends the job (scripts.finalize)
         deadline = repr(now + request["deadline_s"]) if request.get("deadline_s") else ""
@@ -114,6 +119,7 @@ class JobStore:
         cache: dict[str, Any],
         cache_mode: str = "",
         job_id: str | None = None,
+        webhook: Destination | None = None,
     ) -> dict[str, Any]:
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
         job_id = job_id or new_job_id()
@@ -131,6 +137,8 @@ class JobStore:
         )
         if cache_mode:
             fields["cache_mode"] = cache_mode
+        if webhook is not None:
+            fields["webhook"] = webhook.url
         final = final_event(
             status=JobStatus.SUCCEEDED.value, finish_reason=finish_reason, output=output, usage=usage, timings=timings, error=None
         )
@@ -141,8 +149,10 @@ class JobStore:
             pipe.xadd(events, {"data": encode(token_event(output, token_ids))}, id=stream_id(0))
             pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
             pipe.expire(events, self.events_ttl_s)
+            if webhook is not None:  # its end is now: announced in the same transaction
+                self.outbox.enqueue(pipe, job_id, "job.succeeded", webhook.url, tenant, now, webhook.ttl_s)
             pipe.execute()
-        return view(fields, queue_rank=None)
+        return self.get(job_id) if webhook is not None else view(fields, queue_rank=None)
 
     def create_follower(self, leader_id: str, request: dict[str, Any], *, tenant: str, model: str) -> dict[str, Any] | None:
         """A job that shares the running ``leader_id``'s answer instead of computing it again;
@@ -184,7 +194,8 @@ class JobStore:
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.keys.job(job_id))
             pipe.zrank(self.keys.queued, job_id)
-            fields, rank = pipe.execute()
+            pipe.hgetall(self.outbox.key(event_id(job_id)))
+            fields, rank, event = pipe.execute()
         if not fields or (tenant is not None and fields.get("tenant", "") != tenant):
             return None
         fields = {"id": job_id, **unpacked(fields)}
@@ -199,7 +210,8 @@ class JobStore:
                 "request": json.loads(fields["request"]),
                 "coalesced_with": fields["follows"],
             }
-        return view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok)
+        event = decoded(event, event_id(job_id))
+        return view(fields, queue_rank=rank, detached=fields.get("owner_cancelled") == "1" and not detached_ok, webhook_event=event)
 
     def start(self, job_id: str, worker_id: str) -> Claim:
         """Claim a job for running; ``Claim.request`` is None when it must not run."""

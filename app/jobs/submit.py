@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
 
-from app.errors import OverloadedError
+from app.errors import InvalidRequestError, OverloadedError
 from app.jobs.admission import admit
 from app.jobs.drain import IDLE_RETRY_S, DrainRate
 from app.jobs.prompts import PromptBuilder
@@ -22,6 +22,8 @@ from app.jobs.record import DEFAULT_PRIORITY, new_job_id
 from app.jobs.request import JobRequest
 from app.jobs.store import EXISTS, JobStore
 from app.obs import tracing
+from app.webhooks.destinations import Destinations
+from app.webhooks.outbox import Destination
 from cache.keys import cache_keys
 from cache.result_cache import MODES, ResultCache
 
@@ -61,7 +63,8 @@ class SubmitService:
     def __init__(self, *, jobs: JobStore, cache: ResultCache, prompts: PromptBuilder, send_task: SendTask, metrics: SubmitMetrics,
                  model_name: str, model_id: str, default_max_tokens: int, inflight_ttl_s: int, max_queued: int = 0,
                  drain: DrainRate | None = None, rate_limits: TenantRateLimits | None = None,
-                 max_active: int = 0, active_limits: Mapping[str, int] | None = None) -> None:  # fmt: skip
+                 max_active: int = 0, active_limits: Mapping[str, int] | None = None,
+                 destinations: Destinations | None = None) -> None:  # fmt: skip
         self.jobs = jobs
         self.cache = cache
         self.prompts = prompts
@@ -76,6 +79,7 @@ class SubmitService:
         self.rate_limits = rate_limits
         self.max_active = max_active  # per tenant, queued + running; 0: no cap
         self.active_limits = dict(active_limits or {})  # tenant -> its own cap
+        self.destinations = destinations  # webhooks: None, none accepted
 
     def submit(
         self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy(), *, job_id: str | None = None, batch: bool = False
@@ -86,9 +90,10 @@ class SubmitService:
         that exists already is returned as it is, nothing sent. ``batch``: a batch line, which the batch's own
         caps pace instead of the tenant's rate and active-job limits (the queue bound still applies)."""
         try:
+            webhook = self._webhook(request, tenant, batch)
             headers = self.rate_limits.check(tenant) if self.rate_limits is not None and not batch else {}
             with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
-                job, served_by = self._submit(request, tenant, policy, job_id or new_job_id(), batch)
+                job, served_by = self._submit(request, tenant, policy, job_id or new_job_id(), batch, webhook)
                 span.set_attributes(
                     {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
                 )
@@ -98,7 +103,18 @@ class SubmitService:
         self.metrics.job_submitted(served_by)
         return Submission(job, headers)
 
-    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy, job_id: str, batch: bool) -> tuple[dict[str, Any], str]:
+    def _webhook(self, request: JobRequest, tenant: str, batch: bool) -> Destination | None:
+        """The job's webhook: none for a batch line (its batch has one) or where webhooks are not set up."""
+        if batch and request.webhook:
+            raise InvalidRequestError("webhook", "webhook: a batch line cannot have its own; give the batch one (POST /v1/batches)")
+        if batch or (self.destinations is None and not request.webhook):
+            return None
+        if self.destinations is None:
+            raise InvalidRequestError("webhook", "webhook: this deployment delivers no webhooks")
+        return self.destinations.for_request(tenant, request.webhook)
+
+    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy, job_id: str, batch: bool,
+                webhook: Destination | None) -> tuple[dict[str, Any], str]:  # fmt: skip
         sampling = request.sampling(self.default_max_tokens)
         prompt_ids = self.prompts.token_ids(request)
         self.prompts.check_fits(len(prompt_ids), sampling["max_tokens"])
@@ -109,10 +125,11 @@ class SubmitService:
             self.metrics.cache_lookup("none", "skipped")
         else:
             keys = cache_keys(request=stored, prompt_ids=prompt_ids, sampling=sampling, tenant=tenant, model_id=self.model_id)
-            coalesce = request.priority == DEFAULT_PRIORITY and request.deadline_s is None
+            # A job with a webhook neither follows another (its end would be the other's) nor is waited on.
+            coalesce = request.priority == DEFAULT_PRIORITY and request.deadline_s is None and webhook is None
             admission = admit(
                 self.cache, self.jobs, keys, request=stored, tenant=tenant, model=self.model_name, prompt_tokens=len(prompt_ids),
-                job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read, coalesce=coalesce, mode=mode,
+                job_id=job_id, inflight_ttl_s=self.inflight_ttl_s, lookup=policy.read, coalesce=coalesce, mode=mode, webhook=webhook,
             )  # fmt: skip
             self.metrics.cache_lookup(admission.tier, admission.result)
             if admission.job is not None:
@@ -127,6 +144,7 @@ class SubmitService:
             max_queued=self.max_queued,
             max_active=0 if batch else self.active_limits.get(tenant, self.max_active),
             cache_mode=mode,
+            webhook=webhook,
         )
         if job == EXISTS:  # a batch line submitted before, by a feeder that died before recording it
             if ticket is not None:

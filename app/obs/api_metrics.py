@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.obs.webhook_metrics import webhook_families
+
 PREFIX = "llmjobs_"
 
 
@@ -94,6 +96,7 @@ class SystemState:
     redis_memory: dict[str, int] = field(default_factory=dict)  # INFO memory: used_memory, maxmemory, total_system_memory
     models: dict[str, ModelLoad] = field(default_factory=dict)  # model id -> its load
     batches: dict[str, int] = field(default_factory=dict)  # BatchLoad: active batches, their lines waiting and in flight
+    webhooks: dict[str, float] = field(default_factory=dict)  # Outbox.stats: attempts by outcome, latency buckets, pending
 
 
 # Redis' INFO memory fields the alerts read (deploy/alerts.yml: Redis memory near its limit).
@@ -132,6 +135,7 @@ class SystemCollector(Collector):
             yield GaugeMetricFamily(PREFIX + "redis_" + name + "_bytes", doc, value=state.redis_memory.get(name, 0))
         for name, doc in BATCH_GAUGES.items():
             yield GaugeMetricFamily(PREFIX + name, doc, value=state.batches.get(name, 0))
+        yield from webhook_families(state.webhooks)
         restarts = CounterMetricFamily(
             PREFIX + "process_restarts", "Processes `llmjobs up` started again after they died.", labels=["process"]
         )

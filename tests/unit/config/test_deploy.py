@@ -26,8 +26,10 @@ SERVICES = COMPOSE["services"]
 
 
 def settings_of(service: dict) -> dict[str, str]:
-    """A service's LLMJOBS_* values, less the *_FILE ones (they name secrets inside the container)."""
-    return {k: str(v) for k, v in service["environment"].items() if k.startswith("LLMJOBS_") and not k.endswith("_FILE")}
+    """A service's LLMJOBS_* values, less the *_FILE ones (they name secrets inside the container); ``${X:-default}``
+    as compose reads it with X unset."""
+    values = {k: str(v) for k, v in service["environment"].items() if k.startswith("LLMJOBS_") and not k.endswith("_FILE")}
+    return {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in values.items()}
 
 
 def exported_metric_names() -> set[str]:
@@ -67,7 +69,7 @@ def test_compose_has_two_models_whose_workers_scale_apart():
 
 def test_every_command_and_variable_exists():
     cli = (ROOT / "app" / "cli" / "main.py").read_text()
-    for name in ("api", "worker", "worker-cpu", "worker-qwen", "flower"):
+    for name in ("api", "worker", "worker-cpu", "worker-qwen", "flower", "webhooks"):
         service = SERVICES[name]
         command = service["command"]
         if command[0] == "llmjobs":
