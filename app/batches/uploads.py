@@ -48,6 +48,9 @@ def create_batch(batches: BatchStore, files: FileRegistry, *, tenant: str, input
                  metadata: dict[str, str] | None, output_expires_s: int | None, max_active: int,
                  destinations: Destinations | None = None, webhook: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A new batch, ``validating``, over the tenant's uploaded file; :class:`OverloadedError` past the tenant's cap."""
+    if destinations is None and webhook:
+        raise InvalidRequestError("webhook", "webhook: this deployment delivers no webhooks")
+    hook = destinations.for_request(tenant, webhook) if destinations is not None else None
     source = files.get(input_file_id, tenant=tenant)
     if source is None:
         raise NotFoundError(f"No such File object: {input_file_id}", "input_file_id")
@@ -70,9 +73,6 @@ def create_batch(batches: BatchStore, files: FileRegistry, *, tenant: str, input
         fields["metadata"] = json.dumps(metadata)
     if output_expires_s is not None:
         fields["output_expires_s"] = output_expires_s
-    if destinations is None and webhook:
-        raise InvalidRequestError("webhook", "webhook: this deployment delivers no webhooks")
-    hook = destinations.for_request(tenant, webhook) if destinations is not None else None
     if hook is not None:
         fields.update(webhook=hook.url, webhook_ttl=hook.ttl_s)  # read by the step that ends the batch (store.MOVE)
     return batches.create(fields, file_users_key=files.users_key(input_file_id), max_active=max_active)

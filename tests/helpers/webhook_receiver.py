@@ -5,6 +5,7 @@ It can be stopped (its port refuses connections) and started again on the same p
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Receiver:
     plans: dict[str, list[Any]] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _connections: set[socket.socket] = field(default_factory=set)  # kept-alive ones too: stop() cuts them
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
@@ -61,6 +63,16 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -92,11 +104,17 @@ class Receiver:
         return self
 
     def stop(self) -> None:
-        """Close the port: calls are refused until :meth:`start`."""
+        """Close the port and every open connection: calls are refused until :meth:`start`."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:  # closed by its client meanwhile
+                    pass
 
 
 def event_of(delivery: Delivery) -> dict[str, Any]:

@@ -3,7 +3,7 @@ a real Celery worker process with the real default model, and gunicorn serving t
 
 Tests share what they need through the fixtures below (never by importing this module or another
 test module): ``france``, ``engine_questions``, ``wait_for_job``, ``wait_for_task``,
-``start_process`` and ``private_stack``.
+``start_process``, ``private_stack`` and ``webhook_receiver``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
 from tests.helpers.engine_runs import QUESTIONS
 from tests.helpers.waiting import wait_until
+from tests.helpers.webhook_receiver import Receiver
 
 FRANCE = "What is the capital of France? Answer in one sentence."
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 STARTUP_TIMEOUT_S = 180
 JOB_TIMEOUT_S = 120
 
@@ -76,6 +78,11 @@ def stack_env(redis_server, tmp_path_factory) -> dict[str, str]:
         LLMJOBS_WORKER_METRICS_PORT=str(free_port()),
         LLMJOBS_CACHE="off",  # the result cache has its own tests (test_result_cache.py), with their own API processes
         LLMJOBS_FILES_DIR=str(tmp_path_factory.mktemp("files")),
+        # Webhooks to the tests' receiver on loopback (allowed by its port), retried within seconds.
+        LLMJOBS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        LLMJOBS_WEBHOOK_ALLOW=f"127.0.0.1:{free_port()}",
+        LLMJOBS_WEBHOOK_RETRY_S="0.3,0.6,1,1,1",
+        LLMJOBS_WEBHOOK_TIMEOUT="1",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -279,6 +286,16 @@ def wait_for_job() -> Callable[..., dict]:
         return wait_until(ended, timeout, what=lambda: f"job {job_id} to finish (last seen: {last[0] if last else None})", interval=0.1)
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver(config) -> Iterator[Receiver]:
+    """The tests' webhook receiver on loopback, at the port the stack's LLMJOBS_WEBHOOK_ALLOW names; it verifies
+    every call with the ``standardwebhooks`` library."""
+    ((_, port),) = config.webhooks.allow.host_ports
+    receiver = Receiver(port, WEBHOOK_SECRET).start()
+    yield receiver
+    receiver.stop()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
