@@ -29,9 +29,9 @@ from app.jobs.record import TERMINAL
 from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.redis_conn import Keys, connect
+from loadtest.webhook_receiver import Receiver
 from tests.helpers.engine_runs import QUESTIONS
 from tests.helpers.waiting import wait_until
-from tests.helpers.webhook_receiver import Receiver
 
 FRANCE = "What is the capital of France? Answer in one sentence."
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

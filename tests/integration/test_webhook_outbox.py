@@ -18,8 +18,8 @@ from app.redis_conn import connect
 from app.webhooks.delivery import Deliverer
 from app.webhooks.outbox import Destination, Outbox
 from app.webhooks.sender import Sender
+from loadtest.webhook_receiver import Receiver
 from tests.helpers.waiting import wait_until
-from tests.helpers.webhook_receiver import Receiver
 
 HOOK = Destination("https://hooks.example.com/llmjobs", 3600)
 ALICE_SECRET = "whsec_" + "YWxpY2Utc2VjcmV0LWtleS0xMjM0NTY3ODkw"

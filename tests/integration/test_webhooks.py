@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from app.cli.commands import webhook_worker_command
+from loadtest.webhook_receiver import HANG
 from tests.helpers.waiting import wait_until
-from tests.helpers.webhook_receiver import HANG
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -11,7 +11,7 @@ from app.cli.embedded_redis import free_port
 from app.webhooks.guarded_backend import GuardedBackend
 from app.webhooks.sender import Sender
 from app.webhooks.url_policy import AllowList
-from tests.helpers.webhook_receiver import HANG, Receiver
+from loadtest.webhook_receiver import HANG, Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -1,10 +1,10 @@
-"""A real webhook receiver on loopback for the tests: it verifies every call with the ``standardwebhooks`` library
-(the other side's own verifier, never our code) and answers each path by a plan: statuses in turn, or a hang.
-It can be stopped (its port refuses connections) and started again on the same port."""
+"""A real webhook receiver on loopback, for the tests and the webhook benchmark: it verifies every call with the
+``standardwebhooks`` library (the other side's own verifier, never our code), notes when each arrived, and answers
+each path by a plan: statuses in turn, or a hang. It can be stopped (its port refuses connections, its open
+connections are cut) and started again on the same port."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -13,8 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
-
-from tests.helpers.waiting import wait_until
 
 HANG = "hang"  # a plan step: hold the call this many seconds (HANG, s), then answer 503
 
@@ -55,8 +53,12 @@ class Receiver:
         return [d for d in self.received(path) if 200 <= d.status < 300]
 
     def wait_accepted(self, path: str, count: int = 1, timeout: float = 60) -> list[Delivery]:
-        what = f"{count} accepted call(s) on /{path}"
-        return wait_until(lambda: len(self.accepted(path)) >= count and self.accepted(path), timeout, what=what)
+        deadline = time.monotonic() + timeout
+        while len(accepted := self.accepted(path)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout:g} s for {count} accepted call(s) on /{path}; got {self.received(path)}")
+            time.sleep(0.02)
+        return accepted
 
     def start(self) -> Receiver:
         receiver = self
@@ -115,7 +117,3 @@ class Receiver:
                     connection.shutdown(socket.SHUT_RDWR)
                 except OSError:  # closed by its client meanwhile
                     pass
-
-
-def event_of(delivery: Delivery) -> dict[str, Any]:
-    return delivery.payload if delivery.payload is not None else json.loads(delivery.body)
