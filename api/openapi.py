@@ -215,6 +215,10 @@ def document() -> dict[str, Any]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = schema
+    paths = {**_paths(), **openapi_batches.paths(_json, _errors), **openapi_webhooks.paths(_json, _errors)}
+    for item in paths.values():  # gunicorn answers a request line over 4094 bytes itself, on any route, in HTML
+        for operation in (value for key, value in item.items() if key != "parameters"):
+            operation["responses"].setdefault("414", {"description": "The URL is too long (gunicorn's limit: 4094 bytes)"})
     return {
         "openapi": "3.1.0",
         "info": {
@@ -222,7 +226,7 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "Asynchronous LLM inference jobs. See the README for the walk-through.",
         },
-        "paths": {**_paths(), **openapi_batches.paths(_json, _errors), **openapi_webhooks.paths(_json, _errors)},
+        "paths": paths,
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}, {}],  # only when LLMJOBS_API_KEYS is set
     }
