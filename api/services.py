@@ -24,7 +24,7 @@ from app.jobs.model_router import ModelRouter
 from app.jobs.prompts import PromptBuilder
 from app.jobs.rate_limits import TenantRateLimits
 from app.jobs.replica_wait import ReplicaWait
-from app.jobs.resend import RestartResender
+from app.jobs.resend import RestartResender, StrandedJobs
 from app.jobs.routing import ModelEntry, queue_for
 from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
@@ -37,7 +37,7 @@ from app.redis_conn import Keys, connect
 from app.webhooks.destinations import Destinations
 from app.webhooks.outbox import Outbox
 from cache.result_cache import ResultCache
-from workers.celery_app import make_celery, send_generate
+from workers.celery_app import UNACKED_KEY, make_celery, queue_lists, send_generate
 
 
 @dataclass
@@ -109,10 +109,19 @@ class Services:
             send_generate(celery, job_id, priority, queue=catalog.queue_of(job_id))
 
         resender = RestartResender(client, keys, resend)
+
+        def messages_for(job_id: str) -> int:  # the job's queue's waiting messages, and every unacked one
+            with client.pipeline(transaction=False) as pipe:
+                for name in queue_lists(catalog.queue_of(job_id)):
+                    pipe.llen(name)
+                pipe.hlen(UNACKED_KEY)
+                return sum(pipe.execute())
+
+        stranded = StrandedJobs(client, keys, resender, messages_for)
         reaper = LeaseReaper(Leases(client, keys, config.worker.lease_ttl_s), resend, on_takeover=resender.resend_queued)
         files = FileRegistry(client, keys.prefix, FileStore(config.batches.files_url), config.batches.tenant_max_file_bytes)
-        chores = [reaper.reap_once, resender.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due, drain.sample,
-                  files.delete_expired]  # fmt: skip
+        chores = [reaper.reap_once, resender.check_once, stranded.check_once, Deadlines(client, keys, config.job_ttl_s).expire_due,
+                  drain.sample, files.delete_expired]  # fmt: skip
         sweeper = Sweeper(chores).start()
         flags = ApiFlagApplier(FlagStore(client, keys, config), {"semantic_cache": lambda value: cache.set_semantic(value == "on")}).start()
         return cls(

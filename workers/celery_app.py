@@ -19,6 +19,7 @@ GENERATE_TASK = "llmjobs.generate"
 DELIVER_TASK = "llmjobs.deliver_webhook"
 PRIORITY_STEPS = list(range(10))
 PRIORITY_SEP = ":"
+UNACKED_KEY = "unacked"  # kombu's Redis transport: messages delivered and not yet acknowledged (its default name)
 
 
 def queue_lists(queue: str) -> list[str]:
@@ -59,6 +60,7 @@ def make_celery(config: Config) -> Celery:
             "priority_steps": PRIORITY_STEPS,
             "sep": PRIORITY_SEP,
             "queue_order_strategy": "priority",
+            "unacked_key": UNACKED_KEY,
             **sentinel_options,
         },
         task_default_priority=5,

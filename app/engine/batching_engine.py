@@ -24,7 +24,8 @@ from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence, SequenceStatus
 from app.engine.shared_prefill import SharedPrefill
 from app.engine.speculator import Speculator
-from app.engine.stats import EngineStats
+from app.engine.stats import EngineStats, batching_stats
+from app.engine.structured_output import StructuredOutputs
 from app.engine.types import Completion, GenerationRequest, TokenDelta, TokenLogprob
 from app.errors import GenerationTimeoutError, InvalidRequestError
 
@@ -81,6 +82,7 @@ class BatchingEngine(Engine):
         if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
             self.runner = tensor_parallel.BroadcastingRunner(self.runner)
         self._inbox: list[Sequence] = []
+        self.structured = StructuredOutputs(tokenizer, int(getattr(model.config, "vocab_size", len(tokenizer))))
         self.shared_prefill = SharedPrefill()  # n > 1 choices of one prompt: one prefill, then the prefix cache
         self._wake = threading.Condition()
         self._closed = False
@@ -109,6 +111,8 @@ class BatchingEngine(Engine):
             return completion_of(request, output)
         seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
         self.scheduler.check_fits(seq)
+        if request.sampling.structured:  # compiled here, in the caller's thread: never on the step loop
+            seq.matcher = self.structured.matcher(request.sampling.structured, list(output.token_ids))
         if request.sampling.prompt_logprobs is not None and isinstance(self.runner, tensor_parallel.BroadcastingRunner):
             raise InvalidRequestError("echo", "prompt log probabilities are not available under tensor parallelism")
         # In the caller's thread: a plain forward pass that needs no batch slot and no KV.
@@ -138,22 +142,7 @@ class BatchingEngine(Engine):
         self.speculator.set_mode(mode)
 
     def stats(self) -> EngineStats:
-        scheduler, cache = self.scheduler, self.prefix_cache
-        return EngineStats(
-            num_running=len(scheduler.running) + len(scheduler.prefilling),
-            num_waiting=len(scheduler.waiting) + len(self._inbox) + len(self.shared_prefill.held),
-            batch_size=self.last_batch_size,
-            kv_cache_usage=scheduler.num_reserved_tokens / scheduler.max_kv_tokens,
-            num_steps=self.num_steps,
-            prefix_cache_queries=cache.num_queries,
-            prefix_cache_hits=cache.num_hits,
-            prefix_cache_hit_tokens=cache.num_hit_tokens,
-            num_preemptions=self.num_preemptions,
-            spec_num_drafts=self.speculator.num_drafts,
-            spec_num_draft_tokens=self.speculator.num_proposed_tokens,
-            spec_num_accepted_tokens=self.speculator.num_accepted_tokens,
-            spec_num_backoffs=self.speculator.num_backoffs,
-        )
+        return batching_stats(self)
 
     def close(self) -> None:
         with self._wake:
@@ -209,6 +198,7 @@ class BatchingEngine(Engine):
         ):
             started = time.perf_counter()
             logits = self.runner.decode([self._last_token[seq.seq_id] for seq in plan.decode])
+            self.structured.mask(logits, plan.decode)
             self._postprocess(plan.decode, *sample_with_logprobs(logits, plan.decode))
             if len(plan.decode) == 1 and plan.prefill is None:
                 self.speculator.record_plain_step(time.perf_counter() - started)
@@ -216,6 +206,7 @@ class BatchingEngine(Engine):
             logits = self.runner.prefill(plan.prefill)
             self.scheduler.prefill_advanced(plan.prefill)
             if logits is not None:
+                self.structured.mask(logits, plan.prefill.group)
                 self._postprocess(plan.prefill.group, *sample_with_logprobs(logits, plan.prefill.group), skip_finished=True)
                 self.runner.admit_group()
         self.runner.drop_finished()
@@ -229,6 +220,7 @@ class BatchingEngine(Engine):
                 continue
             index = len(seq.output.token_ids)
             text = seq.output.append(token)
+            self.structured.accept(seq, token)
             self._last_token[seq.seq_id] = token
             logprob = logprobs[row] if logprobs is not None else None
             prompt_logprobs, seq.prompt_logprobs = seq.prompt_logprobs, None  # with the first delta only

@@ -21,7 +21,7 @@ from app.engine.output_processor import OutputProcessor
 from app.engine.sampler import adjust_logits, token_logprob
 from app.engine.stats import EngineStats
 from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta, TokenLogprob
-from app.errors import GenerationTimeoutError
+from app.errors import GenerationTimeoutError, InvalidRequestError
 
 
 class _Adjust(LogitsProcessor):
@@ -116,6 +116,8 @@ class NaiveEngine(Engine):
         self, request: GenerationRequest, on_delta: DeltaCallback | None = None, should_stop: StopCheck | None = None
     ) -> Completion:
         sampling = request.sampling
+        if sampling.structured:  # a grammar per step lives in the batching engine's step (app/engine/structured_output.py)
+            raise InvalidRequestError("response_format", "structured outputs and forced tool calls need LLMJOBS_ENGINE=batching")
         output = self.start_output(request, self.eos_token_ids)
         stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
         if not output.finished:

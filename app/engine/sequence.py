@@ -37,6 +37,7 @@ class Sequence:
         self.generator: Any = None  # torch.Generator for seeded sampling, made by the sampler
         self.backoff = Backoff()  # speculative decoding's per-request policy
         self.prompt_logprobs: Any = None  # echo's prompt log probabilities, until the first delta carries them
+        self.matcher: Any = None  # a constrained output's grammar state (app/engine/structured_output.py)
 
     @property
     def sampling(self) -> SamplingParams:

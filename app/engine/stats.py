@@ -4,6 +4,7 @@ series (vLLM v1 keeps the same split between its stats and its metrics)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,23 @@ class EngineStats:
     spec_num_draft_tokens: int = 0  # tokens proposed
     spec_num_accepted_tokens: int = 0  # of which the model agreed with
     spec_num_backoffs: int = 0  # times a request stopped drafting for a while because it did not pay
+
+
+def batching_stats(engine: Any) -> EngineStats:
+    """A batching engine's snapshot: its scheduler's queues and KV, its prefix cache and its speculator."""
+    scheduler, cache, spec = engine.scheduler, engine.prefix_cache, engine.speculator
+    return EngineStats(
+        num_running=len(scheduler.running) + len(scheduler.prefilling),
+        num_waiting=len(scheduler.waiting) + len(engine._inbox) + len(engine.shared_prefill.held),
+        batch_size=engine.last_batch_size,
+        kv_cache_usage=scheduler.num_reserved_tokens / scheduler.max_kv_tokens,
+        num_steps=engine.num_steps,
+        prefix_cache_queries=cache.num_queries,
+        prefix_cache_hits=cache.num_hits,
+        prefix_cache_hit_tokens=cache.num_hit_tokens,
+        num_preemptions=engine.num_preemptions,
+        spec_num_drafts=spec.num_drafts,
+        spec_num_draft_tokens=spec.num_proposed_tokens,
+        spec_num_accepted_tokens=spec.num_accepted_tokens,
+        spec_num_backoffs=spec.num_backoffs,
+    )

@@ -26,6 +26,7 @@ class SamplingParams:
     prompt_logprobs: int | None = None  # the same for every prompt token (OpenAI's `echo` + `logprobs`)
     skip_special_tokens: bool = True
     include_stop_str_in_output: bool = False
+    structured: str | None = None  # the output's constraint, app/structured/spec.py's canonical JSON (a grammar per row)
 
     @property
     def is_greedy(self) -> bool:
@@ -38,7 +39,7 @@ class SamplingParams:
     @property
     def is_plain(self) -> bool:
         """Nothing per token beyond choosing it: speculative decoding may run."""
-        return not self.has_penalties and self.min_tokens == 0 and self.logprobs is None
+        return not self.has_penalties and self.min_tokens == 0 and self.logprobs is None and self.structured is None
 
 
 @dataclass(frozen=True)

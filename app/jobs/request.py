@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from app.errors import InvalidRequestError
+from app.structured.spec import OutputSpec, output_spec
+from app.structured.tools import Tools, parse_tools
 
 MAX_STOP_STRINGS = 4
 MAX_LOGPROBS = 20  # OpenAI's ceiling for top_logprobs
@@ -44,8 +46,16 @@ def _as_stop_list(value: Any) -> list[str]:
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    role: Literal["system", "user", "assistant"]
-    content: str
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None = None  # None only for an assistant's turn that called tools
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls, OpenAI's shape
+    tool_call_id: str | None = None  # a tool's result: the call it answers
+
+    @model_validator(mode="after")
+    def _content(self) -> Message:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError("a message needs content (only an assistant's turn with tool_calls may have none)")
+        return self
 
 
 class JobRequest(BaseModel):
@@ -80,6 +90,16 @@ class JobRequest(BaseModel):
     include_stop_str_in_output: bool = False
     # Where to announce the job's end (app/webhooks); None: the tenant's default, "": none. Not stored in the request.
     webhook: str | None = Field(default=None, max_length=2048)
+    # Structured outputs (app/structured): OpenAI's response_format, vLLM's guided_* and structured_outputs, and tools.
+    response_format: dict[str, Any] | None = None
+    guided_json: dict[str, Any] | str | None = None
+    guided_regex: str | None = None
+    guided_choice: list[str] | None = None
+    guided_grammar: str | None = None
+    structured_outputs: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    _constraint: tuple[OutputSpec | None, Tools | None] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_input(self) -> JobRequest:
@@ -92,6 +112,21 @@ class JobRequest(BaseModel):
         if self.max_tokens is not None and self.min_tokens > self.max_tokens:
             raise ValueError("'min_tokens' must not exceed 'max_tokens'")
         return self
+
+    def constraint(self) -> tuple[OutputSpec | None, Tools | None]:
+        """The output's grammar (a response format, a guided field, or the tool call ``tool_choice`` forces) and
+        the tools offered; a 400 naming the field when one is wrong or two are given."""
+        if self._constraint is None:
+            guided = {name: getattr(self, name) for name in ("guided_json", "guided_regex", "guided_choice", "guided_grammar")}
+            found = output_spec(response_format=self.response_format, guided=guided, structured=self.structured_outputs)
+            tools = parse_tools(self.tools, self.tool_choice)
+            if tools is not None and self.raw:
+                raise InvalidRequestError("tools", "tools: need a chat turn ('messages', or a 'prompt' without raw)")
+            forced = tools.spec() if tools is not None else None
+            if found is not None and forced is not None:
+                raise InvalidRequestError("tool_choice", f"tool_choice: a forced tool call and {found[0]} cannot both shape the output")
+            self._constraint = (found[1] if found else forced, tools)
+        return self._constraint
 
     def stored(self) -> dict[str, Any]:
         """The request as kept in the job record and read back by the worker (extensions only where used)."""
@@ -110,6 +145,7 @@ class JobRequest(BaseModel):
             "seed": self.seed,
             "ignore_eos": self.ignore_eos,
             **{name: getattr(self, name) for name, default in EXTENSION_DEFAULTS.items() if getattr(self, name) != default},
+            **({"structured": spec.to_json()} if (spec := self.constraint()[0]) is not None else {}),
         }
 
 
@@ -126,4 +162,5 @@ def parse_job_request(body: Any, *, max_tokens: int) -> JobRequest:
         raise InvalidRequestError(loc, f"{loc}: {message}") from None
     if request.max_tokens is not None and request.max_tokens > max_tokens:
         raise InvalidRequestError("max_tokens", f"max_tokens: must be at most {max_tokens}, got {request.max_tokens}")
+    request.constraint()  # checked (and compiled once) now: a constraint the engine cannot follow is never queued
     return request
