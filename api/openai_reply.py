@@ -16,7 +16,8 @@ Problem = tuple[int, dict[str, Any]]  # (status, OpenAI's error body)
 def choices_of(body: ChatCompletionRequest | CompletionRequest, requests: list[JobRequest], kind: str) -> list[Choice]:
     per_prompt = body.num_choices
     echo = kind == "text" and bool(getattr(body, "echo", False))
-    return [Choice(index=i, prompt_index=i // per_prompt, prefix=(r.prompt or "") if echo else "") for i, r in enumerate(requests)]
+    tools = body.tool_set() if isinstance(body, ChatCompletionRequest) else None
+    return [Choice(i, prompt_index=i // per_prompt, prefix=(r.prompt or "") if echo else "", tools=tools) for i, r in enumerate(requests)]
 
 
 def final_problem(final: dict[str, Any], logprobs: list | None = None, prompt_missing: bool = False) -> Problem | None:
@@ -49,6 +50,11 @@ def completion_body(*, response_id: str, created: int, model: str, kind: str, bo
         "object": "chat.completion" if kind == "chat" else "text_completion",
         "created": created,
         "model": model,
-        "choices": [choice_body(shaper, c, kind=kind, wants_logprobs=body.wants_logprobs, prompt_ids=prompt_ids[c.index]) for c in choices],
+        "choices": [
+            choice_body(
+                shaper, c, kind=kind, wants_logprobs=body.wants_logprobs, prompt_ids=prompt_ids[c.index], call_id=f"{response_id}/{c.index}"
+            )
+            for c in choices
+        ],  # fmt: skip
         "usage": total_usage(choices, None),
     }

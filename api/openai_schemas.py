@@ -1,7 +1,8 @@
 """OpenAI request bodies, validated and mapped onto our own job requests (one per choice).
 
 Fields we do not implement are refused with a 400 that names them, never ignored: a client asking
-for ``tools`` or ``best_of`` must not silently get something else. vLLM's widely used extensions
+for ``best_of`` must not silently get something else. Structured outputs (``response_format``, vLLM's ``guided_*``
+and ``structured_outputs``) and ``tools`` map onto the job request's own fields (app/structured). vLLM's widely used extensions
 (``min_tokens``, ``repetition_penalty``, ``skip_special_tokens``, ``include_stop_str_in_output``,
 ``stream_options.continuous_usage_stats``, ``top_k``, ``ignore_eos``) are honoured; ``user`` is
 accepted and ignored (the tenant comes from the API key).
@@ -15,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.errors import InvalidRequestError
 from app.jobs.request import MAX_LOGPROBS, JobRequest, parse_job_request
+from app.structured.tools import Tools, parse_tools
 
 M = TypeVar("M", bound=BaseModel)
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"  # /v1/embeddings' model (the semantic cache's)
 MAX_CHOICES = 16  # n (times the prompts of a text completion): each choice is a job of its own
+STRUCTURED_FIELDS = ("response_format", "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs")
 
 
 class _Strict(BaseModel):
@@ -31,12 +34,21 @@ class TextPart(_Strict):
 
 
 class ChatMessage(_Strict):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None  # None: an assistant's turn that called tools
     name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls
+    tool_call_id: str | None = None  # a tool's result: the call it answers
 
-    def text(self) -> str:
+    def text(self) -> str | None:
+        if self.content is None:
+            return None
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
+
+    def as_job_message(self) -> dict[str, Any]:
+        message = {"role": "system" if self.role == "developer" else self.role, "content": self.text()}
+        message.update({k: v for k, v in (("tool_calls", self.tool_calls), ("tool_call_id", self.tool_call_id)) if v is not None})
+        return message
 
 
 class StreamOptions(_Strict):
@@ -66,6 +78,12 @@ class _Common(_Strict):
     skip_special_tokens: bool | None = None
     include_stop_str_in_output: bool | None = None
     webhook: str | None = None  # ours: announce each choice's job's end (app/webhooks)
+    response_format: dict[str, Any] | None = None  # OpenAI's structured outputs: json_object, json_schema (app/structured)
+    guided_json: dict[str, Any] | str | None = None  # vLLM's, and its newer structured_outputs object
+    guided_regex: str | None = None
+    guided_choice: list[str] | None = None
+    guided_grammar: str | None = None
+    structured_outputs: dict[str, Any] | None = None
 
     @property
     def num_choices(self) -> int:
@@ -100,6 +118,7 @@ class _Common(_Strict):
             "skip_special_tokens": self.skip_special_tokens,
             "include_stop_str_in_output": self.include_stop_str_in_output,
             "webhook": self.webhook,
+            **{name: getattr(self, name) for name in STRUCTURED_FIELDS},
         }
         return {k: v for k, v in fields.items() if v is not None}
 
@@ -109,6 +128,12 @@ class ChatCompletionRequest(_Common):
     max_completion_tokens: int | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_LOGPROBS)
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None  # accepted: a forced call (`required`) may be several calls either way
+
+    def tool_set(self) -> Tools | None:
+        return parse_tools(self.tools, self.tool_choice)
 
     @property
     def wants_logprobs(self) -> bool:
@@ -119,9 +144,10 @@ class ChatCompletionRequest(_Common):
         self.check_supported()
         if self.top_logprobs is not None and not self.logprobs:
             raise InvalidRequestError("top_logprobs", "top_logprobs needs logprobs: true")
-        messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in self.messages]
+        messages = [m.as_job_message() for m in self.messages]
         limit = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
         body = {"messages": messages, **self.sampling_fields(), **({"max_tokens": limit} if limit is not None else {})}
+        body.update({name: value for name in ("tools", "tool_choice") if (value := getattr(self, name)) is not None})
         if self.logprobs:  # answers from the result cache carry no log probabilities
             body.update(logprobs=self.top_logprobs or 0, cache=False)
         return self.choices_of(body, max_tokens=max_tokens)

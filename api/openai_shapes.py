@@ -26,6 +26,11 @@ class Choice:
     logprobs: list[list] = field(default_factory=list)  # [token_id, logprob, top] per generated token
     prompt_logprobs: list[list | None] | None = None
     final: dict[str, Any] | None = None
+    tools: Any = None  # the chat request's offered tools (app/structured/tools.py): its output may be calls
+
+    def tool_calls(self, call_id: str) -> list[dict[str, Any]] | None:
+        """The finished output's tool calls, if the request offered tools and the model called one."""
+        return self.tools.calls(self.final["output"], call_id) if self.tools is not None and self.tools.shown and self.final else None
 
     def add(self, event: dict[str, Any]) -> None:
         if event["type"] == TOKEN:
@@ -83,12 +88,17 @@ def finish_reason(final: dict) -> str:
     return "length" if final["status"] == "expired" else final["finish_reason"]
 
 
-def choice_body(shaper: Shaper, choice: Choice, *, kind: str, wants_logprobs: bool, prompt_ids: list[int] | None) -> dict[str, Any]:
-    """One entry of a non-streamed reply's ``choices``."""
+def choice_body(
+    shaper: Shaper, choice: Choice, *, kind: str, wants_logprobs: bool, prompt_ids: list[int] | None, call_id: str = ""
+) -> dict[str, Any]:
+    """One entry of a non-streamed reply's ``choices`` (``call_id``: what its tool calls' ids derive from)."""
     assert choice.final is not None
     body: dict[str, Any] = {"index": choice.index, "finish_reason": finish_reason(choice.final), "logprobs": None}
     if kind == "chat":
         body["message"] = {"role": "assistant", "content": choice.final["output"]}
+        if calls := choice.tool_calls(call_id):
+            body["message"] = {"role": "assistant", "content": None, "tool_calls": calls}
+            body["finish_reason"] = "tool_calls"
         if wants_logprobs:
             body["logprobs"] = shaper.chat_logprobs(choice.logprobs)
         return body

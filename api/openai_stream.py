@@ -105,8 +105,9 @@ def stream_chunks(svc: Services, plan: StreamPlan, shaper: Shaper, sources: list
             choice = plan.choices[index]
             first = choice.completion_tokens == 0 and not choice.text
             choice.add(event)
+            held = plan.kind == "chat" and choice.tools is not None and choice.tools.shown
             if event["type"] == TOKEN:
-                body = token_chunk(plan, shaper, choice, event, first)
+                body = None if held else token_chunk(plan, shaper, choice, event, first)  # with tools: whole at the end
                 if body is not None:
                     yield chunk(body)
             elif event["status"] not in ("succeeded", "expired"):
@@ -117,8 +118,14 @@ def stream_chunks(svc: Services, plan: StreamPlan, shaper: Shaper, sources: list
                 cancel_all()
                 break
             else:
+                reason = finish_reason(event)
+                if held:  # the answer is either tool calls (OpenAI's delta.tool_calls, each whole) or text
+                    calls = choice.tool_calls(f"{plan.response_id}/{index}")
+                    delta = {"tool_calls": [{"index": i, **call} for i, call in enumerate(calls)]} if calls else {"content": choice.text}
+                    reason = "tool_calls" if calls else reason
+                    yield chunk({"index": index, "delta": delta, "finish_reason": None, "logprobs": None})
                 delta_key = {"delta": {}} if plan.kind == "chat" else {"text": ""}
-                yield chunk({"index": index, **delta_key, "finish_reason": finish_reason(event), "logprobs": None})
+                yield chunk({"index": index, **delta_key, "finish_reason": reason, "logprobs": None})
         else:
             finished = True
             if plan.include_usage:

@@ -59,7 +59,9 @@ def cache_keys(*, request: dict[str, Any], prompt_ids: list[int], sampling: Mapp
     deterministic = is_deterministic(sampling)
     if sampling["temperature"] == 0:
         params["seed"] = None  # greedy ignores the seed: seeded and unseeded greedy requests share answers
-    common = {"model": model_id, "tenant": tenant, "sampling": params}
+    common = {"model": model_id, "tenant": tenant, "sampling": params}  # sampling holds the output's constraint ("structured")
+    if request.get("tools"):  # offered tools change the answer even when they shape no grammar (tool_choice auto)
+        common["tools"] = [request["tools"], request.get("tool_choice")]
     text, context = semantic_text(request)
     context = [{"role": m["role"], "content": normalize(m["content"])} for m in context]
     return CacheKeys(

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.errors import InvalidRequestError
 from app.jobs.request import JobRequest
+from app.structured.tools import template_messages
 
 
 class PromptBuilder:
@@ -14,15 +15,19 @@ class PromptBuilder:
     def __init__(self, tokenizer: Any, context_length: int) -> None:
         self.tokenizer = tokenizer
         self.context_length = context_length
+        # A template that renders `tools` gets them as they are; for any other, app/structured/tools.py shows them.
+        self.template_takes_tools = "tools" in str(tokenizer.chat_template or "")
 
     def token_ids(self, request: JobRequest) -> list[int]:
         if request.prompt is not None and (request.raw or not self.tokenizer.chat_template):
             return list(self.tokenizer.encode(request.prompt, add_special_tokens=True))
         if request.messages is not None:
-            messages = [m.model_dump() for m in request.messages]
+            messages = [m.model_dump(exclude_none=True) for m in request.messages]
         else:
             messages = [{"role": "user", "content": request.prompt}]
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+        messages, tools = template_messages(messages, request.constraint()[1], self.template_takes_tools)
+        extra = {"tools": tools} if tools else {}
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False, **extra)
         return list(ids)
 
     def check_fits(self, num_prompt_tokens: int, max_tokens: int) -> None:

@@ -20,7 +20,10 @@ def completion(**extra):
 
 def test_chat_maps_messages_and_sampling():
     [job] = chat(max_completion_tokens=9, max_tokens=5, temperature=0.5, stop="x", seed=3).to_jobs(max_tokens=100)
-    assert [m.model_dump() for m in job.messages] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+    assert [m.model_dump(exclude_none=True) for m in job.messages] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+    ]
     assert job.max_tokens == 9 and job.temperature == 0.5 and job.stop == ["x"] and job.seed == 3
 
 
@@ -71,7 +74,17 @@ def test_echo_with_logprobs_asks_for_prompt_logprobs():
     ("extra", "param"),
     [
         ({"n": 17}, "n"),
-        ({"tools": []}, "tools"),
+        ({"tools": [{"type": "function"}]}, "tools.0"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}},
+            "tool_choice",
+        ),
+        ({"guided_regex": "(a"}, "guided_regex"),
+        ({"guided_choice": []}, "guided_choice"),
+        ({"guided_json": {"type": "array", "uniqueItems": True}}, "guided_json"),
+        ({"response_format": {"type": "json_object"}, "guided_regex": "a+"}, "guided_regex"),
+        ({"structured_outputs": {"xml": "<a/>"}}, "structured_outputs.xml"),
         ({"presence_penalty": 3}, "presence_penalty"),
         ({"repetition_penalty": 0}, "repetition_penalty"),
         ({"min_tokens": 9, "max_tokens": 4}, "body"),
@@ -80,7 +93,8 @@ def test_echo_with_logprobs_asks_for_prompt_logprobs():
         ({"stream_options": {"include_usage": True}}, "stream_options"),
         ({"stream_options": {"include_usage": True, "surprise": 1}, "stream": True}, "stream_options.surprise"),
         ({"max_tokens": 101}, "max_tokens"),
-        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"response_format": {"type": "xml"}}, "response_format.type"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format.json_schema"),
     ],
 )
 def test_unsupported_or_invalid(extra, param):
