@@ -130,10 +130,10 @@ class ChatCompletionRequest(_Common):
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_LOGPROBS)
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None  # accepted: a forced call (`required`) may be several calls either way
+    parallel_tool_calls: bool | None = None  # false: a forced answer (`required`) holds one call
 
     def tool_set(self) -> Tools | None:
-        return parse_tools(self.tools, self.tool_choice)
+        return parse_tools(self.tools, self.tool_choice, self.parallel_tool_calls)
 
     @property
     def wants_logprobs(self) -> bool:
@@ -147,7 +147,7 @@ class ChatCompletionRequest(_Common):
         messages = [m.as_job_message() for m in self.messages]
         limit = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
         body = {"messages": messages, **self.sampling_fields(), **({"max_tokens": limit} if limit is not None else {})}
-        body.update({name: value for name in ("tools", "tool_choice") if (value := getattr(self, name)) is not None})
+        body.update({name: value for name in ("tools", "tool_choice", "parallel_tool_calls") if (value := getattr(self, name)) is not None})
         if self.logprobs:  # answers from the result cache carry no log probabilities
             body.update(logprobs=self.top_logprobs or 0, cache=False)
         return self.choices_of(body, max_tokens=max_tokens)

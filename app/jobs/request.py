@@ -99,6 +99,7 @@ class JobRequest(BaseModel):
     structured_outputs: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
     _constraint: tuple[OutputSpec | None, Tools | None] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -119,7 +120,7 @@ class JobRequest(BaseModel):
         if self._constraint is None:
             guided = {name: getattr(self, name) for name in ("guided_json", "guided_regex", "guided_choice", "guided_grammar")}
             found = output_spec(response_format=self.response_format, guided=guided, structured=self.structured_outputs)
-            tools = parse_tools(self.tools, self.tool_choice)
+            tools = parse_tools(self.tools, self.tool_choice, self.parallel_tool_calls)
             if tools is not None and self.raw:
                 raise InvalidRequestError("tools", "tools: need a chat turn ('messages', or a 'prompt' without raw)")
             forced = tools.spec() if tools is not None else None

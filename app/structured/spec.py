@@ -20,6 +20,8 @@ from app.errors import InvalidRequestError
 
 KINDS = ("json_object", "json_schema", "regex", "choice", "grammar")
 MAX_SPEC_BYTES = 65536  # a schema or grammar larger than this is refused (compiling it would hold a worker)
+# JSON on one line, separators as json.dumps writes them: whitespace left free lets a small model pad forever.
+JSON_LAYOUT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,41 @@ class OutputSpec:
 
     def grammar(self) -> str:
         """llguidance's grammar for this spec."""
-        if self.kind == "json_object":
-            return llguidance.LLMatcher.grammar_from_json_schema(json.dumps({"type": "object"}))
-        if self.kind == "json_schema":
-            return llguidance.LLMatcher.grammar_from_json_schema(json.dumps(self.value))
+        if self.kind in ("json_object", "json_schema"):
+            schema = {"type": "object"} if self.kind == "json_object" else closed(self.value)
+            return llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), defaults=JSON_LAYOUT)
         if self.kind == "regex":
             return llguidance.LLMatcher.grammar_from_regex(self.value)
         if self.kind == "choice":  # one of the strings, exactly: a Lark rule of JSON-quoted literals
             return llguidance.LLMatcher.grammar_from_lark("start: " + " | ".join(json.dumps(choice) for choice in self.value))
         text = self.value if "::=" not in self.value else gbnf_to_lark(self.value)  # GBNF (llama.cpp's), else Lark
         return llguidance.LLMatcher.grammar_from_lark(text)
+
+
+SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+SCHEMA_VALUES = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties")
+SCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+
+
+def closed(schema: Any) -> Any:
+    """The schema with ``additionalProperties: false`` on every object that lists its properties and says nothing
+    of others, as xgrammar's strict mode (vLLM's default) and OpenAI's strict schemas have it: an answer that
+    validates against this validates against the original, and a small model cannot wander into extra keys."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: value for key, value in schema.items()}
+    for key in SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {name: closed(sub) for name, sub in out[key].items()}
+    for key in SCHEMA_VALUES:
+        if isinstance(out.get(key), dict):
+            out[key] = closed(out[key])
+    for key in SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [closed(sub) for sub in out[key]]
+    if "properties" in out and "additionalProperties" not in out and "patternProperties" not in out:
+        out["additionalProperties"] = False
+    return out
 
 
 def checked(spec: OutputSpec, param: str) -> OutputSpec:

@@ -19,6 +19,7 @@ from app.errors import InvalidRequestError
 from app.structured.spec import OutputSpec, checked
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI's rule for function names
+MAX_CALLS = 4  # calls one forced answer may hold (``parallel_tool_calls: false``: 1): a small model may never close the list
 CALL_BLOCK = re.compile(r"<tool_call>\s*(\{.*?\})\s*(?:</tool_call>|$)", re.S)
 
 
@@ -27,6 +28,7 @@ class Tools:
     functions: tuple[dict[str, Any], ...]  # {"name", "description", "parameters"} each
     mode: str  # none | auto | required | named
     named: str | None = None
+    max_calls: int = MAX_CALLS
 
     @property
     def shown(self) -> bool:
@@ -40,7 +42,8 @@ class Tools:
             return None
         calls = [{"type": "object", "properties": {"name": {"const": f["name"]}, "arguments": f["parameters"]},
                   "required": ["name", "arguments"], "additionalProperties": False} for f in self.functions]  # fmt: skip
-        return OutputSpec("json_schema", {"type": "array", "minItems": 1, "items": calls[0] if len(calls) == 1 else {"anyOf": calls}})
+        items = calls[0] if len(calls) == 1 else {"anyOf": calls}
+        return OutputSpec("json_schema", {"type": "array", "minItems": 1, "maxItems": self.max_calls, "items": items})
 
     def _parameters(self, name: str | None) -> dict[str, Any]:
         return next(f["parameters"] for f in self.functions if f["name"] == name)
@@ -85,8 +88,8 @@ def _json(text: str) -> Any:
         return None
 
 
-def parse_tools(tools: list[Any] | None, tool_choice: Any) -> Tools | None:
-    """``tools`` and ``tool_choice`` as OpenAI defines them, checked; None when no tool is offered."""
+def parse_tools(tools: list[Any] | None, tool_choice: Any, parallel: bool | None = None) -> Tools | None:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls`` as OpenAI defines them, checked; None when no tool is offered."""
     if not tools:
         if tool_choice not in (None, "none"):
             raise InvalidRequestError("tool_choice", "tool_choice: needs tools")
@@ -113,7 +116,7 @@ def parse_tools(tools: list[Any] | None, tool_choice: Any) -> Tools | None:
         choice = "named"
     elif choice not in ("none", "auto", "required"):
         raise InvalidRequestError("tool_choice", "tool_choice: none, auto, required or {type: function, function: {name}}")
-    parsed = Tools(tuple(functions), choice, named)
+    parsed = Tools(tuple(functions), choice, named, 1 if parallel is False else MAX_CALLS)
     if (spec := parsed.spec()) is not None:
         checked(spec, "tools")
     return parsed
