@@ -86,3 +86,16 @@ def test_guard_on_the_shipped_pair_set(pair_rows):
     assert sum(r["label"] == "paraphrase" for r in rows) >= 50 and sum(r["label"] == "near_miss" for r in rows) >= 50
     passed = [r for r in rows if r["label"] == "near_miss" and why_different(r["a"], r["b"]) is None]
     assert len(passed) <= 3, passed
+
+
+def test_a_constrained_request_never_shares_an_answer_with_an_unconstrained_one():
+    from app.structured.spec import OutputSpec
+
+    base = keys()
+    schema = SamplingParams(max_tokens=64, temperature=0.0, structured=OutputSpec("json_object").to_json())
+    regex = SamplingParams(max_tokens=64, temperature=0.0, structured=OutputSpec("regex", "[0-9]+").to_json())
+    assert len({base.exact, keys(sampling=schema).exact, keys(sampling=regex).exact}) == 3
+    assert len({base.namespace, keys(sampling=schema).namespace, keys(sampling=regex).namespace}) == 3
+    tools = {"messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}
+    assert keys(request=tools).exact != base.exact and keys(request=tools).namespace != base.namespace
+    assert keys(request={**tools, "tool_choice": "none"}).exact != keys(request=tools).exact
