@@ -158,3 +158,24 @@ def test_post_v1_jobs_takes_response_format_too(http, wait_for_job):
     jsonschema.validate(json.loads(done["output"]), schema)
     bad = http.post("/v1/jobs", json={"prompt": "hi", "guided_json": {"type": "strng"}})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "guided_json"
+
+
+def test_batch_lines_take_response_format(client):
+    import io
+    import time
+
+    schema = SCHEMAS[13]
+    fmt = {"type": "json_schema", "json_schema": {"name": "rating", "schema": schema}}
+    lines = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+              "body": {"model": MODEL, "messages": [{"role": "user", "content": f"Rate film {i} from 1 to 5."}], "max_tokens": 40,
+                       "temperature": 0, "response_format": fmt}} for i in range(3)]  # fmt: skip
+    upload = client.files.create(file=("in.jsonl", io.BytesIO("\n".join(map(json.dumps, lines)).encode())), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
+    deadline = time.monotonic() + 180
+    while (batch := client.batches.retrieve(batch.id)).status not in ("completed", "failed", "expired", "cancelled"):
+        assert time.monotonic() < deadline, batch
+        time.sleep(0.5)
+    assert batch.status == "completed" and batch.request_counts.completed == 3, batch
+    for line in client.files.content(batch.output_file_id).text.splitlines():
+        content = json.loads(line)["response"]["body"]["choices"][0]["message"]["content"]
+        jsonschema.validate(json.loads(content), schema)
