@@ -43,12 +43,27 @@ def _as_stop_list(value: Any) -> list[str]:
     raise ValueError("must be a string or a list of strings")
 
 
+class FunctionCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    arguments: str  # JSON text, as OpenAI's calls carry it
+
+
+class ToolCall(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["system", "user", "assistant", "tool"]
     content: str | None = None  # None only for an assistant's turn that called tools
-    tool_calls: list[dict[str, Any]] | None = None  # an assistant's calls, OpenAI's shape
+    tool_calls: list[ToolCall] | None = None  # an assistant's calls, OpenAI's shape
     tool_call_id: str | None = None  # a tool's result: the call it answers
 
     @model_validator(mode="after")

@@ -110,7 +110,8 @@ def parse_tools(tools: list[Any] | None, tool_choice: Any, parallel: bool | None
     choice = "auto" if tool_choice is None else tool_choice
     named = None
     if isinstance(choice, dict):
-        named = (choice.get("function") or {}).get("name") if choice.get("type") == "function" else None
+        function = choice.get("function") if choice.get("type") == "function" else None
+        named = function.get("name") if isinstance(function, dict) else None
         if named not in {f["name"] for f in functions}:
             raise InvalidRequestError("tool_choice", f"tool_choice: names no function of tools ({named!r})")
         choice = "named"
