@@ -47,7 +47,7 @@ def token_ids(tokenizer: Any, body: TokenizeRequest) -> list[int]:
     if (body.messages is None) == (body.prompt is None and body.content is None):
         raise InvalidRequestError("prompt", "give exactly one of 'prompt' (or 'content') and 'messages'")
     if body.messages is not None:
-        messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in body.messages]
+        messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text() or ""} for m in body.messages]
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=body.add_generation_prompt, tokenize=True, return_dict=False)
         return list(ids)
     special = body.add_special_tokens if body.add_special_tokens is not None else body.add_special

@@ -16,7 +16,7 @@ class PromptBuilder:
         self.tokenizer = tokenizer
         self.context_length = context_length
         # A template that renders `tools` gets them as they are; for any other, app/structured/tools.py shows them.
-        self.template_takes_tools = "tools" in str(tokenizer.chat_template or "")
+        self.template_takes_tools = "tools" in str(getattr(tokenizer, "chat_template", None) or "")
 
     def token_ids(self, request: JobRequest) -> list[int]:
         if request.prompt is not None and (request.raw or not self.tokenizer.chat_template):

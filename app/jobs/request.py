@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.errors import InvalidRequestError
 from app.structured.spec import OutputSpec, output_spec
@@ -62,15 +72,16 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str | None = None  # None only for an assistant's turn that called tools
     tool_calls: list[ToolCall] | None = None  # an assistant's calls, OpenAI's shape
     tool_call_id: str | None = None  # a tool's result: the call it answers
+    content: str | None = Field(default=None, validate_default=True)  # None only for an assistant's turn that called tools
 
-    @model_validator(mode="after")
-    def _content(self) -> Message:
-        if self.content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError("a message needs content (only an assistant's turn with tool_calls may have none)")
-        return self
+    @field_validator("content")
+    @classmethod
+    def _content(cls, content: str | None, info: ValidationInfo) -> str | None:
+        if content is None and not (info.data.get("role") == "assistant" and info.data.get("tool_calls")):
+            raise ValueError("Field required (only an assistant's turn with tool_calls may have none)")
+        return content
 
 
 class JobRequest(BaseModel):

@@ -56,9 +56,12 @@ def test_text_completion_stream(client, model):
     ("extra", "param"),
     [
         ({"n": 17}, "n"),
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}},
+            "tool_choice",
+        ),
         ({"top_logprobs": 2}, "top_logprobs"),
-        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"response_format": {"type": "xml"}}, "response_format.type"),
         ({"temperature": 3}, "temperature"),
         ({"frequency_penalty": 2.5}, "frequency_penalty"),
     ],
