@@ -22,6 +22,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.ops import bp as ops_bp
     from api.page import bp as page_bp
     from api.services import Services
+    from api.stats import bp as stats_bp
     from api.stream import bp as stream_bp
     from api.stream import sock
     from api.tokenize import bp as tokenize_bp
@@ -45,6 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(files_bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(stats_bp)
     sock.init_app(app)
     app.wsgi_app = BodyDeadline(app.wsgi_app, config.api.body_timeout_s, config.api.max_body_bytes, large_paths=("/v1/files",))
     svc.batch_sweeper = batch_runner(svc, BatchLines(svc, embeddings)).start()

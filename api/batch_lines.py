@@ -17,6 +17,7 @@ from api.openai_schemas import ChatCompletionRequest, CompletionRequest, Embeddi
 from api.openai_shapes import Shaper
 from api.services import Services
 from app.batches.executor import Refused, Reply
+from app.batches.record import LineIds
 from app.errors import InvalidRequestError, ModelNotFoundError, ModelUnavailableError, OverloadedError
 from app.jobs.record import TERMINAL
 from app.jobs.submit import CachePolicy, SubmitService, events_source
@@ -40,7 +41,7 @@ class BatchLines:
             return str(exc)
         return None
 
-    def start(self, endpoint: str, body: dict[str, Any], tenant: str, job_id: Callable[[int], str]) -> list[str] | Reply:
+    def start(self, endpoint: str, body: dict[str, Any], tenant: str, job_id: LineIds) -> list[str] | Reply:
         body = {k: v for k, v in body.items() if k not in NOT_PER_LINE}
         try:
             if endpoint == "/v1/embeddings":
@@ -59,7 +60,9 @@ class BatchLines:
             if self.svc.jobs.exists(jid):
                 continue  # submitted before the feeder that did it could record it
             try:
-                submitter.submit(job_request.model_copy(update={"priority": BATCH_PRIORITY}), tenant, CachePolicy(), job_id=jid, batch=True)
+                submitter.submit(
+                    job_request.model_copy(update={"priority": BATCH_PRIORITY}), tenant, CachePolicy(), job_id=jid, batch_id=job_id.batch_id
+                )
             except InvalidRequestError as exc:  # e.g. a prompt too long for the context: the line's own 400
                 self.cancel(ids[:-1])
                 return Reply(*_problem(exc), request_id="req_" + job_id(0).replace("-", ""))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, g, url_for
+from flask import Blueprint, abort, g, request, url_for
 
 from api.auth import issue_stream_token, require_tenant
 from api.errors import error_response
 from api.services import services
 from api.sse import job_frames, sse_response
-from api.view_helpers import cache_header, find_job, json_body, submit
+from api.view_helpers import cache_header, find_job, float_arg, int_arg, json_body, openai_list, status_arg, submit
 from app.jobs.erase import erase_job
 from app.jobs.event_hub import follow
+from app.jobs.listing import JobFilter
 from app.jobs.record import TERMINAL
 from app.jobs.request import parse_job_request
 from app.jobs.submit import events_source
@@ -39,6 +40,16 @@ def submit_job():
     body = {**{name: job[name] for name in PUBLIC_FIELDS}, "url": url, "cached": job["cached"]}
     body.update({name: job[name] for name in ("cache", "coalesced_with") if name in job})
     return {**body, "stream_token": issue_stream_token(job["id"])}, 202, headers
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """The caller's jobs, newest first, as an OpenAI list: ``limit`` (1-100, default 20), ``after`` (a job id: the
+    page after it), filtered by ``status``, ``model``, ``batch_id`` and ``created_after`` (epoch seconds)."""
+    args = request.args
+    where = JobFilter(status=status_arg(), model=args.get("model"), batch_id=args.get("batch_id"), created_after=float_arg("created_after"))
+    jobs, more = services().listing.page(g.tenant, limit=int_arg("limit", 20, 1, 100), after=args.get("after"), where=where)
+    return openai_list(jobs, more)
 
 
 @bp.get("/jobs/<job_id>")

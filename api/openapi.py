@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api import openapi_batches, openapi_webhooks
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
+from api.openapi_jobs import LIST_PARAMETERS, JobList, Stats
 from api.openapi_webhooks import WebhookDelivery
 from app.jobs.request import JobRequest
 
@@ -122,6 +123,11 @@ def _paths() -> dict[str, Any]:
 
     return {
         "/v1/jobs": {
+            "get": {
+                "summary": "The caller's jobs, newest first",
+                "parameters": LIST_PARAMETERS,
+                "responses": {"200": _json("JobList", "A page of jobs"), **_errors(400, 401, 503)},
+            },
             "post": {
                 "summary": "Submit a job",
                 "requestBody": body("JobRequest"),
@@ -130,7 +136,7 @@ def _paths() -> dict[str, Any]:
                     "200": stream,
                     **_errors(*SUBMIT_ERRORS),
                 },
-            }
+            },
         },
         "/v1/jobs/{job_id}": {
             "parameters": JOB_ID,
@@ -199,6 +205,22 @@ def _paths() -> dict[str, Any]:
         "/health": {"get": {"summary": "Liveness, as vLLM and llama-server name it", "responses": {"200": {"description": "Up"}}}},
         "/version": {"get": {"summary": "The server's version", "responses": {"200": {"description": '`{"version": ...}`'}}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "The process is up"}}}},
+        "/v1/stats": {
+            "get": {
+                "summary": "Queue, workers and the last minutes' throughput, TTFT and errors",
+                "responses": {"200": _json("Stats", "The summary"), **_errors(401, 503)},
+            }
+        },
+        "/v1/stats/stream": {
+            "get": {
+                "summary": "The summary with the caller's recent jobs and batches, every second (SSE)",
+                "parameters": [{"name": "period", "in": "query", "schema": {"type": "number"}}],
+                "responses": {
+                    "200": {"description": "event: stats frames", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                    **_errors(401),
+                },
+            }
+        },
         "/readyz": {"get": {"summary": "Readiness", "responses": {"200": {"description": "Ready, with the live workers"}, **_errors(503)}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}},
     }
@@ -208,7 +230,8 @@ def _paths() -> dict[str, Any]:
 def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
               "EmbeddingRequest": EmbeddingRequest, "TokenizeRequest": TokenizeRequest, "DetokenizeRequest": DetokenizeRequest,
-              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, **openapi_batches.MODELS,
+              "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, "JobList": JobList, "Stats": Stats,
+              **openapi_batches.MODELS,
               **openapi_webhooks.MODELS}  # fmt: skip
     schemas: dict[str, Any] = {}
     for name, model in models.items():

@@ -19,6 +19,7 @@ from app.jobs.drain import DrainRate
 from app.jobs.event_hub import EventHub
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
+from app.jobs.listing import JobListing
 from app.jobs.model_catalog import ModelCatalog
 from app.jobs.model_router import ModelRouter
 from app.jobs.prompts import PromptBuilder
@@ -33,6 +34,7 @@ from app.jobs.worker_registry import WorkerRegistry
 from app.model_files import context_length, fingerprint, load_tokenizer, tokenizer_at
 from app.obs import tracing
 from app.obs.api_metrics import ApiMetrics, api_metrics
+from app.obs.live_stats import LiveStats
 from app.redis_conn import Keys, connect
 from app.webhooks.destinations import Destinations
 from app.webhooks.outbox import Outbox
@@ -58,6 +60,8 @@ class Services:
     batches: BatchStore
     destinations: Destinations  # which webhook a new job or batch gets, checked against the URL policy
     outbox: Outbox  # webhook events
+    listing: JobListing  # a tenant's jobs, newest first (GET /v1/jobs)
+    live: LiveStats  # the last minutes' figures every worker adds to (GET /v1/stats)
     batch_sweeper: Sweeper | None = None  # the batch runner's rounds (started by create_app)
 
     @classmethod
@@ -141,6 +145,8 @@ class Services:
             batches=BatchStore(client, keys.prefix, config.job_ttl_s),
             destinations=destinations,
             outbox=Outbox(client, keys.prefix),
+            listing=JobListing(client, keys),
+            live=LiveStats(client, keys.prefix),
         )
 
     def stop(self) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import abort, g, request
 
 from api.services import services
 from app.errors import InvalidRequestError
-from app.jobs.record import is_job_id
+from app.jobs.record import JobStatus, is_job_id
 from app.jobs.request import JobRequest
 from app.jobs.submit import MODES, CachePolicy, SubmitService
+
+STATUSES = tuple(status.value for status in JobStatus)
 
 
 def json_body() -> object:
@@ -75,3 +79,23 @@ def openai_list(data: list[dict], has_more: bool) -> dict:
     """OpenAI's list object: a page of ``data`` with its first and last ids."""
     first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
     return {"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": has_more}
+
+
+def float_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidRequestError(name, f"{name}: must be a number (epoch seconds)") from None
+    if not math.isfinite(value):
+        raise InvalidRequestError(name, f"{name}: must be a finite number")
+    return value
+
+
+def status_arg() -> str | None:
+    raw = request.args.get("status")
+    if raw is not None and raw not in STATUSES:
+        raise InvalidRequestError("status", f"status: one of {', '.join(STATUSES)}")
+    return raw

@@ -89,6 +89,10 @@ class Keys:
         """Counter of job starts: how fast the queue drains (Retry-After of a full queue)."""
         return f"{self.prefix}:started"
 
+    def tenant_jobs(self, tenant: str) -> str:
+        """Sorted set of a tenant's job ids by submit time: its listing (app/jobs/listing.py)."""
+        return f"{self.prefix}:jobs:{tenant}"
+
     def active(self, tenant: str) -> str:
         """Sorted set of a tenant's queued and running job ids (its cap on active jobs)."""
         return f"{self.prefix}:active:{tenant}"

@@ -38,6 +38,7 @@ from app.jobs.runner import JobRunner
 from app.jobs.store import JobStore
 from app.jobs.worker_registry import WorkerRegistry
 from app.obs import tracing
+from app.obs.live_stats import LiveStats
 from app.obs.process_memory import memory_stats
 from app.obs.stats import JobOutcome
 from app.obs.worker_metrics import WorkerMetrics
@@ -79,6 +80,7 @@ class EngineHost:
         self.cancels = CancelWatcher(self.jobs)
         store = CacheStore(client, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
         self.cache_recorder = CacheRecorder(self.jobs, ResultCache(config.cache, store))
+        self.live = LiveStats(client, config.redis.key_prefix)  # the live page's last minutes
         self.metrics = WorkerMetrics(
             CollectorRegistry(), lambda: self._runner.engine.stats() if self._runner else None, memory_stats, self.model_info
         )
@@ -178,6 +180,10 @@ class EngineHost:
 
     def _job_ended(self, outcome: JobOutcome, completion: Completion | None) -> None:
         self.metrics.job_ended(outcome)
+        try:
+            self.live.record(outcome)
+        except redis.RedisError as exc:  # the live page's figures only: the job itself has ended
+            log.debug("live stats not recorded: %s", exc)
         self.cache_recorder.job_ended(outcome, completion)
 
     def start_metrics_server(self) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.batches.record import LineIds
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -38,7 +40,7 @@ class LineExecutor(Protocol):
     def model_error(self, endpoint: str, model: str) -> str | None:
         """Why ``model`` cannot serve ``endpoint`` (unknown), or None."""
 
-    def start(self, endpoint: str, body: dict[str, Any], tenant: str, job_id: Callable[[int], str]) -> list[str] | Reply:
+    def start(self, endpoint: str, body: dict[str, Any], tenant: str, job_id: LineIds) -> list[str] | Reply:
         """Submit a line's jobs (choice ``i`` as job ``job_id(i)``, skipping any that exists already) and return
         their ids; or the line's answer at once (an invalid request's 400, an embedding). Raises :class:`Refused`."""
 

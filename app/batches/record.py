@@ -49,6 +49,17 @@ def line_job_id(batch_id: str, line: int, choice: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"llmjobs:{batch_id}/{line}/{choice}"))
 
 
+class LineIds:
+    """The job ids of one input line's choices (``ids(choice)``), and the batch they belong to."""
+
+    def __init__(self, batch_id: str, line: int) -> None:
+        self.batch_id = batch_id
+        self.line = line
+
+    def __call__(self, choice: int) -> str:
+        return line_job_id(self.batch_id, self.line, choice)
+
+
 def request_id(batch_id: str, line: int) -> str:
     """``id`` of an output line (``batch_req_...``), stable for one input line."""
     return "batch_req_" + uuid.uuid5(uuid.NAMESPACE_URL, f"llmjobs:{batch_id}/{line}").hex

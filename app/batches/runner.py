@@ -31,7 +31,7 @@ from app.batches.executor import LineExecutor, Refused, Reply
 from app.batches.files import MAX_FILE_LINES, FileRegistry, StoredFile
 from app.batches.lines import check_lines, not_run_line, output_line
 from app.batches.pace import Pace
-from app.batches.record import BatchStatus, line_job_id, request_id
+from app.batches.record import BatchStatus, LineIds, request_id
 from app.batches.store import BatchStore, Lock
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class BatchRunner:
                     item = json.loads(raw)
                     number = line + 1
                     try:
-                        started = self.executor.start(endpoint, item["body"], tenant, lambda i, n=number: line_job_id(batch_id, n, i))
+                        started = self.executor.start(endpoint, item["body"], tenant, LineIds(batch_id, number))
                     except Refused as exc:
                         log.debug("batch %s: line %d waits: %s", batch_id, number, exc)
                         break
@@ -184,7 +184,7 @@ class BatchRunner:
                     if reply == "missing":  # its record is gone (Redis lost it): submit it again under the same ids
                         if fields["status"] == BatchStatus.IN_PROGRESS:
                             try:
-                                self.executor.start(endpoint, body(), fields["tenant"], lambda i, n=number: line_job_id(batch_id, n, i))
+                                self.executor.start(endpoint, body(), fields["tenant"], LineIds(batch_id, number))
                             except Refused:
                                 pass
                             continue

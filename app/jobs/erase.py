@@ -51,7 +51,7 @@ def erase_job(jobs: JobStore, job_id: str, tenant: str) -> Erased:
         pipe.delete(jobs.keys.job(job_id))
         if not following:  # a follower's events are its leader's
             pipe.delete(jobs.keys.events(job_id))
-        for key in (jobs.keys.queued, jobs.keys.deadlines, jobs.keys.leases, jobs.keys.active(tenant)):
+        for key in (jobs.keys.queued, jobs.keys.deadlines, jobs.keys.leases, jobs.keys.active(tenant), jobs.keys.tenant_jobs(tenant)):
             pipe.zrem(key, job_id)
         pipe.execute()
     return Erased("erased", removed)

@@ -119,6 +119,8 @@ def view(fields: dict[str, Any], *, queue_rank: int | None, detached: bool = Fal
         view["cache_mode"] = fields["cache_mode"]
     if fields.get("follows"):
         view["coalesced_with"] = fields["follows"]
+    if fields.get("batch_id"):
+        view["batch_id"] = fields["batch_id"]
     if fields.get("webhook"):
         view["webhook"] = delivery_view(fields["webhook"], webhook_event)
     if status == JobStatus.QUEUED:

@@ -184,7 +184,7 @@ return 'dequeued'
 """
 )
 
-# KEYS: follower job, leader job. ARGV: follower fields (field, value, ...), ttl.
+# KEYS: follower job, leader job, the tenant's listing. ARGV: follower fields (field, value, ...), ttl.
 # Follow the leader while it is queued or running, or once it succeeded (its answer is this
 # request's answer too: this closes the moment between its end and its answer reaching the
 # cache). Returns 1 if following, 0 if it failed or was cancelled, -1 if its record does not
@@ -197,10 +197,11 @@ if redis.call('HGET', KEYS[2], 'owner_cancelled') == '1' then return 0 end
 redis.call('HINCRBY', KEYS[2], 'followers', 1)
 redis.call('HSET', KEYS[1], unpack(ARGV, 1, #ARGV - 1))
 redis.call('EXPIRE', KEYS[1], ARGV[#ARGV])
+redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'created_at'), redis.call('HGET', KEYS[1], 'id'))
 return 1
 """
 
-# KEYS: job, queued zset, deadlines zset, the tenant's active zset, the model's jobs zset. ARGV: most
+# KEYS: job, queued zset, deadlines zset, the tenant's active zset, the model's jobs zset, the tenant's listing. ARGV: most
 # jobs queued (0: no bound), ttl, queue score, job id, deadline ('' for none), the tenant's most
 # active jobs (0: no cap), now, field, value, ... The bounds' checks and the enqueue are one step:
 # API processes submitting at once never overshoot them. Returns 1 if queued, 0 if the queue is
@@ -218,6 +219,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', tonumber(ARGV[7]) - tonumber(ARG
 redis.call('ZADD', KEYS[5], ARGV[7], ARGV[4])
 redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+-- the tenant's listing: its entries live as long as their records (those long expired leave here)
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', tonumber(ARGV[7]) - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[6], ARGV[7], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
 return 1

@@ -73,7 +73,7 @@ class JobStore:
 
     def create(
         self, request: dict[str, Any], *, tenant: str, model: str, job_id: str | None = None, cache_ticket: str | None = None,
-        max_queued: int = 0, max_active: int = 0, cache_mode: str = "", webhook: Destination | None = None,
+        max_queued: int = 0, max_active: int = 0, cache_mode: str = "", webhook: Destination | None = None, batch_id: str | None = None,
     ) -> dict[str, Any] | int:  # fmt: skip
         """Store a new queued job and return its record; or, refused, 0 when ``max_queued`` jobs
         already wait, -1 when the tenant has ``max_active`` jobs queued or running, :data:`EXISTS` when
@@ -86,6 +86,8 @@ class JobStore:
             fields["cache_ticket"] = cache_ticket
         if cache_mode:
             fields["cache_mode"] = cache_mode  # off | exact | semantic: how strict the result cache was for it
+        if batch_id:
+            fields["batch_id"] = batch_id  # a batch line's job: listed and filtered by its batch
         if webhook is not None:  # read by whichever script ends the job (scripts.finalize)
             fields.update(webhook=webhook.url, webhook_ttl=webhook.ttl_s)
         if self.events_ttl_s != self.ttl_s:
@@ -98,7 +100,14 @@ class JobStore:
         flat = [item for pair in fields.items() for item in pair]
         pipe = None if self.replica_wait is None else self.redis.pipeline(transaction=False)
         created = self._create(
-            keys=[self.keys.job(job_id), self.keys.queued, self.keys.deadlines, self.keys.active(tenant), self.model_keys.jobs(model)],
+            keys=[
+                self.keys.job(job_id),
+                self.keys.queued,
+                self.keys.deadlines,
+                self.keys.active(tenant),
+                self.model_keys.jobs(model),
+                self.keys.tenant_jobs(tenant),
+            ],
             args=[max_queued, self.ttl_s, fields["queue_score"], job_id, deadline, max_active, repr(now), *flat],
             client=self.redis if pipe is None else pipe,
         )
@@ -107,20 +116,9 @@ class JobStore:
         return view(fields, queue_rank=None) if created == 1 else created
 
     def create_cached(
-        self,
-        request: dict[str, Any],
-        *,
-        tenant: str,
-        model: str,
-        output: str,
-        finish_reason: str,
-        usage: dict[str, int],
-        token_ids: list[int],
-        cache: dict[str, Any],
-        cache_mode: str = "",
-        job_id: str | None = None,
-        webhook: Destination | None = None,
-    ) -> dict[str, Any]:
+        self, request: dict[str, Any], *, tenant: str, model: str, output: str, finish_reason: str, usage: dict[str, int],
+        token_ids: list[int], cache: dict[str, Any], cache_mode: str = "", job_id: str | None = None, webhook: Destination | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """Store a job answered from the cache: already succeeded, its text in its event log like any job's."""
         job_id = job_id or new_job_id()
         now = time.time()
@@ -149,6 +147,7 @@ class JobStore:
             pipe.xadd(events, {"data": encode(token_event(output, token_ids))}, id=stream_id(0))
             pipe.xadd(events, {"data": encode(final)}, id=stream_id(1))
             pipe.expire(events, self.events_ttl_s)
+            pipe.zadd(self.keys.tenant_jobs(tenant), {job_id: now})
             if webhook is not None:  # its end is now: announced in the same transaction
                 self.outbox.enqueue(pipe, job_id, "job.succeeded", webhook.url, tenant, now, webhook.ttl_s)
             pipe.execute()
@@ -162,16 +161,16 @@ class JobStore:
         fields["follows"] = leader_id
         flat = [item for pair in fields.items() for item in pair]
         for _ in range(LEADER_WAIT_TRIES):  # the leader stores its record right after claiming the work
-            followed = self._follow(keys=[self.keys.job(job_id), self.keys.job(leader_id)], args=[*flat, self.ttl_s])
+            keys = [self.keys.job(job_id), self.keys.job(leader_id), self.keys.tenant_jobs(tenant)]
+            followed = self._follow(keys=keys, args=[*flat, self.ttl_s])
             if followed != -1:
                 break
             time.sleep(0.01)
         return self.get(job_id) if followed == 1 else None
 
     def take_cache_ticket(self, job_id: str) -> str | None:
-        """An ended job's cache ticket, for its worker to record the answer. Only the ticket's exact key
-        stays in the record (what erasing the job needs): its prompt text and embedding would
-        otherwise be kept a second time, beside the request and the cache entry, for the job's ttl."""
+        """An ended job's cache ticket, for its worker to record the answer; only its exact key stays (what erasing
+        the job needs), not a second copy of the prompt text and embedding for the job's ttl."""
         return self._take_ticket(keys=[self.keys.job(job_id)])
 
     def exists(self, job_id: str) -> bool:

@@ -82,18 +82,20 @@ class SubmitService:
         self.destinations = destinations  # webhooks: None, none accepted
 
     def submit(
-        self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy(), *, job_id: str | None = None, batch: bool = False
-    ) -> Submission:
+        self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy(), *, job_id: str | None = None,
+        batch_id: str | None = None,
+    ) -> Submission:  # fmt: skip
         """Accept ``request`` for ``tenant``; raise :class:`OverloadedError` past a limit.
 
         ``job_id``: the id to give the job (a batch line's, derived from its batch and line); a job of that id
-        that exists already is returned as it is, nothing sent. ``batch``: a batch line, which the batch's own
-        caps pace instead of the tenant's rate and active-job limits (the queue bound still applies)."""
+        that exists already is returned as it is, nothing sent. ``batch_id``: a batch line of that batch, which the
+        batch's own caps pace instead of the tenant's rate and active-job limits (the queue bound still applies)."""
+        batch = batch_id is not None
         try:
             webhook = self._webhook(request, tenant, batch)
             headers = self.rate_limits.check(tenant) if self.rate_limits is not None and not batch else {}
             with tracing.tracer().start_as_current_span("llmjobs.submit", kind=SpanKind.PRODUCER) as span:
-                job, served_by = self._submit(request, tenant, policy, job_id or new_job_id(), batch, webhook)
+                job, served_by = self._submit(request, tenant, policy, job_id or new_job_id(), batch_id, webhook)
                 span.set_attributes(
                     {"llmjobs.job_id": job["id"], "llmjobs.cached": job["cached"], "llmjobs.coalesced": bool(job.get("coalesced_with"))}
                 )
@@ -113,7 +115,7 @@ class SubmitService:
             raise InvalidRequestError("webhook", "webhook: this deployment delivers no webhooks")
         return self.destinations.for_request(tenant, request.webhook)
 
-    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy, job_id: str, batch: bool,
+    def _submit(self, request: JobRequest, tenant: str, policy: CachePolicy, job_id: str, batch_id: str | None,
                 webhook: Destination | None) -> tuple[dict[str, Any], str]:  # fmt: skip
         sampling = request.sampling(self.default_max_tokens)
         prompt_ids = self.prompts.token_ids(request)
@@ -142,9 +144,10 @@ class SubmitService:
             job_id=job_id,
             cache_ticket=ticket.to_json() if ticket else None,
             max_queued=self.max_queued,
-            max_active=0 if batch else self.active_limits.get(tenant, self.max_active),
+            max_active=0 if batch_id else self.active_limits.get(tenant, self.max_active),
             cache_mode=mode,
             webhook=webhook,
+            batch_id=batch_id,
         )
         if job == EXISTS:  # a batch line submitted before, by a feeder that died before recording it
             if ticket is not None:

@@ -36,7 +36,7 @@ class WorkerRegistry:
         (its live workers' set, and its catalog entry, which the API routes and tokenizes by)."""
         now = time.time()
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.worker(worker_id), json.dumps(info), px=int(self.ttl_s * 1000))
+            pipe.set(self.keys.worker(worker_id), json.dumps({**info, "beat_at": now}), px=int(self.ttl_s * 1000))
             pipe.zadd(self.keys.workers, {worker_id: now + self.ttl_s})
             pipe.zremrangebyscore(self.keys.workers, "-inf", now)
             if serving is not None:

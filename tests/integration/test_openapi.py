@@ -19,7 +19,7 @@ from app.cli.embedded_redis import free_port
 from app.config import load_config
 from app.jobs.worker_registry import WorkerRegistry
 
-NOT_DOCUMENTED = {"/", "/docs", "/openapi.json", "/docs/assets/<path:name>", "/v1/jobs/<job_id>/ws", "/static/<path:filename>"}
+NOT_DOCUMENTED = {"/", "/jobs", "/docs", "/openapi.json", "/docs/assets/<path:name>", "/v1/jobs/<job_id>/ws", "/static/<path:filename>"}
 
 
 @pytest.fixture(scope="module")
