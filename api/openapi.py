@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api import openapi_batches, openapi_webhooks
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
-from api.openapi_jobs import LIST_PARAMETERS, JobList, Stats
+from api.openapi_jobs import LIST_PARAMETERS, SSE_EVENT, JobList, Stats
 from api.openapi_webhooks import WebhookDelivery
 from app.jobs.request import JobRequest
 
@@ -214,10 +214,10 @@ def _paths() -> dict[str, Any]:
         "/v1/stats/stream": {
             "get": {
                 "summary": "The summary with the caller's recent jobs and batches, every second (SSE)",
-                "parameters": [{"name": "period", "in": "query", "schema": {"type": "number"}}],
+                "parameters": [{"name": "period", "in": "query", "schema": {"type": "number", "minimum": 0.2, "maximum": 10}}],
                 "responses": {
-                    "200": {"description": "event: stats frames", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                    **_errors(401),
+                    "200": {"description": "event: stats frames", "content": {"text/event-stream": {"schema": SSE_EVENT}}},
+                    **_errors(400, 401),
                 },
             }
         },

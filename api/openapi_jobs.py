@@ -18,6 +18,9 @@ LIST_PARAMETERS = [
 ]
 
 
+SSE_EVENT = {"type": "object", "properties": {"event": {"enum": ["stats", "unavailable"]}, "data": {"type": "string"}}}
+
+
 class JobSummary(BaseModel):
     """A job as ``GET /v1/jobs`` lists it (the full record, output included, is ``GET /v1/jobs/{id}``)."""
 

@@ -8,12 +8,14 @@ import time
 from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 
 from api.auth import require_tenant
 from api.overview import summary, tenant_view
 from api.services import Services, services
 from api.sse import sse_response
+from api.view_helpers import float_arg
+from app.errors import InvalidRequestError
 
 bp = Blueprint("stats", __name__, url_prefix="/v1")
 bp.before_request(require_tenant)
@@ -32,11 +34,13 @@ def stats():
 @bp.get("/stats/stream")
 def stats_stream():
     """``event: stats`` every second: the summary plus the caller's 20 newest jobs and 10 newest batches."""
-    return sse_response(frames(services(), g.tenant, float(request.args.get("period", PERIOD_S))))
+    period = float_arg("period")
+    if period is not None and not 0.2 <= period <= 10:
+        raise InvalidRequestError("period", f"period: 0.2 to 10 seconds, got {period:g}")
+    return sse_response(frames(services(), g.tenant, period or PERIOD_S))
 
 
 def frames(svc: Services, tenant: str, period_s: float) -> Iterator[str]:
-    period_s = min(max(period_s, 0.2), 10.0)
     deadline = time.monotonic() + MAX_STREAM_S
     while time.monotonic() < deadline:
         try:

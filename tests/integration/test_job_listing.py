@@ -93,12 +93,12 @@ def test_live_buckets_give_rates_a_ttft_p95_and_an_error_rate(job_store):
     now = [1_000_000.0]
     live = LiveStats(job_store.redis, f"live-test-{time.time_ns()}", clock=lambda: now[0])
     done = JobOutcome("j", "succeeded", "stop", completion_tokens=40, ttft_s=0.2)
-    for i in range(19):
-        live.record(replace(done, ttft_s=0.2 if i < 18 else 4.0))
+    for i in range(20):
+        live.record(replace(done, ttft_s=0.2 if i < 19 else 4.0))
     live.record(replace(done, status="failed", completion_tokens=0, ttft_s=None))
     now[0] += 10
     window = live.window(60)
-    assert window["jobs_ended"] == 20 and window["jobs_failed"] == 1 and window["error_rate"] == pytest.approx(0.05)
-    assert window["ttft_p95_s"] == 0.25  # 18 of 19 at or under 0.25 s: the 95th percentile's bin
-    assert sum(b["out_tok_per_s"] for b in window["series"]) == pytest.approx(19 * 40 / 10)
-    assert len(window["series"]) == 6 and window["out_tok_per_s"] == pytest.approx(19 * 40 / 60)
+    assert window["jobs_ended"] == 21 and window["jobs_failed"] == 1 and window["error_rate"] == pytest.approx(1 / 21)
+    assert window["ttft_p95_s"] == 0.25  # 19 of 20 at or under 0.25 s: the 95th percentile's bin
+    assert sum(b["out_tok_per_s"] for b in window["series"]) == pytest.approx(20 * 40 / 10)
+    assert len(window["series"]) == 6 and window["out_tok_per_s"] == pytest.approx(20 * 40 / 60)
