@@ -35,7 +35,8 @@ class StructuredOutputs:
         self._tokenizer: llguidance.LLTokenizer | None = None  # built at the first constrained request (~0.3 s)
         self._templates: OrderedDict[str, llguidance.LLMatcher] = OrderedDict()
         self._lock = threading.Lock()
-        self._executor = llguidance.LLExecutor(num_threads=threads)
+        self.threads = threads
+        self._executor: llguidance.LLExecutor | None = None  # its threads start with the first constrained request
         self.num_compiled = 0
 
     def matcher(self, spec_json: str, consumed: list[int]) -> llguidance.LLMatcher:
@@ -45,6 +46,7 @@ class StructuredOutputs:
         with self._lock:
             if self._tokenizer is None:
                 self._tokenizer = llguidance.hf.from_tokenizer(self.hf_tokenizer, n_vocab=self.vocab_size)
+                self._executor = llguidance.LLExecutor(num_threads=self.threads)
             template = self._templates.get(digest)
             if template is not None:
                 self._templates.move_to_end(digest)

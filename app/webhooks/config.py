@@ -40,16 +40,21 @@ class WebhookConfig:
         return 2 * self.timeout_s + 5
 
 
+def secret_problem(secret: str) -> str | None:
+    try:
+        check_secret(secret)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def webhook_config(s: WebhookSettings, keys: Mapping[str, KeySpec], *, queue: str, api_address: str, job_ttl_s: int) -> WebhookConfig:
     urls, secrets = {}, {}
     for spec in keys.values():
         for name, value, into in (("webhook_url", spec.webhook_url, urls), ("webhook_secret", spec.webhook_secret, secrets)):
             if value is None:
                 continue
-            try:
-                problem = url_problem(value) if name == "webhook_url" else check_secret(value) and None
-            except ValueError as exc:
-                problem = str(exc)
+            problem = url_problem(value) if name == "webhook_url" else secret_problem(value)
             if problem or into.get(spec.tenant, value) != value:
                 raise ConfigError("LLMJOBS_API_KEYS_FILE", f"tenant {spec.tenant}'s {name} {problem or 'differs between two of its keys'}")
             into[spec.tenant] = value

@@ -11,6 +11,8 @@ import jsonschema
 import openai
 import pytest
 
+from tests.helpers.waiting import wait_until
+
 pytestmark = pytest.mark.usefixtures("worker")
 
 MODEL = "smollm2-135m-instruct"
@@ -162,7 +164,6 @@ def test_post_v1_jobs_takes_response_format_too(http, wait_for_job):
 
 def test_batch_lines_take_response_format(client):
     import io
-    import time
 
     schema = SCHEMAS[13]
     fmt = {"type": "json_schema", "json_schema": {"name": "rating", "schema": schema}}
@@ -171,10 +172,8 @@ def test_batch_lines_take_response_format(client):
                        "temperature": 0, "response_format": fmt}} for i in range(3)]  # fmt: skip
     upload = client.files.create(file=("in.jsonl", io.BytesIO("\n".join(map(json.dumps, lines)).encode())), purpose="batch")
     batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
-    deadline = time.monotonic() + 180
-    while (batch := client.batches.retrieve(batch.id)).status not in ("completed", "failed", "expired", "cancelled"):
-        assert time.monotonic() < deadline, batch
-        time.sleep(0.5)
+    ended = ("completed", "failed", "expired", "cancelled")
+    batch = wait_until(lambda: (b := client.batches.retrieve(batch.id)).status in ended and b, 180, what="the batch to end", interval=0.5)
     assert batch.status == "completed" and batch.request_counts.completed == 3, batch
     for line in client.files.content(batch.output_file_id).text.splitlines():
         content = json.loads(line)["response"]["body"]["choices"][0]["message"]["content"]
