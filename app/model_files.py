@@ -20,6 +20,8 @@ def fingerprint(config: ModelConfig) -> str:
     """
     source = config.source()
     parts = [source.name, config.dtype, config.quantization, str(config.max_model_len)]
+    if config.runner == "llamacpp":  # its kernels give other numerics; earlier keys stay valid for the others
+        parts.append("llamacpp")
     folder = Path(source.path)
     if source.local and folder.is_dir():
         digest = hashlib.sha256((folder / "config.json").read_bytes() if (folder / "config.json").exists() else b"")

@@ -21,7 +21,7 @@ DEFAULT_MODEL = "smollm2-135m-instruct"
 QuantizationMode = Literal["auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit"]
 AttentionMode = Literal["auto", "sdpa", "eager", "flash_attention_2"]
 SpeculativeMode = Literal["off", "prompt-lookup", "draft-model"]
-RunnerMode = Literal["auto", "lean", "transformers"]
+RunnerMode = Literal["auto", "lean", "llamacpp", "transformers"]
 # The runtime flags (app/flags) offer the same choices, so they are exported as tuples too.
 QUANTIZATION_MODES: tuple[str, ...] = get_args(QuantizationMode)
 ATTENTION_MODES: tuple[str, ...] = get_args(AttentionMode)
@@ -79,7 +79,9 @@ class Settings(WebhookSettings):
         "auto",
         description="Batching engine: the forward pass. `lean`: the project's own Llama-family forward over preallocated KV slots "
         "(CPU; Llama, SmolLM2, Mistral, Qwen2 with weights `none` or `fp16-weights`); `transformers`: the model's transformers forward "
-        "(any architecture, device and weight format; the rollback); `auto`: `lean` where it runs, else `transformers`.",
+        "(any architecture, device and weight format; the rollback); `llamacpp`: llama.cpp's CPU kernels over the model's GGUF file "
+        "(the default model: a Q4_0 copy of its bundled file; needs llama-cpp-python; a request's context is capped at "
+        "LLMJOBS_KV_CACHE_TOKENS / LLMJOBS_MAX_NUM_SEQS); `auto`: `lean` where it runs, else `transformers`.",
     )
     max_batched_tokens: int = Field(
         1024,

@@ -66,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--plots", type=Path, help="folder for PNG plots")
     bench.add_argument("--no-progress", action="store_true")
     bench.add_argument("--check", action="store_true", help="tiny run that checks the report adds up (for tests)")
+    sub.add_parser("gpu", help="the seed plan's GPU figures on a Mistral-7B shape (python -m loadtest gpu --help)", add_help=False)
     diff = sub.add_parser("compare", help="compare two JSON reports")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
@@ -76,6 +77,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gpu"]:  # its own options: loadtest/inprocess/gpu_bench.py
+        from loadtest.inprocess import gpu_bench
+
+        return gpu_bench.main(argv[1:])
     args = parser().parse_args(argv)
     args.argv = argv
     return _compare(args) if args.command == "compare" else _run(args)

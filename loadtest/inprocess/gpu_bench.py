@@ -1,14 +1,16 @@
 """The seed plan's GPU figures for a Mistral-7B-shaped model, in one script that runs offline in
-under 8 minutes on one H100: ``python -m loadtest.inprocess.gpu_bench --tokenizer DIR --out gpu.json``.
+under 8 minutes on one H100: ``python -m loadtest gpu --tokenizer DIR --out gpu.json``.
 
 It builds Mistral-7B-v0.2's published shape (32 layers, hidden 4096, 32 heads / 8 KV heads,
 MLP 14336, vocab 32000) with random bfloat16 weights on the GPU: speed and memory do not depend
 on the weights' values, and no hub is needed. It runs the batching engine in-process (there is
-no server to talk to) at 1, 32 and 128 requests in
+no server to talk to) at 1, 32, 128 and 256 requests in
 flight, each with a 128-token prompt of random ids and exactly 128 output tokens, for every
-attention kernel that can run (SDPA; flash-attn's when it imports) and for bfloat16 and NF4
-4-bit weights (bitsandbytes, when it imports). It prints and writes TTFT p50/p95, output
-tokens/s, requests/s and peak VRAM per run. Targets (seed plan, Mistral-7B on one GPU):
+attention kernel that can run (SDPA; flash-attn's when it imports) and for float16, bfloat16 and
+NF4 4-bit weights (bitsandbytes, when it imports). It prints and writes TTFT p50/p95, output
+tokens/s, requests/s and peak VRAM per run; requests/s at the seed's load (512 requests of 64
+prompt and 32 output tokens, 256 in flight); a decode step eager vs replayed as a CUDA graph
+(loadtest/inprocess/gpu_graphs.py); and each format's best figures beside the targets. Targets (seed plan, Mistral-7B on one GPU):
 TTFT p95 < 500 ms, > 100 req/s, VRAM < 16 GB.
 
 ``--tiny`` shrinks the model to 2 small layers so the script itself can be checked on a CPU.
@@ -25,6 +27,7 @@ from typing import Any
 
 from app.engine.types import GenerationRequest, SamplingParams
 from loadtest.inprocess.driver import drive
+from loadtest.inprocess.gpu_graphs import graph_rows
 from loadtest.report import write_json
 from loadtest.stats import percentile
 
@@ -57,7 +60,7 @@ def build_model(shape: dict[str, Any], device: str, attention: str, weights: str
 
     config = MistralConfig(**shape, attn_implementation=attention)
     torch.manual_seed(0)
-    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    dtype = (torch.float16 if weights == "fp16" else torch.bfloat16) if device == "cuda" else torch.float32
     with torch.device(device):  # initialize on the GPU: 7B parameters on the CPU would take minutes
         model = MistralForCausalLM(config).to(dtype)
     if weights == "4bit":
@@ -116,10 +119,54 @@ def run_level(engine: Any, concurrency: int, prompt_len: int, max_tokens: int, v
     }
 
 
+def seed_load_run(engine: Any, requests: int, prompt_len: int, max_tokens: int, vocab: int) -> dict[str, Any]:
+    """The req/s figure: ``requests`` short requests with 256 in flight (the seed plan's > 100 req/s)."""
+    import torch
+
+    sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
+    generator = torch.Generator().manual_seed(7)
+    batch = [
+        GenerationRequest(f"s{i}", torch.randint(3, vocab, (prompt_len,), generator=generator).tolist(), sampling) for i in range(requests)
+    ]
+    run = drive(engine, batch, min(256, requests))
+    ttfts_ms = [t.ttft_s * 1000 for t in run.timings if t.ttft_s is not None]
+    return {
+        "requests": requests,
+        "prompt_tokens": prompt_len,
+        "output_tokens": max_tokens,
+        "requests_per_s": round(requests / run.wall_s, 1),
+        "ttft_p95_ms": round(percentile(ttfts_ms, 95), 1),
+    }
+
+
+def against_targets(report: dict[str, Any]) -> dict[str, Any]:
+    """The seed plan's targets beside the best figure each weight format reached."""
+    out: dict[str, Any] = {"targets": {"ttft_p95_ms": 500, "requests_per_s": 100, "peak_vram_gb_4bit": 16}}
+    for weight in sorted({r["weights"] for r in report["runs"]}):
+        runs = [r for r in report["runs"] if r["weights"] == weight]
+        seeds = [r for r in report["seed_load"] if r["weights"] == weight]
+        out[weight] = {
+            "most_streams_with_ttft_p95_under_500ms": max((r["concurrency"] for r in runs if r["ttft_ms"]["p95"] < 500), default=0),
+            "requests_per_s": max((r["requests_per_s"] for r in seeds), default=None),
+            "peak_vram_gb": max((r["peak_vram_gb"] or 0 for r in runs), default=None),
+            "output_tokens_per_s": {r["concurrency"]: r["output_tokens_per_s"] for r in runs if r["attention"] == "sdpa"},
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.gpu_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokenizer", type=Path, required=True, help="a tokenizer folder (any; the text is noise)")
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 32, 128])
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 32, 128, 256])
+    parser.add_argument(
+        "--seed-load",
+        type=int,
+        nargs=3,
+        default=[512, 64, 32],
+        metavar=("REQUESTS", "PROMPT", "OUTPUT"),
+        help="the req/s run: this many requests of PROMPT tokens and OUTPUT tokens, 256 in flight",
+    )
+    parser.add_argument("--graph-batches", type=int, nargs="+", default=[1, 32, 128], help="decode-step batches for the CUDA-graph check")
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--tiny", action="store_true", help="2 small layers on the CPU: checks the script, measures nothing")
@@ -134,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     shape = TINY if args.tiny else MISTRAL_7B
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
     attentions = ["sdpa"] + (["flash_attention_2"] if device == "cuda" and importlib.util.find_spec("flash_attn") else [])
-    weights = ["bf16"] + (["4bit"] if importlib.util.find_spec("bitsandbytes") else [])
+    weights = ["fp16", "bf16"] + (["4bit"] if importlib.util.find_spec("bitsandbytes") else [])
     report: dict[str, Any] = {
         "model": "Mistral-7B shape, random weights" if not args.tiny else "tiny Mistral shape (script check)",
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         "torch": torch.__version__,
         "runs": [],
+        "seed_load": [],
+        "cuda_graphs": [],
     }
     for weight in weights:
         for attention in attentions:
@@ -168,10 +217,20 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 report["runs"].append(row)
                 print(json.dumps(row), flush=True)
+            requests, prompt, output = args.seed_load
+            seed = {"weights": weight, "attention": attention, **seed_load_run(engine, requests, prompt, output, shape["vocab_size"])}
+            report["seed_load"].append(seed)
+            print(json.dumps(seed), flush=True)
             engine.close()
+            if attention == "sdpa":  # the decode step eager vs CUDA graph, on the model just measured
+                rows = [{"weights": weight, **row} for row in graph_rows(model, args.graph_batches, args.prompt_tokens)]
+                report["cuda_graphs"] += rows
+                print(json.dumps(rows), flush=True)
             del engine, model
             if device == "cuda":
                 torch.cuda.empty_cache()
+    report["against_targets"] = against_targets(report)
+    print(json.dumps(report["against_targets"]), flush=True)
     if args.out:
         write_json(report, args.out)
     return 0

@@ -1,6 +1,7 @@
 """What a weight format costs in quality and memory (``python -m loadtest.inprocess.quality``).
 
-For each mode of ``LLMJOBS_QUANTIZATION`` given: the bytes the weights occupy, perplexity on
+For each mode of ``LLMJOBS_QUANTIZATION`` given (and ``llamacpp`` / ``llamacpp-q4_1``: the llama.cpp
+runner on its Q4_0 file / on the bundled Q4_1 file): the bytes the weights occupy, perplexity on
 ``loadtest/workloads/sentences.txt`` (a text shipped in the repository), and how many greedy
 answers to the 32 ``short_chat`` prompts come out token-for-token identical to mode ``none``
 (and at which token the others first differ). The seed plan's "quality loss < 2 %" is read as:
@@ -69,6 +70,63 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_tokens: int) -> lis
     return answers
 
 
+def llamacpp_perplexity(path: Path, text: str, tokenizer, window: int = 512) -> float:
+    """:func:`perplexity` with llama.cpp's kernels (the llama.cpp runner's forward) on the GGUF at ``path``."""
+    import torch
+
+    from app.engine.llamacpp_model import LlamaCppModel
+
+    model = LlamaCppModel(path, n_ctx=window + 1, n_batch=window + 1, n_seq_max=1, threads=torch.get_num_threads())
+    ids = tokenizer(text)["input_ids"]
+    nll, count = 0.0, 0
+    try:
+        for start in range(0, len(ids) - 1, window):
+            chunk = ids[start : start + window + 1]
+            if len(chunk) < 2:
+                break
+            model.forget(0)
+            logits = model.forward([(0, 0, chunk[:-1], True)])
+            nll += float(torch.nn.functional.cross_entropy(logits, torch.tensor(chunk[1:]), reduction="sum"))
+            count += len(chunk) - 1
+    finally:
+        model.close()
+    return math.exp(nll / count)
+
+
+def llamacpp_row(config, mode: str, text: str, prompts: list[str], max_tokens: int, batch_check: bool) -> tuple[dict, list]:
+    """``llamacpp`` (the runner's Q4_0 file) or ``llamacpp-q4_1`` (the bundled file as it is): the
+    batching engine on llama.cpp's kernels gives the greedy answers, one request at a time."""
+    from app.engine.gguf_weights import bundled_gguf
+    from app.engine.loader import load_model
+
+    model, tokenizer, device = load_model(replace(config.model, runner="llamacpp"))
+    if mode == "llamacpp-q4_1":
+        model.llmjobs_gguf = bundled_gguf()
+    engine = batching_engine(replace(config, worker=replace(config.worker, runner="llamacpp")), model, tokenizer, device)
+    try:
+        started = time.perf_counter()
+        sampling_prompts = [chat_ids(tokenizer, p) for p in prompts]
+        answers = closed_loop(sampling_prompts, 1, lambda ids: engine.generate(greedy_request(ids, max_tokens)).token_ids)
+        row = {
+            "mode": mode,
+            "device": device,
+            "weight_mb": round(Path(model.llmjobs_gguf).stat().st_size / 2**20, 1),
+            "perplexity": round(llamacpp_perplexity(Path(model.llmjobs_gguf), text, tokenizer), 4),
+            "greedy_s": round(time.perf_counter() - started, 1),
+        }
+        if batch_check:
+            row["same_answer_alone_and_batched"] = batch_independence(engine, prompts, max_tokens)
+    finally:
+        engine.close()
+    return row, answers
+
+
+def greedy_request(ids: list[int], max_tokens: int):
+    from app.engine.types import GenerationRequest, SamplingParams
+
+    return GenerationRequest("q", ids, SamplingParams(max_tokens=max_tokens, temperature=0.0))
+
+
 def batch_independence(engine, prompts: list[str], max_tokens: int) -> str:
     """How many greedy answers a batching engine gives identically alone and all together."""
     from app.engine.types import GenerationRequest, SamplingParams
@@ -94,6 +152,20 @@ def batching_engine(config, model, tokenizer, device: str):
     )
 
 
+def compared(row: dict, answers: list[list[int]], reference: tuple[dict, list] | None) -> dict:
+    """``row`` with how its greedy answers and perplexity compare with the first mode's (the reference)."""
+    if reference is None or reference[0] is row:
+        return row
+    first_diffs = [
+        next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b), None)
+        for mine, ref in zip(answers, reference[1], strict=True)
+    ]
+    row["identical_greedy_answers"] = f"{sum(mine == ref for mine, ref in zip(answers, reference[1], strict=True))}/{len(answers)}"
+    row["first_difference_at_token"] = sorted(d for d in first_diffs if d is not None)
+    row["perplexity_change_pct"] = round(100 * (row["perplexity"] / reference[0]["perplexity"] - 1), 3)
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.inprocess.quality", description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", nargs="+", default=["none", "fp16-weights"])
@@ -109,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     prompts = short_chat_questions()[: args.prompts]
     results, reference = [], None
     for mode in args.modes:
+        if mode.startswith("llamacpp"):
+            row, answers = llamacpp_row(config, mode, text, prompts, args.max_tokens, args.batch_check)
+            results.append(compared(row, answers, reference))
+            print(json.dumps(row), flush=True)
+            continue
         model, tokenizer, device = load_model(replace(config.model, quantization=mode))
         started = time.perf_counter()
         answers = greedy_answers(model, tokenizer, prompts, args.max_tokens)
@@ -127,15 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 engine.close()
         if reference is None:
             reference = (row, answers)
-        else:
-            first_diffs = [
-                next((i for i, (a, b) in enumerate(zip(mine, ref, strict=False)) if a != b), None)
-                for mine, ref in zip(answers, reference[1], strict=True)
-            ]
-            row["identical_greedy_answers"] = f"{sum(mine == ref for mine, ref in zip(answers, reference[1], strict=True))}/{len(prompts)}"
-            row["first_difference_at_token"] = sorted(d for d in first_diffs if d is not None)
-            row["perplexity_change_pct"] = round(100 * (row["perplexity"] / reference[0]["perplexity"] - 1), 3)
-        results.append(row)
+        results.append(compared(row, answers, reference))
         print(json.dumps(row), flush=True)
         del model
     if args.json:

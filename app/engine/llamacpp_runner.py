@@ -1,0 +1,123 @@
+"""The batching engine's runner over llama.cpp's kernels (:class:`~app.engine.llamacpp_model.LlamaCppModel`).
+
+It answers the same calls as :class:`~app.engine.lean_runner.LeanRunner`, so the engine, the
+scheduler, the sampler, structured outputs and the speculator do not know which one runs. Each row
+owns one llama.cpp sequence (its slot) from the start of its prefill until it leaves; every call is
+one ``llama_decode`` over all the rows it feeds.
+
+Each sequence has a KV stream of its own (``kv_unified`` off), ``max_len`` cells long: a row's
+attention then reads only its own cells, at the same places whatever else runs, and its logits are
+bit for bit those it gets alone (tests/integration/test_llamacpp_runner.py). With one shared stream
+they were not: a row's greedy tokens changed with its batch companions. Prompt-prefix KV is not
+reused across requests by this runner (the lean runner's prefix cache holds PyTorch tensors).
+"""
+
+from __future__ import annotations
+
+import heapq
+from pathlib import Path
+
+import torch
+
+from app.engine.llamacpp_model import LlamaCppModel
+from app.engine.scheduler import PrefillChunk
+from app.engine.sequence import Sequence
+
+
+class LlamaCppRunner:
+    def __init__(self, path: Path, *, num_slots: int, max_len: int, max_step_tokens: int, threads: int) -> None:
+        self.model = LlamaCppModel(
+            path, n_ctx=num_slots * max_len, n_batch=max(max_step_tokens, num_slots), n_seq_max=num_slots, threads=threads
+        )
+        self.prefix_cache = None
+        self.max_len = max_len
+        self.running: list[Sequence] = []
+        self.group: list[Sequence] = []
+        self.slot: dict[int, int] = {}  # seq_id -> its llama.cpp sequence
+        self.lengths = [0] * num_slots  # tokens each sequence's KV holds
+        self._free = list(range(num_slots))  # a heap: the lowest free sequence first
+
+    def _run(self, rows: list[tuple[Sequence, list[int]]], *, every: bool = False) -> torch.Tensor:
+        """Feed each row its new tokens after what its KV holds; logits after each row's last token
+        (or after every token, ``every``), packed in row order."""
+        slots = [self.slot[seq.seq_id] for seq, _ in rows]
+        logits = self.model.forward([(slot, self.lengths[slot], tokens, every) for slot, (_, tokens) in zip(slots, rows, strict=True)])
+        for slot, (_, tokens) in zip(slots, rows, strict=True):
+            self.lengths[slot] += len(tokens)
+        return logits
+
+    @torch.inference_mode()
+    def prefill(self, chunk: PrefillChunk) -> torch.Tensor | None:
+        """Run columns [start, end) of the group's right-aligned prompts (each row's share of them);
+        after the last chunk return the logits at each row's last prompt token (G, V)."""
+        if chunk.start == 0:
+            self.group = list(chunk.group)
+            for seq in self.group:
+                self.slot[seq.seq_id] = self._allocate()
+        rows = []
+        for seq in self.group:
+            pad = chunk.total - len(seq.input_ids)  # the row's first column in the left-padded layout
+            tokens = seq.input_ids[max(0, chunk.start - pad) : max(0, chunk.end - pad)]
+            if tokens:
+                rows.append((seq, tokens))
+        logits = self._run(rows)
+        return logits if chunk.is_last else None  # every row's last prompt token is in the last chunk
+
+    def admit_group(self) -> None:
+        group, self.group = self.group, []
+        for seq in group:
+            if seq.is_finished:
+                self._release(seq)
+            else:
+                self.running.append(seq)
+
+    @torch.inference_mode()
+    def decode(self, last_tokens: list[int]) -> torch.Tensor:
+        """One token for every running row; returns logits (B, V)."""
+        assert len(last_tokens) == len(self.running)
+        return self._run([(seq, [token]) for seq, token in zip(self.running, last_tokens, strict=True)])
+
+    @torch.inference_mode()
+    def verify(self, last_token: int, draft: list[int]) -> torch.Tensor:
+        """The single running row: its last token plus ``draft`` in one pass; logits after each (n + 1, V)."""
+        assert len(self.running) == 1
+        return self._run([(self.running[0], [last_token, *draft])], every=True)
+
+    def rewind(self, num_tokens: int) -> None:
+        """Forget the last ``num_tokens`` positions of the single running row (rejected drafts)."""
+        if num_tokens and self.running:
+            slot = self.slot[self.running[0].seq_id]
+            self.lengths[slot] -= num_tokens
+            self.model.forget(slot, self.lengths[slot])
+
+    def release(self, seqs: list[Sequence]) -> None:
+        """Free the rows of running ``seqs`` (preempted: they will be prefilled again)."""
+        ids = {seq.seq_id for seq in seqs}
+        for seq in [seq for seq in self.running if seq.seq_id in ids]:
+            self._release(seq)
+        self.running = [seq for seq in self.running if seq.seq_id not in ids]
+
+    def drop_finished(self) -> None:
+        for seq in [seq for seq in self.running if seq.is_finished]:
+            self._release(seq)
+        self.running = [seq for seq in self.running if not seq.is_finished]
+
+    def reset(self) -> None:
+        self.running, self.group = [], []
+        self.slot.clear()
+        self.model.clear()
+        self.lengths = [0] * len(self.lengths)
+        self._free = list(range(len(self.lengths)))
+
+    def _allocate(self) -> int:
+        if not self._free:
+            raise RuntimeError("no free llama.cpp sequence: more sequences in flight than LLMJOBS_MAX_NUM_SEQS")
+        slot = heapq.heappop(self._free)
+        self.lengths[slot] = 0
+        return slot
+
+    def _release(self, seq: Sequence) -> None:
+        slot = self.slot.pop(seq.seq_id)
+        self.model.forget(slot)
+        self.lengths[slot] = 0
+        heapq.heappush(self._free, slot)
