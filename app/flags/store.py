@@ -46,7 +46,7 @@ FLAGS: dict[str, Flag] = {
             "batching", ("on", "off"), "off", "worker", "reload", "continuous batching; off runs the naive engine (one request at a time)"
         ),
         Flag("prefix_cache", ("on", "off"), "off", "worker", "live", "reuse of prompt-prefix KV between requests"),
-        Flag("runner", RUNNER_MODES, "transformers", "worker", "reload", "forward pass: the lean runner or transformers' (LLMJOBS_RUNNER)"),
+        Flag("runner", RUNNER_MODES, "transformers", "worker", "reload", "forward pass: lean, llamacpp or transformers (LLMJOBS_RUNNER)"),
         Flag("quantization", QUANTIZATION_MODES, "none", "worker", "reload", "weight format (LLMJOBS_QUANTIZATION)"),
         Flag("attention", ATTENTION_MODES, "eager", "worker", "reload", "attention kernels (LLMJOBS_ATTENTION)"),
         Flag(

@@ -1,7 +1,7 @@
 """What a weight format costs in quality and memory (``python -m loadtest.inprocess.quality``).
 
-For each mode of ``LLMJOBS_QUANTIZATION`` given (and ``llamacpp`` / ``llamacpp-q4_1``: the llama.cpp
-runner on its Q4_0 file / on the bundled Q4_1 file): the bytes the weights occupy, perplexity on
+For each mode of ``LLMJOBS_QUANTIZATION`` given (and ``llamacpp`` / ``llamacpp:FILE.gguf``: the
+llama.cpp runner on the model's own GGUF file / on another GGUF file, e.g. a requantized copy): the bytes the weights occupy, perplexity on
 ``loadtest/workloads/sentences.txt`` (a text shipped in the repository), and how many greedy
 answers to the 32 ``short_chat`` prompts come out token-for-token identical to mode ``none``
 (and at which token the others first differ). The seed plan's "quality loss < 2 %" is read as:
@@ -94,14 +94,13 @@ def llamacpp_perplexity(path: Path, text: str, tokenizer, window: int = 512) -> 
 
 
 def llamacpp_row(config, mode: str, text: str, prompts: list[str], max_tokens: int, batch_check: bool) -> tuple[dict, list]:
-    """``llamacpp`` (the runner's Q4_0 file) or ``llamacpp-q4_1`` (the bundled file as it is): the
-    batching engine on llama.cpp's kernels gives the greedy answers, one request at a time."""
-    from app.engine.gguf_weights import bundled_gguf
+    """``llamacpp`` (the model's own GGUF file) or ``llamacpp:FILE`` (that GGUF file): the batching
+    engine on llama.cpp's kernels gives the greedy answers, one request at a time."""
     from app.engine.loader import load_model
 
     model, tokenizer, device = load_model(replace(config.model, runner="llamacpp"))
-    if mode == "llamacpp-q4_1":
-        model.llmjobs_gguf = bundled_gguf()
+    if mode.startswith("llamacpp:"):
+        model.llmjobs_gguf = Path(mode.split(":", 1)[1])
     engine = batching_engine(replace(config, worker=replace(config.worker, runner="llamacpp")), model, tokenizer, device)
     try:
         started = time.perf_counter()

@@ -1,5 +1,5 @@
 """The batching engine on llama.cpp's kernels (``LLMJOBS_RUNNER=llamacpp``), in-process, on the real
-default model's Q4_0 file: a row's greedy tokens are those llama-cpp-python's own ``Llama`` gives
+default model's own Q4_1 file: a row's greedy tokens are those llama-cpp-python's own ``Llama`` gives
 for the same prompt alone, and stay the same in a batch of 32, under speculation and after
 preemption; a request that does not fit a sequence's KV stream is refused, not truncated."""
 
