@@ -1,8 +1,5 @@
 """Measure the result cache's parts on this machine (``python -m loadtest.inprocess.cache_bench``).
 
-- ``quality``: precision, recall and false-hit rate of the semantic tier (embedding
-  similarity plus the near-miss guard) on ``cache/data/pairs.jsonl`` over a range of
-  thresholds, and the embedding time per prompt.
 - ``lookup``: a semantic lookup without the embedding (index search, fetching the
   candidates from Redis, the guard aligning a reworded prompt) with 1k, 10k and 100k entries in one namespace.
   Vectors are random unit vectors: search cost does not depend on what they encode.
@@ -11,6 +8,7 @@
   for new ``distinct_chat`` prompts against a namespace holding other ``distinct_chat`` answers,
   with the word filter (embed only when some entry could pass the guard) and without it, alternated.
 
+False hits and recall of the semantic tier come from ``python -m loadtest.inprocess.cache_eval``.
 The end-to-end figures (exact-hit latency through the API, hit rate and throughput
 cache on vs off) come from the HTTP load test, ``python -m loadtest``.
 """
@@ -22,56 +20,12 @@ import json
 import statistics
 import time
 import uuid
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
 from loadtest.report import write_json
 from loadtest.stats import percentile
-
-PAIRS = files("cache") / "data" / "pairs.jsonl"  # package data of the cache (pyproject's package-data), wherever it is installed
-
-
-def quality(thresholds: list[float]) -> dict:
-    from cache.embedder import Embedder
-    from cache.guard import why_different
-
-    embedder = Embedder()
-    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
-    timings = []
-    sims = []
-    for row in rows:
-        started = time.perf_counter()
-        a = embedder.embed(row["a"])
-        timings.append((time.perf_counter() - started) * 1000)
-        b = embedder.embed(row["b"])
-        sims.append(float(a @ b))
-    guarded = [why_different(row["a"], row["b"]) is None for row in rows]
-    table = []
-    for threshold in thresholds:
-        for use_guard in (False, True):
-            hit = [s >= threshold and (g or not use_guard) for s, g in zip(sims, guarded, strict=True)]
-            tp = sum(h for h, r in zip(hit, rows, strict=True) if r["label"] == "paraphrase")
-            fp = sum(h for h, r in zip(hit, rows, strict=True) if r["label"] == "near_miss")
-            positives = sum(r["label"] == "paraphrase" for r in rows)
-            negatives = len(rows) - positives
-            table.append(
-                {
-                    "threshold": threshold,
-                    "guard": use_guard,
-                    "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
-                    "recall": round(tp / positives, 4),
-                    "false_hit_rate": round(fp / negatives, 4),
-                    "paraphrase_pairs": positives,
-                    "near_miss_pairs": negatives,
-                }
-            )
-    return {
-        "pairs": len(rows),
-        "embed_ms": {"p50": round(percentile(timings, 50), 2), "p95": round(percentile(timings, 95), 2), "n": len(timings)},
-        "table": table,
-    }
 
 
 def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
@@ -207,19 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.inprocess.cache_bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["quality", "lookup", "submit", "all"])
+    parser.add_argument("what", choices=["lookup", "submit", "all"])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.8, 0.825, 0.85, 0.875, 0.9, 0.925, 0.95])
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
     report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    if args.what in ("quality", "all"):
-        report["quality"] = quality(args.thresholds)
-        print(json.dumps(report["quality"]["embed_ms"]))
-        for row in report["quality"]["table"]:
-            print(json.dumps(row))
     if args.what in ("lookup", "all"):
         report["lookup"] = lookup(args.redis_url, args.sizes, args.queries)
     if args.what == "submit":

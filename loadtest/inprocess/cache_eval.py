@@ -1,18 +1,14 @@
-"""Evaluate the semantic cache on pairs it was not written for (``python -m loadtest.inprocess.cache_eval``).
+"""Evaluate the semantic cache on labelled pairs (``python -m loadtest.inprocess.cache_eval``).
 
-- ``pairs``: false-hit rate (near misses served another question's answer) and paraphrase recall
-  of the semantic tier (embedding threshold + word alignment) on the generated pairs of
-  ``loadtest/inprocess/cache_pairs.py``, for the dev part (tuned on) and the test part (reported),
-  on three sets written later by others (``cache_fresh.py``: tuned on since 2026-11-30's fourth session;
-  ``cache_fresh2.py``, ``cache_fresh3.py``: reported, never tuned on) and on ``cache_dev2.py`` (a second
-  development set of heavy rewordings), with 95 % Wilson intervals; by category; and what each alignment
-  rule costs: each one switched off in turn, and the embedding threshold alone.
-  The ``adversarial`` split (near misses written to break the rules) and the ``structure`` splits are read from
-  ``loadtest/inprocess/data/``.
-- ``duplicates``: the hit rate of the ``duplicates`` workload sent one request at a time through the
-  real ResultCache on a real Redis (an answer is recorded after each miss, as the worker would).
+The pairs are data, one set a file: ``loadtest/inprocess/data/cache_<set>.jsonl``, a pair a line with ``a`` (the
+cached prompt), ``b`` (the new one), ``label`` (``paraphrase``: the same question, its answer may be served;
+``near_miss``: another question) and ``category``. A pair found in an earlier set of ``SETS`` counts there only.
 
-``--lookup`` adds ``cache_bench``'s lookup latency at 1k/10k/100k entries.
+For each set: the false hits (near misses the semantic tier serves) and the recall (paraphrases it serves), each
+with its 95 % Wilson interval (scipy), for the tier as it runs (embedding similarity at least the threshold, then
+the rule of ``cache/guard.py``) and for the rule alone; by category in the JSON report. Then the hit rate of the
+``duplicates`` workload sent one request at a time through the real ResultCache on a real Redis (an answer is
+recorded after each miss, as the worker would).
 """
 
 from __future__ import annotations
@@ -21,23 +17,18 @@ import argparse
 import json
 import time
 import uuid
-from dataclasses import asdict, replace
 from importlib.resources import files
 from pathlib import Path
 
 from scipy.stats import binomtest
 
-from loadtest.inprocess.cache_dev2 import dev2_pairs
-from loadtest.inprocess.cache_fresh import fresh_pairs
-from loadtest.inprocess.cache_fresh2 import fresh2_pairs
-from loadtest.inprocess.cache_fresh3 import fresh3_pairs
-from loadtest.inprocess.cache_pairs import pairs
 from loadtest.report import write_json
 from loadtest.stats import percentile
 
-RULES_OFF = ("numbers", "function_words", "relations", "roles", "question_words", "tense", "person", "generic_person", "names", "degree",
-             "classifiers", "derived", "frame_verbs", "both_ways", "structure")  # fmt: skip
-SPLITS = ("dev", "test", "fresh", "fresh2", "fresh3", "dev2", "adversarial", "structure", "structure_dev2", "structure_test")
+# In the order they were written: the first set (issue 6), issue 18's generated sets, the sets written to break the
+# old guard's rules (adversarial, who does what to whom), and the new user's probe of issue 33.
+SETS = ("original", "dev", "test", "fresh", "fresh2", "fresh3", "dev2", "adversarial", "structure_dev", "structure_test",
+        "structure_dev2", "new_user")  # fmt: skip
 
 
 def rate(hits: int, total: int) -> dict:
@@ -48,117 +39,60 @@ def rate(hits: int, total: int) -> dict:
     return {"rate": round(hits / total, 4), "hits": hits, "n": total, "ci95": [round(ci.low, 4), round(ci.high, 4)]}
 
 
-def adversarial_pairs() -> list[dict]:
-    """592 near misses written by a reviewer who read the guard's rules to break them (split ``adversarial``): each
-    pair is a question a user could ask and whose answer differs, aimed at one rule (its ``category``)."""
-    return _data_pairs("cache_adversarial.jsonl")
-
-
-def structure_pairs() -> list[dict]:
-    """Paraphrases and near misses that keep or change who does what to whom (voice, possession, I/you, modality, clauses,
-    progressive), written by three helpers who had not seen the guard: splits ``structure`` and ``structure_dev2`` to tune
-    the parse's checks on (cache/structure.py), split ``structure_test`` reported, never tuned on."""
-    # in the order written: a pair a later set repeats counts in the earlier one (all_pairs)
-    return _data_pairs("cache_structure_dev.jsonl") + _data_pairs("cache_structure_test.jsonl") + _data_pairs("cache_structure_dev2.jsonl")
-
-
-def _data_pairs(name: str) -> list[dict]:
-    text = (files("loadtest.inprocess") / "data" / name).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def all_pairs() -> list[dict]:
-    """Every set in the order it was written; a pair a later set repeats by chance counts in the earlier one only
-    (cache_fresh3 repeats 23 pairs of the first set and 2 of cache_fresh: "Explain recursion in one sentence." / "... in detail.")."""
+def read_sets(names: tuple[str, ...] = SETS) -> dict[str, list[dict]]:
+    """Each set's pairs, less those an earlier set already holds."""
     seen: set[tuple[str, str]] = set()
-    rows = []
-    for row in pairs() + fresh_pairs() + fresh2_pairs() + fresh3_pairs() + dev2_pairs() + adversarial_pairs() + structure_pairs():
-        if (row["a"], row["b"]) not in seen:
-            seen.add((row["a"], row["b"]))
-            rows.append(row)
-    return rows
+    sets = {}
+    for name in names:
+        text = (files("loadtest.inprocess") / "data" / f"cache_{name}.jsonl").read_text(encoding="utf-8")
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        sets[name] = [row for row in rows if (row["a"], row["b"]) not in seen and not seen.add((row["a"], row["b"]))]
+    return sets
 
 
-def evaluate(rows: list[dict], similarity: dict, threshold: float, rules) -> dict:
-    from cache.guard import why_different
-
-    hits = {"paraphrase": 0, "near_miss": 0}
-    totals = {"paraphrase": 0, "near_miss": 0}
-    false_hits = []
-    for row in rows:
-        totals[row["label"]] += 1
-        hit = similarity[(row["a"], row["b"])] >= threshold and (rules is None or why_different(row["a"], row["b"], rules) is None)
-        hits[row["label"]] += hit
-        if hit and row["label"] == "near_miss":
-            false_hits.append([row["a"], row["b"]])
-    return {
-        "false_hit": rate(hits["near_miss"], totals["near_miss"]),
-        "recall": rate(hits["paraphrase"], totals["paraphrase"]),
-        "false_hits": false_hits,
-    }
+def evaluate(rows: list[dict], served: list[bool]) -> dict:
+    """False hits and recall of one set, given whether each pair's cached answer is served."""
+    near = [hit for row, hit in zip(rows, served, strict=True) if row["label"] == "near_miss"]
+    paraphrases = [hit for row, hit in zip(rows, served, strict=True) if row["label"] == "paraphrase"]
+    return {"false_hit": rate(sum(near), len(near)), "recall": rate(sum(paraphrases), len(paraphrases))}
 
 
-def guard_timing(rows: list[dict]) -> dict:
-    """Time of one guard decision (``why_different``) per pair, WordNet and the parser already loaded but no prompt parsed
-    yet (the parse's cache cleared): ``all`` pairs, and those that reached the parse (``parsed``: one or two parses)."""
-    from cache.guard import why_different
-    from cache.lexicon import lexicon
-    from cache.structure import pipeline, structure
-
-    lexicon()
-    pipeline()
-    structure.cache_clear()
-    timings, parsed = [], []
-    for row in rows:
-        misses = structure.cache_info().misses
-        started = time.perf_counter()
-        why_different(row["a"], row["b"])
-        timings.append((time.perf_counter() - started) * 1000)
-        if structure.cache_info().misses > misses:
-            parsed.append(timings[-1])
-    return {**_spread(timings), "parsed": {"n": len(parsed), **_spread(parsed)}}
-
-
-def _spread(timings: list[float]) -> dict:
-    return {"p50": round(percentile(timings, 50), 3), "p95": round(percentile(timings, 95), 3), "max": round(max(timings), 3)}
-
-
-def pair_report(threshold: float, thresholds: list[float]) -> dict:
+def pair_report(threshold: float) -> dict:
     from cache.embedder import Embedder
-    from cache.guard import Rules
+    from cache.guard import why_different
 
-    rows = all_pairs()
+    sets = read_sets()
+    rows = [row for part in sets.values() for row in part]
+    texts = sorted({text for row in rows for text in (row["a"], row["b"])})
     embedder = Embedder()
-    texts = sorted({t for row in rows for t in (row["a"], row["b"])})
-    started = time.perf_counter()
-    vectors = dict(zip(texts, (embedder.embed(t) for t in texts), strict=True))
-    embed_s = time.perf_counter() - started
-    similarity = {(r["a"], r["b"]): float(vectors[r["a"]] @ vectors[r["b"]]) for r in rows}
-    report: dict = {"pairs": len(rows), "texts": len(texts), "embed_ms_mean": round(1000 * embed_s / len(texts), 2), "threshold": threshold}
-    report["guard_ms"] = guard_timing(rows)
-    for split in SPLITS:
-        part = [r for r in rows if r["split"] == split]
-        result = evaluate(part, similarity, threshold, Rules())
-        result["by_category"] = {
-            category: {
-                k: v
-                for k, v in evaluate([r for r in part if r["category"] == category], similarity, threshold, Rules()).items()
-                if k != "false_hits"
-            }
-            for category in sorted({r["category"] for r in part})
-        }
-        result["embedding_only"] = {k: v for k, v in evaluate(part, similarity, threshold, None).items() if k != "false_hits"}
-        result["rule_off"] = {}
-        for name in (*RULES_OFF, "synonyms"):
-            rules = replace(Rules(), sense_depth=0) if name == "synonyms" else replace(Rules(), **{name: False})
-            off = evaluate(part, similarity, threshold, rules)
-            result["rule_off"][name] = {"recall": off["recall"].get("rate"), "false_hit": off["false_hit"].get("rate")}
-        result["thresholds"] = {
-            str(t): {k: v.get("rate") for k, v in evaluate(part, similarity, t, Rules()).items() if k != "false_hits"} for t in thresholds
-        }
-        report[split] = result
-    report["rules"] = asdict(Rules())
+    vectors = {}
+    for start in range(0, len(texts), 256):
+        chunk = texts[start : start + 256]
+        vectors.update(zip(chunk, embedder.embed_many(chunk), strict=True))
+    timings, same = [], {}
+    for row in rows:
+        started = time.perf_counter()
+        same[row["a"], row["b"]] = why_different(row["a"], row["b"]) is None
+        timings.append((time.perf_counter() - started) * 1000)
+    report: dict = {"pairs": len(rows), "texts": len(texts), "threshold": threshold}
+    report["rule_ms"] = {"p50": round(percentile(timings, 50), 3), "p95": round(percentile(timings, 95), 3)}
+    for name, part in sets.items():
+        similar = [_similarity(vectors[r["a"]], vectors[r["b"]]) >= threshold for r in part]
+        rule = [same[r["a"], r["b"]] for r in part]
+        served = [s and r for s, r in zip(similar, rule, strict=True)]
+        result = evaluate(part, served)
+        result["rule_alone"] = evaluate(part, rule)
+        result["by_category"] = {}
+        for category in sorted({r["category"] for r in part}):
+            picked = [i for i, r in enumerate(part) if r["category"] == category]
+            result["by_category"][category] = evaluate([part[i] for i in picked], [served[i] for i in picked])
+        result["false_hits"] = [[r["a"], r["b"]] for r, hit in zip(part, served, strict=True) if hit and r["label"] == "near_miss"]
+        report[name] = result
     return report
+
+
+def _similarity(a, b) -> float:
+    return -1.0 if a is None or b is None else float(a @ b)  # None: past the embedder's window, no semantic lookup
 
 
 def duplicates(redis_url: str, threshold: float) -> dict:
@@ -207,31 +141,41 @@ def duplicates(redis_url: str, threshold: float) -> dict:
     return {"requests": total, **tiers, "hit_rate": round((tiers["exact"] + tiers["semantic"]) / total, 4)}
 
 
+def _cell(figure: dict) -> str:
+    if not figure["n"]:
+        return "–"
+    low, high = (round(100 * x, 1) for x in figure["ci95"])
+    return f"{figure['hits']} / {figure['n']} ({100 * figure['rate']:.1f} %, {low}–{high})"
+
+
+def table(report: dict) -> str:
+    """The report as a Markdown table (docs/BENCHMARKS_LOG.md)."""
+    lines = ["| set | false hits (95 % CI) | recall (95 % CI) | rule alone: false hits | rule alone: recall |", "|---|---|---|---|---|"]
+    for name in SETS:
+        part = report[name]
+        cells = (part["false_hit"], part["recall"], part["rule_alone"]["false_hit"], part["rule_alone"]["recall"])
+        lines.append(f"| {name} | " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.inprocess.cache_eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--threshold", type=float, help="default: LLMJOBS_CACHE_THRESHOLD's default")
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.7, 0.75, 0.8, 0.85, 0.9])
-    parser.add_argument("--lookup", action="store_true", help="also time lookups at 1k/10k/100k entries (about 3 minutes)")
     parser.add_argument("--no-duplicates", action="store_true")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
     args = parser.parse_args(argv)
     from app.config import ENV_VARS
 
     threshold = args.threshold if args.threshold is not None else float(ENV_VARS["LLMJOBS_CACHE_THRESHOLD"][0])
-    report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "pairs": pair_report(threshold, args.thresholds)}
-    for split in SPLITS:
-        part = report["pairs"][split]
-        print(split, json.dumps({"false_hit": part["false_hit"], "recall": part["recall"]}), flush=True)
+    report: dict = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "pairs": pair_report(threshold)}
+    print(table(report["pairs"]), flush=True)
+    print("rule per pair (ms)", json.dumps(report["pairs"]["rule_ms"]), flush=True)
     if not args.no_duplicates:
         report["duplicates"] = duplicates(args.redis_url, threshold)
         print("duplicates", json.dumps(report["duplicates"]), flush=True)
-    if args.lookup:
-        from loadtest.inprocess.cache_bench import lookup
-
-        report["lookup"] = lookup(args.redis_url, [1000, 10_000, 100_000], 500)
     if args.out:
         write_json(report, args.out)
     return 0

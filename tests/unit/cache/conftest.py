@@ -1,16 +1,13 @@
-"""Shared by the cache's unit tests: the shipped set of paraphrase and near-miss pairs."""
+"""Shared by the cache's unit tests: the first set of paraphrase and near-miss pairs (issue 6)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-PAIRS = Path(__file__).resolve().parents[3] / "cache" / "data" / "pairs.jsonl"
+from loadtest.inprocess.cache_eval import read_sets
 
 
 @pytest.fixture(scope="session")
 def pair_rows() -> list[dict]:
-    """Every row of cache/data/pairs.jsonl: ``a``, ``b`` and ``label`` (``paraphrase`` or ``near_miss``)."""
-    return [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    """The ``original`` evaluation set: ``a``, ``b`` and ``label`` (``paraphrase`` or ``near_miss``)."""
+    return read_sets(("original",))["original"]

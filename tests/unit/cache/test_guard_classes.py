@@ -121,8 +121,8 @@ def test_the_adversarial_reviews_near_misses_stay_refused():
     """592 near misses written to break the rules: the guard alone refuses 553 since the parse's checks (cache/structure.py;
     475 before; the rest are left to the embedding, and 14 pass it too: docs/BENCHMARKS_LOG.md). A rule that lets more
     through must say so here."""
-    from loadtest.inprocess.cache_eval import adversarial_pairs
+    from loadtest.inprocess.cache_eval import read_sets
 
-    rows = adversarial_pairs()
+    rows = read_sets()["adversarial"]
     assert len(rows) == 592
     assert sum(why_different(r["a"], r["b"]) is not None for r in rows) >= 553
