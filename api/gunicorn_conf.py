@@ -73,7 +73,7 @@ def preload_libraries(gevent: bool) -> None:
 
         monkey.patch_all(os=False, signal=False, subprocess=False)
     import sentence_transformers  # noqa: F401  (imports torch and transformers)
-    import spacy  # noqa: F401  (the result cache guard's parser, cache/structure.py; its model loads in each worker)
+    import spacy  # noqa: F401  (the result cache guard's tagger, cache/guard.py; its model loads in each worker)
 
 
 def on_starting(server) -> None:

@@ -3,7 +3,7 @@
 usearch's HNSW graph answers a query over 100k vectors in about a millisecond where
 a brute-force scan reads 150 MB (~10 ms on this machine's memory bandwidth). The
 graph is approximate: a missed neighbour is a cache miss, never a wrong answer,
-because every candidate is checked again (threshold, near-miss guard, entry still in
+because every candidate is checked again (threshold, the guard's rule, entry still in
 Redis) before it is served. Keys are Redis entry numbers.
 """
 

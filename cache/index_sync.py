@@ -9,8 +9,8 @@ An entry recorded without its vector (its request skipped the embedding because 
 have matched it: see ``ResultCache.lookup``) arrives as an ``embed`` change: one API process claims
 it, embeds its text here, off every request's path, and publishes the vector as an ``add``.
 If that process dies between claim and vector, the entry stays exact-only until it expires.
-Beside the vectors it keeps the entries' word signatures (cache/word_filter.py), which tell a
-lookup when no entry could pass the guard, so that it need not embed at all.
+Beside the vectors it keeps the entries' words (cache/word_filter.py), which tell a lookup when
+no entry could pass the guard, so that it need not embed at all.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class IndexSync:
             self._last_id = entry_id
             try:
                 if fields.get("op") == "add":
-                    if self._add(fields["ns"], int(fields["n"]), fields.get("v")):
+                    if self._add_many(fields["ns"], [int(fields["n"])], [fields.get("v")]):
                         added.append((fields["ns"], int(fields["n"])))
                 elif fields.get("op") == "del":
                     self.index.remove(fields["ns"], int(fields["n"]))
@@ -174,14 +174,3 @@ class IndexSync:
         if good_numbers:
             self.index.add_many(namespace, good_numbers, np.stack(good_vectors))
         return set(good_numbers)
-
-    def _add(self, namespace: str, number: int, vector: str | None) -> int:
-        if not vector:
-            return 0
-        try:
-            self.index.add(namespace, number, decode_vector(vector))
-        except (CorruptEntry, ValueError):
-            log.warning("cache entry %d has a corrupt vector: deleted", number)
-            self.store.delete(number)
-            return 0
-        return 1

@@ -2,20 +2,19 @@
 
 The API computes a request's keys, looks up the exact tier (one Redis round trip),
 then, for greedy requests, the semantic tier (embed, search this process's index,
-re-check the best candidates against Redis and the near-miss guard). On a miss it
+re-check the best candidates against Redis and the rule, cache/guard.py). On a miss it
 hands the job a :class:`Ticket` (keys and embedding); the worker that completes the
 job successfully records the answer under it, so the embedding is computed once,
-and failed or cancelled jobs are never cached. A request that no entry of its namespace
-could match word for word (cache/word_filter.py) cannot hit, so it skips the embedding (16
-of the 22 ms of a submit on the API's one CPU thread) and an API process embeds its entry
-later, in the background (cache/index_sync.py).
+and failed or cancelled jobs are never cached. A request whose words no entry of its namespace
+has (cache/word_filter.py) cannot hit, so it skips the embedding (16 of the 22 ms of a submit
+on the API's one CPU thread) and an API process embeds its entry later, in the background
+(cache/index_sync.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,20 +23,17 @@ import redis
 
 from app.config import CacheConfig
 from cache.embedder import Embedder
-from cache.guard import why_different
+from cache.guard import pipeline, why_different
 from cache.index import VectorIndex
 from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
-from cache.lexicon import lexicon
 from cache.store import CacheStore, Entry, encode_vector
-from cache.structure import pipeline
 from cache.word_filter import WordFilter
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 3  # nearest neighbours re-checked per semantic lookup
 MODES = ("off", "exact", "semantic")  # how strict the cache is for a request, strictest first
-_QUOTED = re.compile(r"'[^']*'")  # the words a guard's reason names
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,7 @@ class CacheStats:
     """Plain counters; the metrics module turns them into Prometheus series."""
 
     lookups: dict[str, int] = field(default_factory=lambda: {"exact_hit": 0, "semantic_hit": 0, "miss": 0, "skipped": 0, "error": 0})
-    refused: dict[str, int] = field(default_factory=dict)  # semantic candidates the guard turned down, by reason
+    refused: dict[str, int] = field(default_factory=dict)  # semantic candidates the rule turned down, by reason
 
 
 class ResultCache:
@@ -98,26 +94,20 @@ class ResultCache:
 
     def _load_semantic(self) -> None:
         try:
-            lexicon().read_synsets()  # the guard's WordNet tables, read now rather than on the first semantic lookup
-            pipeline()  # and its English parser (cache/structure.py)
-            index = VectorIndex()
-            embedder = Embedder()
-            sync = IndexSync(self.store, index, embedder.embed_many, WordFilter(lexicon()))
-            self.index, self.sync = index, sync.start()
+            pipeline()  # the rule's English pipeline (about a second), loaded now rather than on the first lookup
+            index, embedder = VectorIndex(), Embedder()
+            self.index, self.sync = index, IndexSync(self.store, index, embedder.embed_many, WordFilter()).start()
             self.embedder = embedder
         finally:
             self._loading.release()
 
     @classmethod
     def for_api(cls, config: CacheConfig, client: redis.Redis, prefix: str) -> ResultCache:
-        store = CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=config.max_entries)
-        if not (config.enabled and config.semantic):
-            return cls(config, store)
-        index = VectorIndex()
-        lexicon().read_synsets()  # the guard's WordNet tables (about a second), read at start rather than on the first lookup
-        pipeline()  # and its English parser (cache/structure.py; about a second)
-        embedder = Embedder()
-        return cls(config, store, embedder, index, IndexSync(store, index, embedder.embed_many, WordFilter(lexicon())).start())
+        cache = cls(config, CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=config.max_entries))
+        if config.enabled and config.semantic:  # at start, rather than on the first semantic lookup
+            cache._loading.acquire()
+            cache._load_semantic()
+        return cache
 
     def mode_for(self, tenant: str, requested: str | None = None) -> str:
         """The strictest of the server's mode, the tenant's (``LLMJOBS_CACHE_TENANT_MODES``) and the request's."""
@@ -145,7 +135,7 @@ class ResultCache:
         assert self.embedder is not None and self.index is not None and self.sync is not None and keys.text is not None
         words = self.sync.words
         if not self.index.has(keys.namespace) or (words is not None and not words.could_hit(keys.namespace, keys.text)):
-            # No entry could pass the guard: no embedding on the request's path.
+            # No entry could pass the rule: no embedding on the request's path.
             self.stats.lookups["miss"] += 1
             return None, Ticket(keys.exact, keys.namespace, keys.text, None, embed_later=True)
         vector = self.embedder.embed(keys.text)
@@ -183,8 +173,7 @@ class ResultCache:
                 log.exception("the semantic cache's guard failed on a candidate; refused")
                 reason = "the guard failed"
             if reason is not None:
-                kind = _QUOTED.sub("X", reason)  # "no match for X": one counter per rule, not per word
-                self.stats.refused[kind] = self.stats.refused.get(kind, 0) + 1
+                self.stats.refused[reason] = self.stats.refused.get(reason, 0) + 1
                 continue
             return Hit("semantic", round(similarity, 4), entry)
         return None

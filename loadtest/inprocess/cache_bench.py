@@ -1,12 +1,12 @@
 """Measure the result cache's parts on this machine (``python -m loadtest.inprocess.cache_bench``).
 
 - ``lookup``: a semantic lookup without the embedding (index search, fetching the
-  candidates from Redis, the guard aligning a reworded prompt) with 1k, 10k and 100k entries in one namespace.
+  candidates from Redis, the guard reading a reworded prompt) with 1k, 10k and 100k entries in one namespace.
   Vectors are random unit vectors: search cost does not depend on what they encode.
 
 - ``submit``: a semantic lookup as a submit pays it (``ResultCache.lookup`` with the real embedder)
   for new ``distinct_chat`` prompts against a namespace holding other ``distinct_chat`` answers,
-  with the word filter (embed only when some entry could pass the guard) and without it, alternated.
+  with the word filter (embed only when some entry has the same words) and without it, alternated.
 
 False hits and recall of the semantic tier come from ``python -m loadtest.inprocess.cache_eval``.
 The end-to-end figures (exact-hit latency through the API, hit rate and throughput
@@ -81,7 +81,7 @@ def lookup(redis_url: str, sizes: list[int], queries: int) -> list[dict]:
             target = int(rng.integers(size))
             noisy = vectors[target] + 0.01 * rng.standard_normal(384, dtype=np.float32)
             noisy /= np.linalg.norm(noisy)
-            # a rewording, so that the guard aligns the two prompts rather than seeing the same text
+            # a rewording, so that the guard reads both prompts rather than seeing the same text
             text = f"What's the capital of country number {target}?"
             keys = CacheKeys(exact="", namespace="ns", text=text, deterministic=True, greedy=True)
             started = time.perf_counter()
@@ -116,7 +116,6 @@ def submit_lookup(redis_url: str, entries: int, queries: int) -> dict:
     from cache.index import VectorIndex
     from cache.index_sync import IndexSync
     from cache.keys import CacheKeys
-    from cache.lexicon import lexicon
     from cache.result_cache import ResultCache
     from cache.store import CacheStore, encode_vector
     from cache.word_filter import WordFilter
@@ -134,7 +133,7 @@ def submit_lookup(redis_url: str, entries: int, queries: int) -> dict:
         )
     config = CacheConfig(enabled=True, semantic=True, threshold=0.85, ttl_s=600, max_entries=entries + 1, sampled=False)
     caches = {}
-    for name, words in (("word filter", WordFilter(lexicon())), ("always embed", None)):
+    for name, words in (("word filter", WordFilter()), ("always embed", None)):
         sync = IndexSync(store, VectorIndex(), words=words)
         sync.load()
         caches[name] = ResultCache(config, store, embedder, sync.index, sync)

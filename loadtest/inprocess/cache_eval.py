@@ -104,7 +104,6 @@ def duplicates(redis_url: str, threshold: float) -> dict:
     from cache.index import VectorIndex
     from cache.index_sync import IndexSync
     from cache.keys import cache_keys
-    from cache.lexicon import lexicon
     from cache.result_cache import ResultCache
     from cache.store import CacheStore
     from cache.word_filter import WordFilter
@@ -117,7 +116,7 @@ def duplicates(redis_url: str, threshold: float) -> dict:
     index = VectorIndex()
     embedder = Embedder()
     # as ResultCache.for_api builds it, without the thread: entries recorded without a vector are embedded here
-    sync = IndexSync(store, index, embedder.embed_many, WordFilter(lexicon().read_synsets()))
+    sync = IndexSync(store, index, embedder.embed_many, WordFilter())
     sync.load()
     cache = ResultCache(config, store, embedder, index, sync)
     sampling = {"max_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "stop": [], "seed": None, "ignore_eos": False}

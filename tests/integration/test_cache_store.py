@@ -19,7 +19,6 @@ from app.redis_conn import Keys
 from cache.index import VectorIndex
 from cache.index_sync import IndexSync
 from cache.keys import CacheKeys
-from cache.lexicon import lexicon
 from cache.result_cache import ResultCache
 from cache.store import CacheStore, encode_vector
 from cache.word_filter import WordFilter
@@ -111,14 +110,14 @@ def test_semantic_lookup_rechecks_redis_and_the_guard(client):
     sync.poll()
     near = unit(1) + 0.01 * unit(2)
     near /= np.linalg.norm(near)
-    same = CacheKeys(exact="b", namespace="ns", text="Tell me the capital of France.", deterministic=True, greedy=True)
+    same = CacheKeys(exact="b", namespace="ns", text="What's the capital of France?", deterministic=True, greedy=True)
     assert cache._nearest(same, near).entry.answer["output"] == "Paris."
     wrong = CacheKeys(exact="c", namespace="ns", text="What is the capital of Germany?", deterministic=True, greedy=True)
     assert cache._nearest(wrong, near) is None and cache.stats.refused
     with mock.patch("cache.result_cache.why_different", side_effect=RuntimeError("a parser bug")):
         assert cache._nearest(same, near) is None  # a guard that fails refuses: no 500, no unchecked answer
     assert cache.stats.refused["the guard failed"] == 1
-    other_ns = CacheKeys(exact="d", namespace="other", text="Tell me the capital of France.", deterministic=True, greedy=True)
+    other_ns = CacheKeys(exact="d", namespace="other", text="What's the capital of France?", deterministic=True, greedy=True)
     assert cache._nearest(other_ns, near) is None
     client.delete(store.entry_key(1))  # expired behind the index's back: dropped from the index too
     assert cache._nearest(same, near) is None and len(index) == 0
@@ -185,13 +184,13 @@ def test_an_entry_recorded_without_its_vector_is_embedded_once_in_the_background
 
 
 def test_the_word_filter_follows_the_store_and_spares_the_embedding(client):
-    """Entries' word signatures come from Redis (load and log); a lookup no entry could pass
-    skips its embedding even in a namespace that holds entries."""
+    """Entries' words come from Redis (load and log); a lookup no entry could pass skips its
+    embedding even in a namespace that holds entries."""
     store = store_for(client)
     store.insert(
         namespace="ns", exact="a", text="What is the capital of France?", answer={"output": "Paris."}, vector=encode_vector(unit(1))
     )
-    sync = IndexSync(store, VectorIndex(), words=WordFilter(lexicon()))
+    sync = IndexSync(store, VectorIndex(), words=WordFilter())
     sync.load()  # the first entry from the load, the second from the log
     store.insert(namespace="ns", exact="b", text="What is photosynthesis?", answer={"output": "..."}, vector=encode_vector(unit(2)))
     sync.poll()
@@ -207,6 +206,6 @@ def test_the_word_filter_follows_the_store_and_spares_the_embedding(client):
     far = CacheKeys(exact="c", namespace="ns", text="What is the capital of photosynthesis?", deterministic=True, greedy=True)
     hit, ticket = cache.lookup(far)
     assert hit is None and ticket.embed_later and embedded == []
-    near = CacheKeys(exact="d", namespace="ns", text="Tell me the capital of France.", deterministic=True, greedy=True)
+    near = CacheKeys(exact="d", namespace="ns", text="what's the capital of France", deterministic=True, greedy=True)
     hit, _ = cache.lookup(near)
-    assert embedded == ["Tell me the capital of France."] and hit is not None and hit.entry.answer["output"] == "Paris."
+    assert embedded == ["what's the capital of France"] and hit is not None and hit.entry.answer["output"] == "Paris."

@@ -111,8 +111,8 @@ def test_near_misses_other_parameters_and_tenants_miss(cache_apis, france, finis
     # Wait until both processes' indexes have the answer (a paraphrase new to each hits it there),
     # so that a miss below is the cache's decision and not a race with the index.
     probes = [
-        (one, "Tell me the capital of France. Answer in one sentence."),
-        (two, "Name the capital of France. Answer in one sentence."),
+        (one, "What is capital of France? Answer in one sentence."),
+        (two, "What's the capital of France? Answer in 1 sentence."),
     ]
     for api, paraphrase in probes:
         wait_until(partial(semantic_hit, api, paraphrase), 10, what="both indexes to have the answer", interval=0.2)

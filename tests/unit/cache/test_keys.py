@@ -1,11 +1,11 @@
-"""Cache keys and the near-miss guard: pure logic, no Redis, no model."""
+"""Cache keys, and the rule on the first pair set: no Redis, no embedding model."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
 from app.engine.types import SamplingParams
-from cache.guard import Rules, why_different
+from cache.guard import why_different
 from cache.keys import cache_keys
 
 GREEDY = SamplingParams(max_tokens=64, temperature=0.0)
@@ -54,38 +54,11 @@ def test_determinism():
     assert not keys(sampling=SamplingParams(max_tokens=8, temperature=0.7)).deterministic
 
 
-def test_guard_refuses_one_entity_number_or_negation_apart():
-    assert why_different("What is the capital of France?", "What is the capital of Germany?")
-    assert why_different("List three primary colors.", "List three secondary colors.")  # issue 18's false hit
-    assert why_different("Name 3 fruits.", "Name 5 fruits.") == "numbers differ"
-    assert why_different("Give me three tips.", "Give me 3 tips.") is None
-    assert why_different("Is coffee bad for you?", "Is coffee not bad for you?") == "negation differs"
-    assert why_different("Isn't it safe?", "Is it safe?") == "negation differs"
-    assert why_different("When did World War II end?", "When did World War I end?")
-    assert why_different("Convert 5 km to miles", "Convert 5 miles to km")
-    assert why_different("Who won the World Cup in 2018?", "Who will win the World Cup in 2018?") == "tense differs"
-    assert why_different("What is the largest city in Canada?", "What is the smallest city in Canada?")
-
-
-def test_guard_accepts_rewordings_and_synonyms():
-    assert why_different("What is the capital of France?", "What's the capital of France?") is None
-    assert why_different("How do I reverse a list in Python?", "In Python, how do I reverse a list?") is None
-    assert why_different("What is the largest city in Canada?", "What is the biggest city in Canada?") is None  # WordNet: large/big
-    assert why_different("List three primary colors.", "Name three primary colours.") is None
-
-
-def test_each_rule_can_be_switched_off():
-    """The evaluation prices each rule by switching it off: the switch must do what it says."""
-    assert why_different("Name 3 fruits.", "Name 5 fruits.", Rules(numbers=False)) is None
-    assert why_different("What is the largest city in Canada?", "What is the biggest city in Canada?", Rules(sense_depth=0))
-
-
-def test_guard_on_the_shipped_pair_set(pair_rows):
-    """The guard alone (no embeddings) lets no near miss of the original set through but one it leaves to the threshold."""
+def test_the_rule_on_the_first_set(pair_rows):
+    """The rule alone (no embeddings) lets no near miss of the first set through (issue 6's pairs)."""
     rows = pair_rows
     assert sum(r["label"] == "paraphrase" for r in rows) >= 50 and sum(r["label"] == "near_miss" for r in rows) >= 50
-    passed = [r for r in rows if r["label"] == "near_miss" and why_different(r["a"], r["b"]) is None]
-    assert len(passed) <= 3, passed
+    assert [r for r in rows if r["label"] == "near_miss" and why_different(r["a"], r["b"]) is None] == []
 
 
 def test_a_constrained_request_never_shares_an_answer_with_an_unconstrained_one():

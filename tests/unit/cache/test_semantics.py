@@ -26,8 +26,8 @@ def test_embeddings_are_unit_vectors_and_long_prompts_get_none(embedder):
 
 
 def test_pair_set_at_the_default_threshold(embedder, pair_rows):
-    """Near misses (one entity, number or negation apart) never hit; half the paraphrases do (the word
-    alignment refuses any added or changed content word: issue 18 traded recall for no wrong answers)."""
+    """Near misses (one entity, number or negation apart) never hit; a few paraphrases do (the rule
+    refuses any changed word: issue 33 traded recall for no wrong answers)."""
     rows = pair_rows
     hits = {True: 0, False: 0}
     for row in rows:
@@ -36,5 +36,5 @@ def test_pair_set_at_the_default_threshold(embedder, pair_rows):
         hits[row["label"] == "paraphrase"] += hit
     near_misses = sum(r["label"] == "near_miss" for r in rows)
     paraphrases = len(rows) - near_misses
-    assert hits[False] / near_misses <= 0.02
-    assert hits[True] / paraphrases >= 0.5
+    assert near_misses >= 50 and hits[False] == 0
+    assert paraphrases >= 50 and hits[True] >= 5
