@@ -14,7 +14,7 @@ from flask import abort, current_app, g, request
 
 from api.services import services
 from api.stream_tokens import StreamTokens
-from app.settings_types import DIGEST_PREFIX, key_digest
+from app.settings.value_types import DIGEST_PREFIX, key_digest
 
 ANONYMOUS = ""  # the tenant of every job when no keys are configured
 KEY_IN_URL = (

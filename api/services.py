@@ -39,6 +39,7 @@ from app.redis_conn import Keys, connect
 from app.webhooks.destinations import Destinations
 from app.webhooks.outbox import Outbox
 from cache.result_cache import ResultCache
+from cache.store import CacheStore
 from workers.celery_app import UNACKED_KEY, make_celery, queue_lists, send_generate
 
 
@@ -75,7 +76,8 @@ class Services:
         jobs = JobStore(
             client, keys, config.job_ttl_s, lease_ttl_s=config.worker.lease_ttl_s, events_ttl_s=config.events_ttl_s, replica_wait=wait
         )
-        cache = ResultCache.for_api(config.cache, client, config.redis.key_prefix)
+        store = CacheStore(client, config.redis.key_prefix, ttl_s=config.cache.ttl_s, max_entries=config.cache.max_entries)
+        cache = ResultCache.for_api(config.cache, store)
         celery = make_celery(config)
         model_name = config.model.source().name
         default_queue = queue_for(config.worker.queue, model_name)

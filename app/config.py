@@ -1,7 +1,7 @@
-"""Per-component configuration (frozen dataclasses), built by ``load_config`` from the variables of ``app.settings``."""
+"""Per-component configuration (frozen dataclasses), built by ``load_config`` from the variables of ``app.settings.variables``."""
 
 # Each component receives only its own dataclass. The variables themselves (default, type,
-# bounds, help) are declared once in app/settings.py; this module maps them onto the
+# bounds, help) are declared once in app/settings/variables.py; this module maps them onto the
 # components and turns pydantic's errors into ConfigError, which the entry points print as one
 # line naming the variable. Nothing else in the code base reads ``os.environ``.
 
@@ -16,11 +16,12 @@ from pydantic import ValidationError
 
 from app.batches.config import BatchConfig
 from app.errors import ModelNotPreparedError
-from app.redis_url import read_password, redacted, with_password
-from app.settings import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings
-from app.settings_errors import config_error
-from app.settings_types import parse_api_keys
-from app.webhooks.config import WebhookConfig, webhook_config
+from app.settings.redis_url import read_password, redacted, with_password
+from app.settings.validation_errors import config_error
+from app.settings.value_types import parse_api_keys
+from app.settings.variables import ATTENTION_MODES, DEFAULT_MODEL, ENV_VARS, QUANTIZATION_MODES, RUNNER_MODES, SPECULATIVE_MODES, Settings
+from app.settings.webhook_settings import webhook_config
+from app.webhooks.config import WebhookConfig
 
 __all__ = [
     "ATTENTION_MODES", "CONVERTED_NAME", "DEFAULT_MODEL", "ENV_VARS", "QUANTIZATION_MODES", "READY_MARKER", "RUNNER_MODES",

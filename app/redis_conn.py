@@ -6,7 +6,7 @@ import redis
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from app.config import RedisConfig
-from app.redis_url import is_sentinel, parse_sentinel
+from app.settings.redis_url import is_sentinel, parse_sentinel
 
 MAX_CONNECTIONS = 64  # per process; hundreds of streaming clients share them
 

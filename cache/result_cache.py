@@ -16,12 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import redis
-
-from app.config import CacheConfig
 from cache.embedder import Embedder
 from cache.guard import pipeline, why_different
 from cache.index import VectorIndex
@@ -34,6 +32,17 @@ log = logging.getLogger(__name__)
 
 CANDIDATES = 3  # nearest neighbours re-checked per semantic lookup
 MODES = ("off", "exact", "semantic")  # how strict the cache is for a request, strictest first
+
+
+class CacheConfig(Protocol):
+    """What the cache reads of its configuration (``app.config.CacheConfig``, built from the environment there):
+    the cache imports nothing of ``app``."""
+
+    enabled: bool
+    semantic: bool
+    threshold: float
+    sampled: bool
+    tenant_modes: Mapping[str, str]  # tenant -> off | exact | semantic
 
 
 @dataclass(frozen=True)
@@ -102,8 +111,8 @@ class ResultCache:
             self._loading.release()
 
     @classmethod
-    def for_api(cls, config: CacheConfig, client: redis.Redis, prefix: str) -> ResultCache:
-        cache = cls(config, CacheStore(client, prefix, ttl_s=config.ttl_s, max_entries=config.max_entries))
+    def for_api(cls, config: CacheConfig, store: CacheStore) -> ResultCache:
+        cache = cls(config, store)
         if config.enabled and config.semantic:  # at start, rather than on the first semantic lookup
             cache._loading.acquire()
             cache._load_semantic()

@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery
 
 from app.config import Config, RedisConfig
-from app.redis_url import is_sentinel, parse_sentinel
+from app.settings.redis_url import is_sentinel, parse_sentinel
 from workers import kombu_fix
 
 GENERATE_TASK = "llmjobs.generate"

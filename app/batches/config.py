@@ -1,4 +1,4 @@
-"""The batch runner's and the files' settings (declared in app/settings.py with every other variable)."""
+"""The batch runner's and the files' settings (declared in app/settings/variables.py with every other variable)."""
 
 from __future__ import annotations
 

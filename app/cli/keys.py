@@ -12,7 +12,7 @@ import re
 import secrets
 import sys
 
-from app.settings_types import key_digest
+from app.settings.value_types import key_digest
 
 KEY_PREFIX = "llmj_"  # recognizable by secret scanners and in a support ticket, never in a log
 TENANT = re.compile(r"^[^\s:,#]+$")

@@ -27,7 +27,7 @@ from app.cli.supervisor import GaveUp, Supervisor
 from app.config import Config, RedisConfig, redacted
 from app.errors import ConfigError
 from app.redis_conn import Keys, connect
-from app.redis_url import is_sentinel
+from app.settings.redis_url import is_sentinel
 
 READY_TIMEOUT_S = 300
 CURL_EXAMPLE = """\

@@ -10,7 +10,7 @@ import pytest
 
 from api.stream_tokens import StreamTokens
 from app.config import load_config
-from app.settings_types import key_digest
+from app.settings.value_types import key_digest
 from cache.store import CacheStore
 from tests.helpers.waiting import wait_until
 

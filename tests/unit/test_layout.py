@@ -34,6 +34,12 @@ def test_no_import_cycle_between_modules():
     assert cycles == []
 
 
+def test_app_keeps_its_modules_in_subpackages():
+    """app/ groups its modules by concern (settings/, jobs/, engine/ ...): a handful stand beside the subpackages."""
+    top = sorted(path.name for path in (ROOT / "app").glob("*.py") if path.name != "__init__.py")
+    assert len(top) <= 6, top
+
+
 def _python_files():
     for package in PACKAGES:
         yield from (ROOT / package).rglob("*.py")

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Unauthorized
 from api.auth import require_stream_access, require_tenant, require_tenant_unless_public
 from api.gunicorn_conf import RedactingFilter, redact
 from app.config import load_config
-from app.settings_types import key_digest
+from app.settings.value_types import key_digest
 
 
 def app_with(api_keys: dict[str, str], public_pages: bool = False) -> Flask:

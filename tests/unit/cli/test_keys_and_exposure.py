@@ -12,7 +12,7 @@ from app.cli.keys import key_line
 from app.cli.main import main
 from app.config import load_config, redacted
 from app.errors import ConfigError
-from app.settings_types import key_digest, read_key_file
+from app.settings.value_types import key_digest, read_key_file
 
 
 def test_keys_new_prints_a_key_once_and_the_line_that_admits_it(capsys, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import ENV_VARS, load_config, parse_api_keys
 from app.errors import ConfigError
-from app.settings import markdown_table
+from app.settings.variables import markdown_table
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -132,7 +132,7 @@ def test_readme_documents_every_variable():
     readme = README.read_text()
     table = set(re.findall(r"^\| `(LLMJOBS_[A-Z_]+)` \|", readme, flags=re.M))
     assert table == set(ENV_VARS)
-    # Defaults and help text too: regenerate with `python -m app.settings` and paste it in.
+    # Defaults and help text too: regenerate with `python -m app.settings.variables` and paste it in.
     assert markdown_table() in readme
 
 

@@ -12,7 +12,7 @@ from app.cli.stack import embedded_redis_or_none
 from app.config import load_config, redacted
 from app.errors import ConfigError
 from app.redis_conn import MAX_CONNECTIONS, BlockingSentinelConnectionPool, connect
-from app.redis_url import SentinelURL, parse_sentinel
+from app.settings.redis_url import SentinelURL, parse_sentinel
 from workers.celery_app import make_celery
 
 THREE = "sentinel://h1:26379;sentinel://h2:26380;sentinel://h3/2"

@@ -1,10 +1,10 @@
-"""The Redis variables, first in the README table: the base class of ``app.settings.Settings``."""
+"""The Redis variables, first in the README table: the base class of ``app.settings.variables.Settings``."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.redis_url import is_sentinel, parse_sentinel
+from app.settings.redis_url import is_sentinel, parse_sentinel
 
 
 def expects(text: str) -> dict[str, str]:

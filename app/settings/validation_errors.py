@@ -8,8 +8,8 @@ from typing import get_args
 from pydantic import ValidationError
 
 from app.errors import ConfigError
-from app.redis_url import redacted
-from app.settings import Settings, env_text
+from app.settings.redis_url import redacted
+from app.settings.variables import Settings, env_text
 
 
 def config_error(exc: ValidationError) -> ConfigError:
