@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import heapq
 import mmap
 import sys
 
 import torch
+
+from app.engine.running_rows import SlotPool
 
 _PAGE = 4096
 _MADV_DONTNEED = 4
@@ -54,27 +55,15 @@ def _zeros(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> torch.Ten
     return torch.frombuffer(buffer, dtype=dtype).view(shape)  # the tensor keeps the mapping alive
 
 
-class SlotKV:
+class SlotKV(SlotPool):
     def __init__(
         self, *, num_layers: int, num_slots: int, max_len: int, num_kv_heads: int, head_dim: int, dtype: torch.dtype, device: str
     ) -> None:
+        super().__init__(num_slots)
         shape = (num_slots, num_kv_heads, max_len, head_dim)
         self.keys = [_zeros(shape, dtype, device) for _ in range(num_layers)]
         self.values = [_zeros(shape, dtype, device) for _ in range(num_layers)]
         self.max_len = max_len
-        self.lengths = [0] * num_slots  # tokens held per slot
-        self._free = list(range(num_slots))  # a heap: the lowest free slot first keeps the used range short
-
-    @property
-    def num_slots(self) -> int:
-        return len(self.lengths)
-
-    def allocate(self) -> int:
-        if not self._free:
-            raise RuntimeError("no free KV slot: more sequences in flight than LLMJOBS_MAX_NUM_SEQS")
-        slot = heapq.heappop(self._free)
-        self.lengths[slot] = 0
-        return slot
 
     def free(self, slot: int) -> None:
         # Every slot longer than a page a head gives its pages back, or each slot would keep those of
@@ -82,8 +71,7 @@ class SlotKV:
         if self.lengths[slot] * self.keys[0].shape[-1] * self.keys[0].element_size() >= _PAGE:
             for layer in (*self.keys, *self.values):
                 release_pages(layer[slot])
-        self.lengths[slot] = 0
-        heapq.heappush(self._free, slot)
+        super().free(slot)
 
     def free_all(self) -> None:
         free = set(self._free)

@@ -13,17 +13,17 @@ import torch
 from app.engine.lean_model import LeanModel
 from app.engine.lean_step import StepLayout
 from app.engine.prefix_cache import PrefixCache
+from app.engine.running_rows import RunningRows
 from app.engine.scheduler import PrefillChunk
 from app.engine.sequence import Sequence
 
 
-class LeanRunner:
+class LeanRunner(RunningRows):
     def __init__(self, model: LeanModel, *, num_slots: int, max_len: int, prefix_cache: PrefixCache | None = None) -> None:
+        super().__init__()
         self.model = model
         self.kv = model.kv_cache(num_slots, max_len)
         self.prefix_cache = prefix_cache
-        self.running: list[Sequence] = []
-        self.group: list[Sequence] = []
         self.slot: dict[int, int] = {}  # seq_id -> its KV slot
 
     def _run(self, rows: list[tuple[Sequence, list[int]]]) -> torch.Tensor:
@@ -78,14 +78,6 @@ class LeanRunner:
             if self.prefix_cache.wants(seq.input_ids):  # put() copies what it keeps out of the slot
                 self.prefix_cache.put(seq.input_ids, self.kv.view(self.slot[seq.seq_id], len(seq.input_ids)))
 
-    def admit_group(self) -> None:
-        group, self.group = self.group, []
-        for seq in group:
-            if seq.is_finished:
-                self._release(seq)
-            else:
-                self.running.append(seq)
-
     @torch.inference_mode()
     def decode(self, last_tokens: list[int]) -> torch.Tensor:
         """One token for every running row; returns logits (B, V)."""
@@ -102,18 +94,6 @@ class LeanRunner:
         """Forget the last ``num_tokens`` positions of the single running row (rejected drafts)."""
         if num_tokens and self.running:
             self.kv.lengths[self.slot[self.running[0].seq_id]] -= num_tokens
-
-    def release(self, seqs: list[Sequence]) -> None:
-        """Free the rows of running ``seqs`` (preempted: they will be prefilled again)."""
-        ids = {seq.seq_id for seq in seqs}
-        for seq in [seq for seq in self.running if seq.seq_id in ids]:
-            self._release(seq)
-        self.running = [seq for seq in self.running if seq.seq_id not in ids]
-
-    def drop_finished(self) -> None:
-        for seq in [seq for seq in self.running if seq.is_finished]:
-            self._release(seq)
-        self.running = [seq for seq in self.running if not seq.is_finished]
 
     def reset(self) -> None:
         self.running, self.group = [], []

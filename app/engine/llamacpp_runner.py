@@ -14,28 +14,26 @@ reused across requests by this runner (the lean runner's prefix cache holds PyTo
 
 from __future__ import annotations
 
-import heapq
 from pathlib import Path
 
 import torch
 
 from app.engine.llamacpp_model import LlamaCppModel
+from app.engine.running_rows import RunningRows, SlotPool
 from app.engine.scheduler import PrefillChunk
 from app.engine.sequence import Sequence
 
 
-class LlamaCppRunner:
+class LlamaCppRunner(RunningRows, SlotPool):
     def __init__(self, path: Path, *, num_slots: int, max_len: int, max_step_tokens: int, threads: int) -> None:
+        RunningRows.__init__(self)
+        SlotPool.__init__(self, num_slots)  # a slot is a llama.cpp sequence id; lengths: tokens its KV holds
         self.model = LlamaCppModel(
             path, n_ctx=num_slots * max_len, n_batch=max(max_step_tokens, num_slots), n_seq_max=num_slots, threads=threads
         )
         self.prefix_cache = None
         self.max_len = max_len
-        self.running: list[Sequence] = []
-        self.group: list[Sequence] = []
         self.slot: dict[int, int] = {}  # seq_id -> its llama.cpp sequence
-        self.lengths = [0] * num_slots  # tokens each sequence's KV holds
-        self._free = list(range(num_slots))  # a heap: the lowest free sequence first
 
     def _run(self, rows: list[tuple[Sequence, list[int]]], *, every: bool = False) -> torch.Tensor:
         """Feed each row its new tokens after what its KV holds; logits after each row's last token
@@ -53,7 +51,7 @@ class LlamaCppRunner:
         if chunk.start == 0:
             self.group = list(chunk.group)
             for seq in self.group:
-                self.slot[seq.seq_id] = self._allocate()
+                self.slot[seq.seq_id] = self.allocate()
         rows = []
         for seq in self.group:
             pad = chunk.total - len(seq.input_ids)  # the row's first column in the left-padded layout
@@ -62,14 +60,6 @@ class LlamaCppRunner:
                 rows.append((seq, tokens))
         logits = self._run(rows)
         return logits if chunk.is_last else None  # every row's last prompt token is in the last chunk
-
-    def admit_group(self) -> None:
-        group, self.group = self.group, []
-        for seq in group:
-            if seq.is_finished:
-                self._release(seq)
-            else:
-                self.running.append(seq)
 
     @torch.inference_mode()
     def decode(self, last_tokens: list[int]) -> torch.Tensor:
@@ -90,34 +80,13 @@ class LlamaCppRunner:
             self.lengths[slot] -= num_tokens
             self.model.forget(slot, self.lengths[slot])
 
-    def release(self, seqs: list[Sequence]) -> None:
-        """Free the rows of running ``seqs`` (preempted: they will be prefilled again)."""
-        ids = {seq.seq_id for seq in seqs}
-        for seq in [seq for seq in self.running if seq.seq_id in ids]:
-            self._release(seq)
-        self.running = [seq for seq in self.running if seq.seq_id not in ids]
-
-    def drop_finished(self) -> None:
-        for seq in [seq for seq in self.running if seq.is_finished]:
-            self._release(seq)
-        self.running = [seq for seq in self.running if not seq.is_finished]
-
     def reset(self) -> None:
         self.running, self.group = [], []
         self.slot.clear()
         self.model.clear()
-        self.lengths = [0] * len(self.lengths)
-        self._free = list(range(len(self.lengths)))
-
-    def _allocate(self) -> int:
-        if not self._free:
-            raise RuntimeError("no free llama.cpp sequence: more sequences in flight than LLMJOBS_MAX_NUM_SEQS")
-        slot = heapq.heappop(self._free)
-        self.lengths[slot] = 0
-        return slot
+        SlotPool.__init__(self, self.num_slots)
 
     def _release(self, seq: Sequence) -> None:
         slot = self.slot.pop(seq.seq_id)
         self.model.forget(slot)
-        self.lengths[slot] = 0
-        heapq.heappush(self._free, slot)
+        self.free(slot)
