@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -17,6 +18,7 @@ import torch
 from app.engine import tensor_parallel
 from app.engine.base import DeltaCallback, Engine, StopCheck, completion_of, prompt_logprobs_of
 from app.engine.draft_model_proposer import DraftModelProposer
+from app.engine.lora_bank import LoraBank, check_lora_request
 from app.engine.prefix_cache import PrefixCache
 from app.engine.runners import build_runner
 from app.engine.sampler import sample_with_logprobs
@@ -52,24 +54,20 @@ class BatchingEngine(Engine):
         speculative_tokens: int = 5,
         draft_model: Any = None,
         runner: str = "transformers",
+        max_loras: int = 0,
     ) -> None:
-        super().__init__(
-            model,
-            tokenizer,
-            device=device,
-            model_name=model_name,
-            context_length=context_length,
-            time_limit_s=time_limit_s,
-            draft_model=draft_model,
-        )
+        common = {"model_name": model_name, "context_length": context_length, "time_limit_s": time_limit_s, "draft_model": draft_model}
+        super().__init__(model, tokenizer, device=device, **common)
         self.prefix_cache = PrefixCache(max_tokens=0 if runner == "llamacpp" else prefix_cache_tokens)  # llama.cpp's KV is not a tensor
         self.scheduler = Scheduler(
             max_num_seqs=max_num_seqs,
             max_num_batched_tokens=max_num_batched_tokens,
             max_kv_tokens=max_kv_tokens,
-            prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids),
+            prefix_len=lambda seq: self.prefix_cache.longest(seq.input_ids, seq.lora_key),
         )
         self.runner_name = runner
+        # LoRA adapters apply in the lean forward (app/engine/lora_stack.py); the other runners serve the base model only.
+        self.loras = LoraBank(model, max_loras) if max_loras and runner == "lean" else None
         self.runner, self.context_length = build_runner(
             runner,
             model,
@@ -80,6 +78,7 @@ class BatchingEngine(Engine):
             context_length=context_length,
             max_kv_tokens=max_kv_tokens,
             max_step_tokens=max_num_batched_tokens,
+            loras=self.loras,
         )
         if tensor_parallel.is_leader():  # rank 0 of a tensor-parallel group: the other ranks repeat each runner call
             self.runner = tensor_parallel.BroadcastingRunner(self.runner)
@@ -113,6 +112,12 @@ class BatchingEngine(Engine):
             return completion_of(request, output)
         seq = Sequence(request, output, should_stop, deadline=time.monotonic() + self.time_limit_s)
         self.scheduler.check_fits(seq)
+        check_lora_request(self.loras, self.runner_name, request)
+        with self.loras.pinned(request.lora, seq.deadline) if request.lora else nullcontext():  # a load runs here, not on the loop
+            return self._run(seq, on_delta)
+
+    def _run(self, seq: Sequence, on_delta: DeltaCallback | None) -> Completion:
+        request, output = seq.request, seq.output
         if request.sampling.structured:  # compiled here, in the caller's thread: never on the step loop
             seq.matcher = self.structured.matcher(request.sampling.structured, list(output.token_ids))
         if request.sampling.prompt_logprobs is not None and isinstance(self.runner, tensor_parallel.BroadcastingRunner):

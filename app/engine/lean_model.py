@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from app.engine.kv_slots import SlotKV
 from app.engine.lean_step import StepLayout
+from app.engine.lora_stack import LoraStep
 
 ARCHITECTURES = ("llama", "mistral", "qwen2")
 FORMATS = ("none", "fp16-weights")  # weight formats whose matrices the lean runner can hold
@@ -135,9 +136,10 @@ class LeanModel:
         self._sin = torch.cat([-sin[0, :, :half], sin[0, :, half:]], dim=-1).to(self.dtype).unsqueeze(1)
 
     @torch.inference_mode()
-    def forward(self, token_ids: torch.Tensor, step: StepLayout, kv: SlotKV) -> torch.Tensor:
+    def forward(self, token_ids: torch.Tensor, step: StepLayout, kv: SlotKV, lora: LoraStep | None = None) -> torch.Tensor:
         """Run the packed tokens of one step (their slots and positions in ``step``); their KV is
-        written to ``kv``. Returns the final hidden states (N, hidden), normed."""
+        written to ``kv``; ``lora`` adds each token's adapter, if any. Returns the final hidden
+        states (N, hidden), normed."""
         heads, kv_heads, dim = self.num_heads, self.num_kv_heads, self.head_dim
         cos, sin = self._cos[step.positions], self._sin[step.positions]
         mask = step.mask(self.window)
@@ -146,14 +148,27 @@ class LeanModel:
         for index, layer in enumerate(self.layers):
             h = F.rms_norm(x, (self.hidden,), layer.norm1, self.eps)
             qkv = layer.qkv(h)
+            if lora is not None:
+                lora.add(index, "qkv", h, qkv)
             qk = qkv[:, : (heads + kv_heads) * dim].view(n, heads + kv_heads, dim)
             qk = qk * cos + qk.roll(dim // 2, dims=-1) * sin
             q, k = qk[:, :heads], qk[:, heads:]
             v = qkv[:, (heads + kv_heads) * dim :].view(n, kv_heads, dim)
-            x = x + layer.o(step.attend(q, k, v, kv.keys[index], kv.values[index], mask, self.scale))
+            attended = step.attend(q, k, v, kv.keys[index], kv.values[index], mask, self.scale)
+            out = layer.o(attended)
+            if lora is not None:
+                lora.add(index, "o", attended, out)
+            x = x + out
             h = F.rms_norm(x, (self.hidden,), layer.norm2, self.eps)
-            gate, up = layer.gate_up(h).chunk(2, dim=-1)
-            x = x + layer.down(F.silu(gate) * up)
+            gate_up = layer.gate_up(h)
+            if lora is not None:
+                lora.add(index, "gate_up", h, gate_up)
+            gate, up = gate_up.chunk(2, dim=-1)
+            act = F.silu(gate) * up
+            out = layer.down(act)
+            if lora is not None:
+                lora.add(index, "down", act, out)
+            x = x + out
         return F.rms_norm(x, (self.hidden,), self.norm, self.eps)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:

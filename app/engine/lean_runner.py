@@ -12,6 +12,8 @@ import torch
 
 from app.engine.lean_model import LeanModel
 from app.engine.lean_step import StepLayout
+from app.engine.lora_bank import LoraBank
+from app.engine.lora_stack import LoraStep
 from app.engine.prefix_cache import PrefixCache
 from app.engine.running_rows import RunningRows
 from app.engine.scheduler import PrefillChunk
@@ -19,9 +21,12 @@ from app.engine.sequence import Sequence
 
 
 class LeanRunner(RunningRows):
-    def __init__(self, model: LeanModel, *, num_slots: int, max_len: int, prefix_cache: PrefixCache | None = None) -> None:
+    def __init__(
+        self, model: LeanModel, *, num_slots: int, max_len: int, prefix_cache: PrefixCache | None = None, loras: LoraBank | None = None
+    ) -> None:
         super().__init__()
         self.model = model
+        self.loras = loras  # the adapters rows may run with (app/engine/lora_bank.py); None: base only
         self.kv = model.kv_cache(num_slots, max_len)
         self.prefix_cache = prefix_cache
         self.slot: dict[int, int] = {}  # seq_id -> its KV slot
@@ -36,10 +41,16 @@ class LeanRunner(RunningRows):
             self.kv.max_len,
         )
         ids = torch.tensor([token for _, tokens in rows for token in tokens])
-        hidden = self.model.forward(ids, layout, self.kv)
+        hidden = self.model.forward(ids, layout, self.kv, self._lora_step(rows))
         for seq, tokens in rows:
             lengths[self.slot[seq.seq_id]] += len(tokens)
         return hidden
+
+    def _lora_step(self, rows: list[tuple[Sequence, list[int]]]) -> LoraStep | None:
+        if self.loras is None or all(seq.lora_key is None for seq, _ in rows):
+            return None
+        stack = self.loras.stack  # this step's snapshot: it holds every adapter a row in flight uses (they are pinned)
+        return stack.step([stack.index[seq.lora_key] if seq.lora_key else -1 for seq, tokens in rows for _ in tokens])
 
     @torch.inference_mode()
     def prefill(self, chunk: PrefillChunk) -> torch.Tensor | None:
@@ -67,7 +78,7 @@ class LeanRunner(RunningRows):
             self.slot[seq.seq_id] = slot = self.kv.allocate()
             if chunk.prefix:
                 assert self.prefix_cache is not None
-                self.kv.load(slot, self.prefix_cache.get(seq.input_ids, chunk.prefix))
+                self.kv.load(slot, self.prefix_cache.get(seq.input_ids, chunk.prefix, seq.lora_key))
             if self.prefix_cache is not None:
                 self.prefix_cache.record(chunk.prefix)
 
@@ -75,8 +86,8 @@ class LeanRunner(RunningRows):
         if self.prefix_cache is None:
             return
         for seq in self.group:
-            if self.prefix_cache.wants(seq.input_ids):  # put() copies what it keeps out of the slot
-                self.prefix_cache.put(seq.input_ids, self.kv.view(self.slot[seq.seq_id], len(seq.input_ids)))
+            if self.prefix_cache.wants(seq.input_ids, seq.lora_key):  # put() copies what it keeps out of the slot
+                self.prefix_cache.put(seq.input_ids, self.kv.view(self.slot[seq.seq_id], len(seq.input_ids)), seq.lora_key)
 
     @torch.inference_mode()
     def decode(self, last_tokens: list[int]) -> torch.Tensor:

@@ -149,7 +149,7 @@ class ModelRunner:
         kv = None
         if prefix:
             assert self.prefix_cache is not None
-            per_row = [self.prefix_cache.get(seq.input_ids, prefix) for seq in chunk.group]
+            per_row = [self.prefix_cache.get(seq.input_ids, prefix, seq.lora_key) for seq in chunk.group]
             kv = [(torch.cat([r[i][0] for r in per_row]), torch.cat([r[i][1] for r in per_row])) for i in range(len(per_row[0]))]
         if self.prefix_cache is not None:
             for _ in chunk.group:  # every prompt of the group reused the same length
@@ -164,14 +164,14 @@ class ModelRunner:
         group = self.group
         assert group is not None
         for row, seq in enumerate(group.seqs):
-            if not self.prefix_cache.wants(seq.input_ids):
+            if not self.prefix_cache.wants(seq.input_ids, seq.lora_key):
                 continue  # already stored (or too long to keep): skip copying its KV out
             columns = group.mask[row].nonzero().squeeze(-1)
             kv = [
                 (layer.keys[row : row + 1].index_select(2, columns), layer.values[row : row + 1].index_select(2, columns))
                 for layer in group.layers()
             ]
-            self.prefix_cache.put(seq.input_ids, kv)
+            self.prefix_cache.put(seq.input_ids, kv, seq.lora_key)
 
     def admit_group(self) -> None:
         """Move the prefilled group's unfinished rows into the running batch."""

@@ -118,6 +118,8 @@ class NaiveEngine(Engine):
         sampling = request.sampling
         if sampling.structured:  # a grammar per step lives in the batching engine's step (app/engine/structured_output.py)
             raise InvalidRequestError("response_format", "structured outputs and forced tool calls need LLMJOBS_ENGINE=batching")
+        if request.lora is not None:
+            raise InvalidRequestError("model", "LoRA adapters run in the batching engine's lean runner (LLMJOBS_ENGINE=batching)")
         output = self.start_output(request, self.eos_token_ids)
         stop_when = _StopWhen(output, should_stop, time.monotonic() + self.time_limit_s)
         if not output.finished:

@@ -5,7 +5,8 @@ stored prompt is indexed by its token prefix, so a new prompt finds the longest
 stored prefix it shares (the chat template's system prompt, a long shared
 instruction, a repeated question) in one dictionary probe per boundary, then
 extends it token by token into that prompt's next block. The index is plain
-Python; the values are the model's per-layer key/value tensors.
+Python; the values are the model's per-layer key/value tensors. Each LoRA adapter has its own
+namespace (its digest): the same tokens under another adapter have other keys and values.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 @dataclass
 class _Entry:
     tokens: tuple[int, ...]
+    namespace: str | None  # the LoRA adapter whose KV this is (None: the base model)
     kv: list[tuple[Any, Any]]  # per layer: keys, values of shape (1, H_kv, len(tokens), D)
-    boundaries: list[tuple[int, ...]] = field(default_factory=list)
+    boundaries: list[tuple[str | None, tuple[int, ...]]] = field(default_factory=list)
 
 
 class PrefixCache:
@@ -28,8 +30,8 @@ class PrefixCache:
         self.block_size = block_size
         self.to_the_token = to_the_token  # False: reuse stops at the last whole block (the benchmark's baseline)
         self.max_tokens = max_tokens
-        self._index: dict[tuple[int, ...], _Entry] = {}
-        self._entries: OrderedDict[tuple[int, ...], _Entry] = OrderedDict()  # least recently used first
+        self._index: dict[tuple[str | None, tuple[int, ...]], _Entry] = {}  # (namespace, prefix) -> entry
+        self._entries: OrderedDict[tuple[str | None, tuple[int, ...]], _Entry] = OrderedDict()  # least recently used first
         self.num_tokens = 0
         self.num_hits = 0  # prompts that reused a stored prefix
         self.num_queries = 0
@@ -41,29 +43,29 @@ class PrefixCache:
         self._entries.clear()
         self.num_tokens = 0
 
-    def longest(self, tokens: list[int]) -> int:
+    def longest(self, tokens: list[int], namespace: str | None = None) -> int:
         """Length of the longest stored prefix of ``tokens`` that leaves at least one token to compute.
 
         Found by whole blocks, then extended token by token into the stored prompt's next
         block: chat prompts share their template to the token, not to the block (SmolLM2's is
         31 tokens, of which whole 16-token blocks would reuse only 16), and on a short chat
         prompt those tokens are most of the prefill."""
-        return self._match(tokens)[1] if self.enabled else 0
+        return self._match(tokens, namespace)[1] if self.enabled else 0
 
-    def get(self, tokens: list[int], length: int) -> list[tuple[Any, Any]]:
+    def get(self, tokens: list[int], length: int, namespace: str | None = None) -> list[tuple[Any, Any]]:
         """Per-layer (keys, values) of the first ``length`` tokens (at most what :meth:`longest` found)."""
-        entry, shared = self._match(tokens)
+        entry, shared = self._match(tokens, namespace)
         if entry is None or shared < length:
             raise KeyError(f"no stored prefix of {length} tokens")
-        self._entries.move_to_end(entry.tokens)
+        self._entries.move_to_end((namespace, entry.tokens))
         return [(k[:, :, :length], v[:, :, :length]) for k, v in entry.kv]
 
-    def _match(self, tokens: list[int]) -> tuple[_Entry | None, int]:
+    def _match(self, tokens: list[int], namespace: str | None) -> tuple[_Entry | None, int]:
         """The entry at the longest whole-block boundary ``tokens`` share, and how far it agrees
         with them (leaving at least one token)."""
         limit = len(tokens) - 1
         for aligned in range((limit // self.block_size) * self.block_size, 0, -self.block_size):
-            entry = self._index.get(tuple(tokens[:aligned]))
+            entry = self._index.get((namespace, tuple(tokens[:aligned])))
             if entry is not None:
                 length, end = aligned, min(len(entry.tokens), limit) if self.to_the_token else aligned
                 while length < end and entry.tokens[length] == tokens[length]:
@@ -77,23 +79,23 @@ class PrefixCache:
             self.num_hits += 1
             self.num_hit_tokens += hit_tokens
 
-    def wants(self, tokens: list[int]) -> bool:
+    def wants(self, tokens: list[int], namespace: str | None = None) -> bool:
         """Whether :meth:`put` would store something new for this prompt (so callers can skip extracting its KV)."""
         length = (len(tokens) // self.block_size) * self.block_size
-        return self.enabled and 0 < length <= self.max_tokens and tuple(tokens[:length]) not in self._entries
+        return self.enabled and 0 < length <= self.max_tokens and (namespace, tuple(tokens[:length])) not in self._entries
 
-    def put(self, tokens: list[int], kv: list[tuple[Any, Any]]) -> None:
+    def put(self, tokens: list[int], kv: list[tuple[Any, Any]], namespace: str | None = None) -> None:
         """Store the whole blocks of a prompt whose KV was just computed (``kv`` covers ``tokens``)."""
-        if not self.wants(tokens):
+        if not self.wants(tokens, namespace):
             return
         length = (len(tokens) // self.block_size) * self.block_size
         key = tuple(tokens[:length])
-        entry = _Entry(tokens=key, kv=[(k[:, :, :length].clone(), v[:, :, :length].clone()) for k, v in kv])
+        entry = _Entry(tokens=key, namespace=namespace, kv=[(k[:, :, :length].clone(), v[:, :, :length].clone()) for k, v in kv])
         for boundary in range(self.block_size, length + 1, self.block_size):
-            prefix = key[:boundary]
+            prefix = (namespace, key[:boundary])
             entry.boundaries.append(prefix)
             self._index[prefix] = entry  # the newest entry serves a shared prefix
-        self._entries[key] = entry
+        self._entries[(namespace, key)] = entry
         self.num_tokens += length
         while self.num_tokens > self.max_tokens:
             self._evict()
@@ -106,6 +108,6 @@ class PrefixCache:
                 del self._index[prefix]
                 # another stored prompt may share this prefix: let it serve it again
                 for other in reversed(self._entries.values()):
-                    if other.tokens[: len(prefix)] == prefix:
+                    if other.namespace == prefix[0] and other.tokens[: len(prefix[1])] == prefix[1]:
                         self._index[prefix] = other
                         break

@@ -27,6 +27,7 @@ def build_runner(
     context_length: int,
     max_kv_tokens: int,
     max_step_tokens: int,
+    loras: Any = None,
 ) -> tuple[Any, int]:
     """The runner named ``name`` and the context length (prompt + output tokens) it allows a request."""
     if name == "lean":
@@ -34,7 +35,7 @@ def build_runner(
         from app.engine.lean_runner import LeanRunner
 
         max_len = min(context_length, max_kv_tokens)
-        return LeanRunner(LeanModel(model), num_slots=max_num_seqs, max_len=max_len, prefix_cache=prefix_cache), context_length
+        return LeanRunner(LeanModel(model), num_slots=max_num_seqs, max_len=max_len, prefix_cache=prefix_cache, loras=loras), context_length
     if name == "llamacpp":
         from app.engine.llamacpp_runner import LlamaCppRunner
 

@@ -38,6 +38,7 @@ class Sequence:
         self.backoff = Backoff()  # speculative decoding's per-request policy
         self.prompt_logprobs: Any = None  # echo's prompt log probabilities, until the first delta carries them
         self.matcher: Any = None  # a constrained output's grammar state (app/engine/structured_output.py)
+        self.lora_key = request.lora.digest if request.lora is not None else None  # its adapter in the LoRA bank
 
     @property
     def sampling(self) -> SamplingParams:

@@ -17,7 +17,7 @@ _NOT_PREFILLED = (SequenceStatus.WAITING, SequenceStatus.PREFILLING)
 class SharedPrefill:
     def __init__(self) -> None:
         self.held: list[Sequence] = []  # twins waiting for their leader's prefill
-        self._leaders: dict[tuple[int, ...], Sequence] = {}  # prompt -> the sequence that will prefill it
+        self._leaders: dict[tuple, Sequence] = {}  # (adapter, *prompt) -> the sequence that will prefill it
         self.num_shared = 0  # twins that waited for a leader (each then reused its prompt's KV)
 
     def admit(self, arrivals: list[Sequence], enabled: bool) -> list[Sequence]:
@@ -28,7 +28,7 @@ class SharedPrefill:
             return candidates
         ready = []
         for seq in candidates:
-            key = tuple(seq.input_ids)
+            key = (seq.lora_key, *seq.input_ids)  # twins share a prefill only under one adapter
             leader = self._leaders.get(key)
             if leader is not None and leader is not seq and leader.status in _NOT_PREFILLED:
                 self.held.append(seq)

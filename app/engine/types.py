@@ -43,6 +43,16 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class LoraRef:
+    """A LoRA adapter a request runs with: its name, PEFT folder and the digest of its files
+    (app/lora_files.py), so a folder whose files changed since it was loaded is refused."""
+
+    name: str
+    path: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     request_id: str
     prompt_token_ids: list[int]
@@ -50,6 +60,7 @@ class GenerationRequest:
     # Tokens an earlier attempt already streamed: generation continues after them.
     resume_token_ids: list[int] = field(default_factory=list)
     priority: int = 5  # 0 (most urgent) .. 9: the waiting list is ordered by it, then by arrival
+    lora: LoraRef | None = None  # None: the base model
 
 
 @dataclass(frozen=True)
