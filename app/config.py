@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from app.batches.config import BatchConfig
 from app.errors import ModelNotPreparedError
+from app.settings.lora_settings import parse_lora_modules, tenant_loras
 from app.settings.redis_url import read_password, redacted, with_password
 from app.settings.validation_errors import config_error
 from app.settings.value_types import parse_api_keys
@@ -116,6 +117,8 @@ class WorkerConfig:
     speculative: str = "off"
     speculative_tokens: int = 5
     runner: str = "auto"
+    max_loras: int = 0  # LoRA adapters held in memory; 0: none served
+    lora_modules: Mapping[str, str] = field(default_factory=dict)  # declared adapters: name -> PEFT folder
 
     @property
     def task_threads(self) -> int:
@@ -157,6 +160,9 @@ class ApiConfig:
     public_pages: bool = False  # playground and docs without a key when keys are set
     stream_token_ttl_s: int = 600
     body_timeout_s: float = 10.0
+    lora_modules: Mapping[str, str] = field(default_factory=dict)  # declared adapters: name -> PEFT folder
+    admin_tenants: frozenset[str] = frozenset()  # may load and unload adapters
+    tenant_loras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> the adapters it is pinned to
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             speculative=s.speculative,
             speculative_tokens=s.speculative_tokens,
             runner=s.runner,
+            max_loras=s.max_loras,
+            lora_modules=parse_lora_modules(s.lora_modules),
         ),
         api=ApiConfig(
             host=s.host,
@@ -261,6 +269,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             public_pages=s.public_pages,
             stream_token_ttl_s=s.stream_token_ttl,
             body_timeout_s=s.body_timeout,
+            lora_modules=parse_lora_modules(s.lora_modules),
+            admin_tenants=frozenset(name.strip() for name in s.admin_tenants.split(",") if name.strip()),
+            tenant_loras=tenant_loras(key_specs),
         ),
         cache=CacheConfig(
             enabled=s.cache,

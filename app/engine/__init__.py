@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from app.config import ModelConfig, WorkerConfig
 from app.engine.base import Engine, StopCheck
-from app.engine.types import Completion, GenerationRequest, SamplingParams, TokenDelta
-from app.errors import ModelLoadError
+from app.engine.types import Completion, GenerationRequest, LoraRef, SamplingParams, TokenDelta
+from app.errors import InvalidRequestError, ModelLoadError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["Completion", "Engine", "GenerationRequest", "SamplingParams", "StopCheck", "TokenDelta", "engine_for", "make_engine"]
+__all__ = ["Completion", "Engine", "GenerationRequest", "LoraRef", "SamplingParams", "StopCheck", "TokenDelta", "engine_for", "make_engine"]
 
 
 def in_passing_thread(build: Callable[[], T]) -> T:
@@ -113,10 +113,11 @@ def _engine_for(
             max_kv_tokens,
             worker_config.kv_cache_tokens,
         )
-    return BatchingEngine(
+    engine = BatchingEngine(
         model,
         tokenizer,
         runner=pick_runner(worker_config.runner, model, device),
+        max_loras=worker_config.max_loras,
         max_num_seqs=worker_config.max_num_seqs,
         max_num_batched_tokens=worker_config.max_num_batched_tokens,
         max_kv_tokens=max_kv_tokens,
@@ -125,3 +126,20 @@ def _engine_for(
         speculative_tokens=worker_config.speculative_tokens,
         **common,
     )
+    preload_declared_loras(engine, worker_config.lora_modules)
+    return engine
+
+
+def preload_declared_loras(engine: Any, modules: Mapping[str, str]) -> None:
+    """``LLMJOBS_LORA_MODULES`` into the bank at start (as many as it holds): a folder that cannot be served stops the start."""
+    from app.lora_files import check_adapter
+
+    if modules and engine.loras is None:
+        log.warning("LLMJOBS_LORA_MODULES is set but this engine serves no adapter (the lean runner with LLMJOBS_MAX_LORAS > 0 does)")
+        return
+    for name, path in list(modules.items())[: engine.loras.capacity if modules else 0]:
+        try:
+            info = check_adapter(path)
+            engine.loras.preload(LoraRef(name, info.path, info.digest))
+        except InvalidRequestError as exc:
+            raise ModelLoadError(f"LLMJOBS_LORA_MODULES: adapter {name!r}: {exc}") from None

@@ -84,6 +84,17 @@ class Message(BaseModel):
         return content
 
 
+class LoraChoice(BaseModel):
+    """The adapter a job runs with, as the API resolved its ``model`` (app/jobs/lora_registry.py). Set by the API only:
+    a client names an adapter as ``model`` and never gives a path."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str
+    path: str
+    digest: str
+
+
 class JobRequest(BaseModel):
     """Body of ``POST /v1/jobs``: either ``prompt`` or ``messages``, plus sampling."""
 
@@ -126,6 +137,7 @@ class JobRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
+    lora: LoraChoice | None = None  # kept in the job record, never accepted from a client (parse_job_request)
     _constraint: tuple[OutputSpec | None, Tools | None] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -176,10 +188,13 @@ class JobRequest(BaseModel):
         }
 
 
-def parse_job_request(body: Any, *, max_tokens: int) -> JobRequest:
-    """Validate a decoded JSON body; raise :class:`InvalidRequestError` naming the field."""
+def parse_job_request(body: Any, *, max_tokens: int, stored: bool = False) -> JobRequest:
+    """Validate a decoded JSON body (``stored``: a job record's copy, which may carry its ``lora``); raise
+    :class:`InvalidRequestError` naming the field."""
     if not isinstance(body, dict):
         raise InvalidRequestError("body", "the request body must be a JSON object")
+    if "lora" in body and not stored:
+        raise InvalidRequestError("lora", "lora: Extra inputs are not permitted (name a LoRA adapter as the request's `model`)")
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as exc:

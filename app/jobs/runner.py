@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine import Completion, Engine, GenerationRequest, SamplingParams, TokenDelta
+from app.engine import Completion, Engine, GenerationRequest, LoraRef, SamplingParams, TokenDelta
 from app.errors import GenerationTimeoutError, InvalidRequestError
 from app.jobs.cancel_watcher import CancelWatcher
 from app.jobs.event_publisher import EventPublisher
@@ -75,13 +75,14 @@ class JobRunner:
             return (deadline_at is not None and time.time() >= deadline_at) or cancelled()
 
         try:
-            request = parse_job_request(claim.request, max_tokens=_NO_CAP)
+            request = parse_job_request(claim.request, max_tokens=_NO_CAP, stored=True)
             prompt_ids = self.prompts.token_ids(request)
             fields = request.sampling(self.default_max_tokens)
             sampling = SamplingParams(**{**fields, "stop": tuple(fields["stop"])})
             self.prompts.check_fits(len(prompt_ids), sampling.max_tokens)
             resume = [t for event in self.events.read(job_id) if event["type"] == TOKEN for t in event["token_ids"]]
-            generation = GenerationRequest(job_id, prompt_ids, sampling, resume_token_ids=resume, priority=request.priority)
+            lora = LoraRef(request.lora.name, request.lora.path, request.lora.digest) if request.lora else None
+            generation = GenerationRequest(job_id, prompt_ids, sampling, resume_token_ids=resume, priority=request.priority, lora=lora)
             completion = self.engine.generate(generation, on_delta=on_delta, should_stop=should_stop)
         except (InvalidRequestError, GenerationTimeoutError) as exc:
             self._fail(job_id, exc, clock)

@@ -28,9 +28,10 @@ class KeySpec(NamedTuple):
     max_active: int | None = None  # queued + running jobs; None: LLMJOBS_TENANT_MAX_ACTIVE's, 0: no cap
     webhook_secret: str | None = None  # whsec_...; None: LLMJOBS_WEBHOOK_SECRET
     webhook_url: str | None = None  # the tenant's default webhook; None: LLMJOBS_WEBHOOK_URL
+    loras: str | None = None  # `a+b`: the LoRA adapters the tenant is pinned to (its jobs run on them only); None: any model
 
 
-KEY_OPTIONS = ("webhook_secret", "webhook_url")  # name=value words after a key's entry
+KEY_OPTIONS = ("webhook_secret", "webhook_url", "loras")  # name=value words after a key's entry
 
 
 DIGEST_PREFIX = "sha256:"
@@ -51,7 +52,8 @@ def parse_key_specs(raw: str, variable: str = "LLMJOBS_API_KEYS", separator: str
     """``"k1:alice,k2:bob:120:8"`` -> ``{"k1": KeySpec("alice"), "k2": KeySpec("bob", 120, 8)}``:
     each key's tenant, and optionally that tenant's own rate limit and cap on active jobs. A key may
     be given as its digest, ``sha256:<hex>:tenant[:R[:A]]``; it stays ``"sha256:<hex>"`` here. Words after the
-    entry, ``webhook_secret=whsec_...`` and ``webhook_url=https://...``, are that tenant's webhook settings."""
+    entry, ``webhook_secret=whsec_...`` and ``webhook_url=https://...``, are that tenant's webhook settings;
+    ``loras=a+b`` pins the tenant to those LoRA adapters."""
     what = {",": "comma-separated", "\n": "one-per-line"}
     keys: dict[str, KeySpec] = {}
     for line in _entries(raw, separator):

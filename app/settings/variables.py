@@ -13,9 +13,9 @@ from typing import Literal, get_args
 from pydantic import Field, model_validator
 
 from app.errors import ConfigError
+from app.settings.lora_settings import LoraSettings
 from app.settings.redis_settings import expects
 from app.settings.value_types import ApiKeys, ApiKeysFile, ExpandedPath, Switch
-from app.settings.webhook_settings import WebhookSettings
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 QuantizationMode = Literal["auto", "none", "fp16-weights", "int8-dynamic", "8bit", "4bit"]
@@ -29,7 +29,7 @@ SPECULATIVE_MODES: tuple[str, ...] = get_args(SpeculativeMode)
 RUNNER_MODES: tuple[str, ...] = get_args(RunnerMode)
 
 
-class Settings(WebhookSettings):
+class Settings(LoraSettings):
     model: str = Field(
         DEFAULT_MODEL,
         min_length=1,
