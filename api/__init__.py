@@ -18,6 +18,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.files import bp as files_bp
     from api.jobs import bp as jobs_bp
+    from api.loras import bp as loras_bp
     from api.openai_routes import bp as openai_bp
     from api.ops import bp as ops_bp
     from api.page import bp as page_bp
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(openai_bp)
     app.register_blueprint(embeddings_bp)
     app.register_blueprint(tokenize_bp)
+    app.register_blueprint(loras_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(webhooks_bp)

@@ -88,3 +88,11 @@ def require_tenant_unless_public() -> None:
 def issue_stream_token(job_id: str) -> str:
     """A stream token for the caller's job (the caller owns it: the view found it for ``g.tenant``)."""
     return stream_tokens().issue(job_id, g.tenant)
+
+
+def require_admin() -> None:
+    """``before_request`` hook of the admin routes: a key of a tenant in ``LLMJOBS_ADMIN_TENANTS`` (403 for others);
+    without keys configured, whoever reaches the API (it binds to loopback unless told otherwise)."""
+    require_tenant()
+    if key_table() and g.tenant not in services().config.api.admin_tenants:
+        abort(403, "this route needs an admin key (a tenant listed in LLMJOBS_ADMIN_TENANTS)")

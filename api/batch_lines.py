@@ -32,11 +32,11 @@ class BatchLines:
         self.svc = svc
         self.embeddings = embeddings
 
-    def model_error(self, endpoint: str, model: str) -> str | None:
+    def model_error(self, endpoint: str, model: str, tenant: str) -> str | None:
         if endpoint == "/v1/embeddings":
             return unknown_model(model)
         try:
-            self.svc.models.service_for(model, may_queue=True)
+            self.svc.models.service_for(model, may_queue=True, tenant=tenant)
         except ModelNotFoundError as exc:
             return str(exc)
         return None
@@ -47,7 +47,7 @@ class BatchLines:
             if endpoint == "/v1/embeddings":
                 answer = self.embeddings.embed(parse_openai(EmbeddingRequest, body))
                 return Reply(200, answer, "req_" + job_id(0).replace("-", ""), prompt_tokens=answer["usage"]["prompt_tokens"])
-            parsed, submitter = self._parse(endpoint, body, may_queue=False)
+            parsed, submitter = self._parse(endpoint, body, may_queue=False, tenant=tenant)
             requests = parsed.to_jobs(max_tokens=self.svc.config.api.max_tokens)
         except ModelUnavailableError as exc:
             raise Refused(str(exc)) from None
@@ -80,7 +80,8 @@ class BatchLines:
         if any(record["status"] == "cancelled" for record in records):
             return Reply(499, error_body("cancelled", "the batch was cancelled or expired first"), request_id)
         kind = "chat" if endpoint == "/v1/chat/completions" else "text"
-        parsed, submitter = self._parse(endpoint, {k: v for k, v in body().items() if k not in NOT_PER_LINE}, may_queue=True)
+        line = {k: v for k, v in body().items() if k not in NOT_PER_LINE}
+        parsed, submitter = self._parse(endpoint, line, may_queue=True)
         requests = parsed.to_jobs(max_tokens=self.svc.config.api.max_tokens)
         choices = choices_of(parsed, requests, kind)
         for choice, record in zip(choices, records, strict=True):
@@ -93,7 +94,7 @@ class BatchLines:
         prompt_ids = [submitter.prompts.token_ids(r) if echo_logprobs else [] for r in requests]
         response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + job_ids[0]
         shaper, created = Shaper(submitter.prompts.tokenizer), int(records[0]["created_at"])
-        answer = completion_body(response_id=response_id, created=created, model=submitter.model_name, kind=kind,
+        answer = completion_body(response_id=response_id, created=created, model=submitter.reply_model, kind=kind,
                                  body=parsed, choices=choices, shaper=shaper, prompt_ids=prompt_ids)  # fmt: skip
         usage = answer["usage"]
         return Reply(200, answer, request_id, prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"])
@@ -104,15 +105,17 @@ class BatchLines:
 
     def load(self, model: str) -> tuple[int, int]:
         """(slots of the live workers serving ``model``, its queued + running jobs): what the batch's pace reads."""
-        name = model or self.svc.model_name
+        name = self.svc.models.base_name(model)  # an adapter's lines run on its parent's workers
         served = self.svc.catalog.serving().get(name)
         return (served.slots if served else 0), int(self.svc.jobs.redis.zcard(self.svc.jobs.model_keys.jobs(name)))
 
     def _parse(
-        self, endpoint: str, body: dict[str, Any], *, may_queue: bool
+        self, endpoint: str, body: dict[str, Any], *, may_queue: bool, tenant: str | None = None
     ) -> tuple[ChatCompletionRequest | CompletionRequest, SubmitService]:
         parsed = parse_openai(ChatCompletionRequest if endpoint == "/v1/chat/completions" else CompletionRequest, body)
-        return parsed, self.svc.models.service_for(parsed.model, may_queue=may_queue)
+        if tenant is None:  # replying: the lines were accepted, read the model as any tenant's
+            return parsed, self.svc.models.reply_service(parsed.model)
+        return parsed, self.svc.models.service_for(parsed.model, may_queue=may_queue, tenant=tenant)
 
 
 def _problem(exc: Exception) -> tuple[int, dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from api.auth import require_tenant
 from api.errors import error_response
@@ -70,9 +70,17 @@ def start(model: type[ChatCompletionRequest] | type[CompletionRequest]) -> Start
 def list_models():
     """The default LLM first (clients that take the first model get it), then every other model live workers
     serve, each with its context length (vLLM's ``max_model_len``) and its live ``workers`` and their ``slots``;
-    then the embedding model of ``/v1/embeddings``."""
+    then the LoRA adapters the caller may use, each with its ``parent`` (vLLM's cards; a tenant pinned to
+    adapters sees only those); then the embedding model of ``/v1/embeddings``."""
+    svc = services()
     embedder = {"id": EMBEDDING_MODEL, "object": "model", "created": 0, "owned_by": "sentence-transformers", "max_model_len": 256}
-    return {"object": "list", "data": [*model_cards(services()), embedder]}
+    bases = [] if g.tenant in svc.loras.pins else model_cards(svc)
+    return {"object": "list", "data": [*bases, *lora_cards(svc, g.tenant), embedder]}
+
+
+def lora_cards(svc: Services, tenant: str) -> list[dict[str, Any]]:
+    return [{"id": lora.name, "object": "model", "created": lora.created, "owned_by": "llmjobs", "root": lora.path,
+             "parent": lora.parent, "max_model_len": None} for lora in svc.loras.visible(tenant)]  # fmt: skip
 
 
 def model_cards(svc: Services) -> list[dict[str, Any]]:
@@ -102,7 +110,7 @@ def respond(started: Started, *, kind: str):
     svc, body, first = started.svc, started.body, started.jobs[0]
     response_id = ("chatcmpl-" if kind == "chat" else "cmpl-") + first["id"]
     choices = choices_of(body, started.requests, kind)
-    shaper, model = Shaper(started.submitter.prompts.tokenizer), started.submitter.model_name
+    shaper, model = Shaper(started.submitter.prompts.tokenizer), started.submitter.reply_model
     options = body.stream_options
     continuous = bool(options and options.continuous_usage_stats)
     echo_logprobs = kind == "text" and bool(getattr(body, "echo", False)) and body.wants_logprobs

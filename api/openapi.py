@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api import openapi_batches, openapi_webhooks
+from api.loras import LoadLoraAdapterRequest, UnloadLoraAdapterRequest
 from api.openai_schemas import ChatCompletionRequest, CompletionRequest, DetokenizeRequest, EmbeddingRequest, TokenizeRequest
 from api.openapi_jobs import LIST_PARAMETERS, SSE_EVENT, JobList, Stats
 from api.openapi_webhooks import WebhookDelivery
@@ -87,11 +88,16 @@ def _json(name: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": _ref(name)}}}
 
 
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {
         400: "Malformed JSON, an unknown or missing field, a wrong type or value, or a prompt too long for the context",
         401: "A missing or wrong API key",
-        404: "No such job (or another tenant's), or an unknown model",
+        403: "The key is not an admin's (LLMJOBS_ADMIN_TENANTS)",
+        404: "No such job (or another tenant's), an unknown model, or a LoRA adapter not there (or not the caller's)",
         405: "Method not allowed",
         408: "The request body did not arrive within LLMJOBS_BODY_TIMEOUT",
         409: "The job has already ended (cancel), or has not ended yet (erase); a batch has ended; a file is a running batch's input",
@@ -104,6 +110,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 SUBMIT_ERRORS = (400, 401, 404, 405, 408, 413, 429, 503)
+ADMIN_ERRORS = (400, 401, 403, 404, 405, 408, 413)
 JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}, "description": "The job's stream_token"}
 
@@ -181,6 +188,26 @@ def _paths() -> dict[str, Any]:
         "/v1/models": {
             "get": {"summary": "The models served", "responses": {"200": {"description": "OpenAI's model list"}, **_errors(401)}}
         },
+        "/v1/load_lora_adapter": {
+            "post": {
+                "summary": "Serve a PEFT LoRA folder as a model (vLLM's route; admin keys only)",
+                "requestBody": body("LoadLoraAdapterRequest"),
+                "responses": {
+                    "200": _text("`Success: LoRA adapter '<name>' added successfully.`"),
+                    **_errors(400, 401, 403, 404, 405, 408, 413),
+                },
+            }
+        },
+        "/v1/unload_lora_adapter": {
+            "post": {
+                "summary": "Stop serving a LoRA adapter; its accepted jobs still run (vLLM's route; admin keys only)",
+                "requestBody": body("UnloadLoraAdapterRequest"),
+                "responses": {
+                    "200": _text("`Success: LoRA adapter '<name>' removed successfully.`"),
+                    **_errors(400, 401, 403, 404, 405, 408, 413),
+                },
+            }
+        },
         "/v1/embeddings": {
             "post": {
                 "summary": "OpenAI embeddings (all-MiniLM-L6-v2, 384 dimensions)",
@@ -231,6 +258,7 @@ def document() -> dict[str, Any]:
     models = {"JobRequest": JobRequest, "ChatCompletionRequest": ChatCompletionRequest, "CompletionRequest": CompletionRequest,
               "EmbeddingRequest": EmbeddingRequest, "TokenizeRequest": TokenizeRequest, "DetokenizeRequest": DetokenizeRequest,
               "Error": Error, "Accepted": Accepted, "Job": Job, "Erased": Erased, "JobList": JobList, "Stats": Stats,
+              "LoadLoraAdapterRequest": LoadLoraAdapterRequest, "UnloadLoraAdapterRequest": UnloadLoraAdapterRequest,
               **openapi_batches.MODELS,
               **openapi_webhooks.MODELS}  # fmt: skip
     schemas: dict[str, Any] = {}

@@ -12,6 +12,7 @@ from app.batches.file_store import FileStore
 from app.batches.files import FileRegistry
 from app.batches.store import BatchStore
 from app.config import Config
+from app.errors import ConfigError, InvalidRequestError
 from app.flags.api_applier import ApiFlagApplier
 from app.flags.store import FlagStore
 from app.jobs.deadlines import Deadlines
@@ -20,6 +21,7 @@ from app.jobs.event_hub import EventHub
 from app.jobs.events import EventLog
 from app.jobs.leases import LeaseReaper, Leases
 from app.jobs.listing import JobListing
+from app.jobs.lora_registry import LoraRegistry
 from app.jobs.model_catalog import ModelCatalog
 from app.jobs.model_router import ModelRouter
 from app.jobs.prompts import PromptBuilder
@@ -31,6 +33,7 @@ from app.jobs.store import JobStore
 from app.jobs.submit import SubmitService
 from app.jobs.sweeper import Sweeper
 from app.jobs.worker_registry import WorkerRegistry
+from app.lora_files import AdapterInfo, check_adapter
 from app.model_files import context_length, fingerprint, load_tokenizer, tokenizer_at
 from app.obs import tracing
 from app.obs.api_metrics import ApiMetrics, api_metrics
@@ -63,6 +66,7 @@ class Services:
     outbox: Outbox  # webhook events
     listing: JobListing  # a tenant's jobs, newest first (GET /v1/jobs)
     live: LiveStats  # the last minutes' figures every worker adds to (GET /v1/stats)
+    loras: LoraRegistry  # the LoRA adapters requests may name
     batch_sweeper: Sweeper | None = None  # the batch runner's rounds (started by create_app)
 
     @classmethod
@@ -107,8 +111,11 @@ class Services:
         )
         registry = WorkerRegistry(client, keys, config.worker.heartbeat_interval_s)
         catalog = ModelCatalog(client, keys, registry, base_queue=config.worker.queue, default_model=model_name)
+        loras = LoraRegistry(client, keys.prefix, config.api.tenant_loras)
+        for name, path in config.api.lora_modules.items():  # declared: (re)registered at every start, as vLLM loads them
+            loras.add(name, declared_adapter(name, path), model_name, replace=True)
         models = ModelRouter(
-            default=submitter, catalog=catalog, build=lambda entry: for_model(submitter, entry, celery, config.worker.queue)
+            default=submitter, catalog=catalog, build=lambda entry: for_model(submitter, entry, celery, config.worker.queue), loras=loras
         )
 
         def resend(job_id: str, priority: int) -> None:  # to the queue of the job's own model, whichever model it is
@@ -149,6 +156,7 @@ class Services:
             outbox=Outbox(client, keys.prefix),
             listing=JobListing(client, keys),
             live=LiveStats(client, keys.prefix),
+            loras=loras,
         )
 
     def stop(self) -> None:
@@ -169,6 +177,13 @@ def for_model(default: SubmitService, entry: ModelEntry, celery: Celery, base_qu
     service.send_task = lambda job_id, priority, headers: send_generate(celery, job_id, priority, headers, queue=queue)
     service.model_name, service.model_id = entry.model, entry.fingerprint
     return service
+
+
+def declared_adapter(name: str, path: str) -> AdapterInfo:
+    try:
+        return check_adapter(path)
+    except InvalidRequestError as exc:
+        raise ConfigError("LLMJOBS_LORA_MODULES", f"adapter {name!r}: {exc}") from None
 
 
 def services() -> Services:

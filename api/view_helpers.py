@@ -35,7 +35,7 @@ def cache_policy() -> CachePolicy:
 def submitter_for(model: str | None, deadline_s: float | None) -> SubmitService:
     """The submit service of ``model`` (None: the deployment's default). A request with a deadline may wait
     in the queue of a model no worker serves right now; without one, that is a 503 (see README: Scaling out)."""
-    return services().models.service_for(model, may_queue=deadline_s is not None)
+    return services().models.service_for(model, may_queue=deadline_s is not None, tenant=g.tenant)
 
 
 def submit(job_request: JobRequest, submitter: SubmitService | None = None) -> dict:

@@ -37,8 +37,8 @@ class Refused(Exception):
 
 
 class LineExecutor(Protocol):
-    def model_error(self, endpoint: str, model: str) -> str | None:
-        """Why ``model`` cannot serve ``endpoint`` (unknown), or None."""
+    def model_error(self, endpoint: str, model: str, tenant: str) -> str | None:
+        """Why ``model`` cannot serve ``endpoint`` for ``tenant`` (unknown, or an adapter not theirs), or None."""
 
     def start(self, endpoint: str, body: dict[str, Any], tenant: str, job_id: LineIds) -> list[str] | Reply:
         """Submit a line's jobs (choice ``i`` as job ``job_id(i)``, skipping any that exists already) and return

@@ -123,8 +123,8 @@ class BatchRunner:
     def validate(self, lock: Lock, fields: dict[str, str]) -> None:
         endpoint = fields["endpoint"]
         with self.files.store.open(fields["input_file_id"]) as source:
-            checked = check_lines(_renewing(source, self.store, lock), endpoint, lambda m: self.executor.model_error(endpoint, m),
-                                  MAX_FILE_LINES)  # fmt: skip
+            known = lambda m: self.executor.model_error(endpoint, m, fields["tenant"])  # noqa: E731
+            checked = check_lines(_renewing(source, self.store, lock), endpoint, known, MAX_FILE_LINES)
         if checked.errors:
             self.store.move(lock.batch_id, lock, (BatchStatus.VALIDATING,), BatchStatus.FAILED, errors=json.dumps(checked.errors))
             return

@@ -8,12 +8,14 @@ tokenizers however many models a deployment has seen.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.jobs.lora_registry import LoraEntry, LoraRegistry
 from app.jobs.model_catalog import ModelCatalog
 from app.jobs.routing import ModelEntry, check_routable
 from app.jobs.submit import SubmitService
@@ -23,21 +25,47 @@ MAX_MODELS = 4  # services (tokenizers) kept besides the default's; each tokeniz
 
 class ModelRouter:
     def __init__(
-        self, *, default: SubmitService, catalog: ModelCatalog, build: Callable[[ModelEntry], SubmitService], capacity: int = MAX_MODELS
+        self,
+        *,
+        default: SubmitService,
+        catalog: ModelCatalog,
+        build: Callable[[ModelEntry], SubmitService],
+        loras: LoraRegistry | None = None,
+        capacity: int = MAX_MODELS,
     ) -> None:
         self.default = default
+        self.loras = loras
         self.catalog = catalog
         self.build = build  # loads the model's tokenizer: slow, once per model and process
         self.capacity = capacity
         self._services: OrderedDict[ModelEntry, SubmitService] = OrderedDict()
         self._lock = threading.Lock()
 
-    def service_for(self, model: str | None, *, may_queue: bool = False) -> SubmitService:
-        """The service for a submit naming ``model`` (None: the default). Raises ModelNotFoundError for an
-        unknown model, ModelUnavailableError for a known one no live worker serves unless ``may_queue``.
+    def service_for(self, model: str | None, *, may_queue: bool = False, tenant: str = "") -> SubmitService:
+        """The service for a submit of ``tenant`` naming ``model`` (None: the default, or the tenant's pinned
+        adapter). Raises ModelNotFoundError for an unknown model, or an adapter the tenant may not use,
+        ModelUnavailableError for a known one no live worker serves unless ``may_queue``.
 
         The default model's jobs always queue, as they did before models were routed: a single-model
         deployment keeps accepting work while its worker restarts."""
+        lora = self.loras.resolve(model, tenant) if self.loras is not None else None
+        if lora is not None:
+            return with_adapter(self._base_service(lora.parent, may_queue), lora)
+        return self._base_service(model, may_queue)
+
+    def reply_service(self, model: str | None) -> SubmitService:
+        """The service that shapes the reply of accepted jobs naming ``model`` (their tenant was checked when they were)."""
+        lora = self.loras.get(model) if self.loras is not None and model else None
+        if lora is not None:
+            return with_adapter(self._base_service(lora.parent, True), lora)
+        return self._base_service(model, True)
+
+    def base_name(self, model: str | None) -> str:
+        """The base model whose workers run ``model`` (an adapter's parent, or the model itself)."""
+        entry = self.loras.get(model) if self.loras is not None and model else None
+        return entry.parent if entry is not None else (model or self.default.model_name)
+
+    def _base_service(self, model: str | None, may_queue: bool) -> SubmitService:
         if model is None or model == self.default.model_name:
             return self.default
         entry, live = self.catalog.lookup(model)
@@ -45,6 +73,7 @@ class ModelRouter:
 
     def tokenizing(self, model: str | None) -> SubmitService:
         """The service whose tokenizer counts ``model``'s tokens (``/tokenize``): any known model, served now or not."""
+        model = self.base_name(model) if model is not None else None  # an adapter shares its parent's tokenizer
         if model is None or model == self.default.model_name:
             return self.default
         entry, _ = self.catalog.lookup(model)
@@ -58,3 +87,12 @@ class ModelRouter:
             while len(self._services) > self.capacity:
                 self._services.popitem(last=False)
         return service
+
+
+def with_adapter(base: SubmitService, lora: LoraEntry) -> SubmitService:
+    """``base``'s service for its jobs run with ``lora``: their answers are cached apart (the fingerprint takes
+    the adapter's digest), and they keep ``base``'s queue and workers."""
+    service = copy.copy(base)
+    service.lora = {"name": lora.name, "path": lora.path, "digest": lora.digest}
+    service.model_id = f"{base.model_id}+lora:{lora.digest[:16]}"
+    return service

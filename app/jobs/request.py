@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from app.errors import InvalidRequestError
 from app.structured.spec import OutputSpec, output_spec
@@ -137,7 +138,7 @@ class JobRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
-    lora: LoraChoice | None = None  # kept in the job record, never accepted from a client (parse_job_request)
+    lora: SkipJsonSchema[LoraChoice | None] = None  # kept in the job record, never accepted from a client (parse_job_request)
     _constraint: tuple[OutputSpec | None, Tools | None] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

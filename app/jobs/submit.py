@@ -80,6 +80,12 @@ class SubmitService:
         self.max_active = max_active  # per tenant, queued + running; 0: no cap
         self.active_limits = dict(active_limits or {})  # tenant -> its own cap
         self.destinations = destinations  # webhooks: None, none accepted
+        self.lora: dict[str, str] | None = None  # the adapter this service's jobs run with (app/jobs/model_router.py)
+
+    @property
+    def reply_model(self) -> str:
+        """The ``model`` replies name: the adapter a request asked for, else the model."""
+        return self.lora["name"] if self.lora else self.model_name
 
     def submit(
         self, request: JobRequest, tenant: str, policy: CachePolicy = CachePolicy(), *, job_id: str | None = None,
@@ -120,7 +126,7 @@ class SubmitService:
         sampling = request.sampling(self.default_max_tokens)
         prompt_ids = self.prompts.token_ids(request)
         self.prompts.check_fits(len(prompt_ids), sampling["max_tokens"])
-        stored = request.stored()
+        stored = request.stored() | ({"lora": self.lora} if self.lora else {})
         ticket = None
         mode = self.cache.mode_for(tenant, policy.mode if policy.use and request.cache else "off")
         if mode == "off":  # the server's, the tenant's or the request's choice

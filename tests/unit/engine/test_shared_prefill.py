@@ -7,7 +7,7 @@ from app.engine.shared_prefill import SharedPrefill
 
 
 def seq(prompt):
-    return SimpleNamespace(input_ids=list(prompt), status=SequenceStatus.WAITING)
+    return SimpleNamespace(input_ids=list(prompt), status=SequenceStatus.WAITING, lora_key=None)
 
 
 def test_twins_wait_until_their_leader_is_prefilled():
@@ -35,3 +35,10 @@ def test_without_the_prefix_cache_nothing_is_held():
     held = SharedPrefill()
     held.admit([seq([3]), seq([3])], enabled=True)
     assert len(held.admit([], enabled=False)) == 1 and not held.held
+
+
+def test_the_same_prompt_under_two_adapters_is_two_prefills():
+    shared = SharedPrefill()
+    base, adapted = seq([1, 2, 3]), seq([1, 2, 3])
+    adapted.lora_key = "digest"
+    assert shared.admit([base, adapted], enabled=True) == [base, adapted]
