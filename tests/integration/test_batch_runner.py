@@ -32,7 +32,7 @@ class Jobs:
         self.instant = instant
         self.lock = threading.Lock()
 
-    def model_error(self, endpoint, model):
+    def model_error(self, endpoint, model, tenant):
         return None
 
     def start(self, endpoint, body, tenant, job_id):
