@@ -123,7 +123,9 @@ def test_drive_times_each_request_in_order():
     assert run.tokens_per_s == pytest.approx(5 / run.wall_s)
 
 
-@pytest.mark.parametrize("name", ["engine_bench", "spec_bench", "quality", "prefix_bench", "cache_bench", "cache_eval", "gpu_bench"])
+@pytest.mark.parametrize(
+    "name", ["engine_bench", "spec_bench", "quality", "prefix_bench", "cache_bench", "cache_eval", "gpu_bench", "lora_bench"]
+)
 def test_inprocess_benchmarks_answer_help(name, capsys):
     with pytest.raises(SystemExit) as info:
         importlib.import_module(f"loadtest.inprocess.{name}").main(["--help"])
