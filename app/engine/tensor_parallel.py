@@ -46,6 +46,7 @@ class SeqView:
     seq_id: int
     input_ids: list[int]
     finished: bool = False
+    lora_key: None = None  # tensor parallelism serves the base model only (the transformers runner)
 
     @property
     def is_finished(self) -> bool:

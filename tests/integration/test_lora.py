@@ -180,6 +180,9 @@ def keyed_api(stack_env, adapters, start_process, tmp_path_factory):
     url = f"http://{config.api.host}:{config.api.port}"
     with start_process("API", api_command(config), env, tmp_path_factory.mktemp("keyed") / "api.log", f"{url}/healthz"):
         yield url
+        with client_of(url, "k-ops") as ops:  # the session's other tests list the models: leave none of ours
+            for name in ("acme-bot", "shared"):
+                ops.post("/v1/unload_lora_adapter", json={"lora_name": name})
 
 
 def client_of(url: str, key: str) -> httpx.Client:
