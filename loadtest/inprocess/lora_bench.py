@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.config import load_config
-from app.engine import engine_for
+from app.engine import engine_for, in_passing_thread
 from app.engine.loader import load_model
 from app.engine.types import GenerationRequest, LoraRef, SamplingParams
 from app.lora_files import check_adapter
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config()
     worker_config = replace(config.worker, engine="batching", max_loras=max(args.adapters, config.worker.max_loras))
-    model, tokenizer, device = load_model(config.model)
+    # Loading and making the adapters in threads that end, as a worker loads (app/engine/__init__.py: in_passing_thread).
+    model, tokenizer, device = in_passing_thread(lambda: load_model(config.model))
     name, context_length = config.model.source().name, config.model.context_length_of(model.config)
     engine = engine_for(worker_config, model, tokenizer, device=device, model_name=name, context_length=context_length)
     questions = short_chat_questions()
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=0.0, ignore_eos=True)
     rates: dict[str, list[float]] = {"base": [], "loras": []}
     with tempfile.TemporaryDirectory() as folder:
-        refs = make_adapters(config, Path(folder), args.adapters, args.rank)
+        refs = in_passing_thread(lambda: make_adapters(config, Path(folder), args.adapters, args.rank))
         for ref in refs:
             engine.loras.preload(ref)
         for round_ in range(args.rounds + 1):  # round 0 warms both paths up and is not counted
