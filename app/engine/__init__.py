@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from app.config import ModelConfig, WorkerConfig
 from app.engine.base import Engine, StopCheck
+from app.engine.passing_thread import in_passing_thread
 from app.engine.types import Completion, GenerationRequest, LoraRef, SamplingParams, TokenDelta
 from app.errors import InvalidRequestError, ModelLoadError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-__all__ = ["Completion", "Engine", "GenerationRequest", "LoraRef", "SamplingParams", "StopCheck", "TokenDelta", "engine_for", "make_engine"]
-
-
-def in_passing_thread(build: Callable[[], T]) -> T:
-    """Run ``build`` in a thread that ends with it, and return its result (or raise its error).
-
-    Loading weights runs PyTorch's OpenMP kernels, and with libgomp a thread that has run them
-    keeps a team of OpenMP threads for as long as it lives; while one does, every other thread's
-    parallel kernels run ~2.2x slower (measured here: a 576x3072 fp16 linear at batch 1 takes
-    37 us alone and 82 us while a loading thread lives on, e.g. the worker's heartbeat thread or
-    a flags thread). Loading in a thread of its own leaves the engine thread the only OpenMP user.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmjobs-load") as pool:
-        return pool.submit(build).result()
+__all__ = ["Completion", "Engine", "GenerationRequest", "LoraRef", "SamplingParams", "StopCheck", "TokenDelta", "engine_for",
+           "in_passing_thread", "make_engine"]  # fmt: skip
 
 
 def make_engine(model_config: ModelConfig, worker_config: WorkerConfig) -> Engine:

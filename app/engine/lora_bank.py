@@ -3,7 +3,8 @@ out first, never one a request in flight still uses.
 
 Loading (reading the PEFT folder, checking it fits, stacking the matrices) runs for the requesting
 task, in a thread that ends with it (a thread that has run PyTorch's OpenMP kernels and lives on makes
-the engine thread's batched products ~4x slower, measured here), never on the engine's step loop: the loop only ever reads :attr:`LoraBank.stack`, an immutable snapshot
+the engine thread's batched products ~4x slower, measured here), never on the engine's step loop: the
+loop only ever reads :attr:`LoraBank.stack`, an immutable snapshot
 that a load or an eviction replaces between two reads. A request that finds every slot taken by
 adapters in use waits for one to be released, until its own time limit.
 """
@@ -19,9 +20,9 @@ from typing import Any
 
 import torch
 
-from app.engine import in_passing_thread
 from app.engine.lora_stack import LoraStack
 from app.engine.lora_weights import AdapterWeights, module_shapes, read_adapter
+from app.engine.passing_thread import in_passing_thread
 from app.engine.types import GenerationRequest, LoraRef
 from app.errors import GenerationTimeoutError, InvalidRequestError
 
