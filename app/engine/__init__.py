@@ -121,10 +121,12 @@ def preload_declared_loras(engine: Any, modules: Mapping[str, str]) -> None:
     """``LLMJOBS_LORA_MODULES`` into the bank at start (as many as it holds): a folder that cannot be served stops the start."""
     from app.lora_files import check_adapter
 
-    if modules and engine.loras is None:
+    if not modules:
+        return
+    if engine.loras is None:
         log.warning("LLMJOBS_LORA_MODULES is set but this engine serves no adapter (the lean runner with LLMJOBS_MAX_LORAS > 0 does)")
         return
-    for name, path in list(modules.items())[: engine.loras.capacity if modules else 0]:
+    for name, path in list(modules.items())[: engine.loras.capacity]:
         try:
             info = check_adapter(path)
             engine.loras.preload(LoraRef(name, info.path, info.digest))

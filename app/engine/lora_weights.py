@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from app.engine.types import LoraRef
 from app.errors import InvalidRequestError
-from app.lora_files import KEY, adapter_digest, check_adapter
+from app.lora_files import KEY, check_adapter
 
 
 @dataclass
@@ -49,8 +48,7 @@ def read_adapter(ref: LoraRef, shapes: dict[str, tuple[int, int]], num_layers: i
     from peft.utils import load_peft_weights
     from peft.utils.other import get_pattern_key
 
-    check_adapter(ref.path)
-    if adapter_digest(Path(ref.path)) != ref.digest:
+    if check_adapter(ref.path).digest != ref.digest:  # the folder is checked and its files hashed once
         raise InvalidRequestError("model", f"LoRA adapter {ref.name!r}: its files at {ref.path} changed since it was loaded; load it again")
     config = PeftConfig.from_pretrained(ref.path)
     state = load_peft_weights(ref.path, device="cpu")

@@ -48,7 +48,9 @@ class ModelRouter:
 
         The default model's jobs always queue, as they did before models were routed: a single-model
         deployment keeps accepting work while its worker restarts."""
-        lora = self.loras.resolve(model, tenant) if self.loras is not None else None
+        # The base model, named or not, by a tenant not pinned to adapters: no adapter to look up (no Redis round trip).
+        base = model in (None, self.default.model_name) and (self.loras is None or tenant not in self.loras.pins)
+        lora = None if base or self.loras is None else self.loras.resolve(model, tenant)
         if lora is not None:
             return with_adapter(self._base_service(lora.parent, may_queue), lora)
         return self._base_service(model, may_queue)
